@@ -1,0 +1,37 @@
+"""hotswap: change a running program's code without restarting it or losing its state.
+
+``hotswap.update(mod)`` brings every live function, class and instance that came from
+``mod`` to the module's new source, keeping their identities; a broken source changes
+nothing. See the README for the guarantees and the limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from . import _sources
+from ._engine import generation, rollback, run
+from ._errors import UpdateError
+from ._report import Report
+
+_sources.install()
+
+__all__ = ["Report", "UpdateError", "generation", "plan", "rollback", "update"]
+__version__ = "0.1.0"
+
+
+def update(module: ModuleType | str, *, check: Callable[[], Any] | None = None) -> Report:
+    """Bring the live program to `module`'s current source file.
+
+    `module` is a module object or its dotted name. If `check` is given it runs after the
+    change is applied; if it raises, the update is undone and UpdateError raised.
+    Raises UpdateError (changing nothing) when the new source cannot be applied.
+    """
+    return run(module, check=check)
+
+
+def plan(module: ModuleType | str) -> Report:
+    """What `update` would do, as a report, without changing the live program."""
+    return run(module, dry_run=True)

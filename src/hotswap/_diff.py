@@ -1,0 +1,220 @@
+"""Old source vs new source: which top-level statements changed, were added, were removed.
+
+A module's source is kept as a *segmentation*: its top-level statements with their line
+ranges. Only the first segmentation of a module needs a full ``ast.parse``; after that a
+new version is diffed line by line, the changed region is widened to whole statements of
+the old version, and only that region of the new text is parsed. The text before it is
+identical, so the tokenizer is at a clean statement boundary where the region starts, and
+a region that parses as complete statements ends at one too: statements below it are the
+old ones, shifted. A one-line body edit in a huge module therefore parses one function.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from ._names import bound_names, deleted_names
+
+
+@dataclass(frozen=True)
+class Stmt:
+    """One top-level statement (several, when written on one line with ``;``)."""
+
+    start: int  # 0-based index of its first line (decorators included)
+    end: int  # exclusive
+    nodes: tuple[ast.stmt, ...]
+    names: frozenset[str]  # bound by it
+    deleted: frozenset[str] = frozenset()  # unbound by a top-level `del`
+
+    def shifted(self, delta: int) -> "Stmt":
+        return self if delta == 0 else Stmt(self.start + delta, self.end + delta,
+                                            self.nodes, self.names, self.deleted)
+
+    @property
+    def lineno(self) -> int:
+        return self.start + 1
+
+    @property
+    def definition(self) -> tuple[str, str] | None:
+        """("def"|"class", name) for a lone definition, which is matched by name."""
+        if len(self.nodes) != 1:
+            return None
+        node = self.nodes[0]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return ("def", node.name)
+        if isinstance(node, ast.ClassDef):
+            return ("class", node.name)
+        return None
+
+    def same_code(self, other: "Stmt") -> bool:
+        return dump(self.nodes) == dump(other.nodes)
+
+
+def dump(nodes: tuple[ast.AST, ...] | list[ast.AST] | ast.AST) -> str:
+    """A statement's meaning without its position or formatting."""
+    if isinstance(nodes, ast.AST):
+        return ast.dump(nodes, include_attributes=False)
+    return "\n".join(ast.dump(n, include_attributes=False) for n in nodes)
+
+
+@dataclass
+class Segmentation:
+    lines: list[str]
+    stmts: list[Stmt]
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+def _parse(text: str, filename: str, first_line: int = 0) -> ast.Module:
+    """Parse `text` as if it started at 0-based line `first_line` of `filename`."""
+    return ast.parse("\n" * first_line + text, filename, type_comments=False)
+
+
+def group(body: list[ast.stmt]) -> list[Stmt]:
+    """Statements of a body, those sharing a line (``a = 1; b = 2``) kept together."""
+    stmts: list[Stmt] = []
+    for node in body:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        start, end = first - 1, node.end_lineno or node.lineno
+        if stmts and start < stmts[-1].end:
+            prev = stmts.pop()
+            stmts.append(Stmt(prev.start, max(prev.end, end), prev.nodes + (node,),
+                              prev.names | bound_names(node),
+                              prev.deleted | deleted_names(node)))
+        else:
+            stmts.append(Stmt(start, end, (node,), bound_names(node), deleted_names(node)))
+    return stmts
+
+
+def final_names(stmts: list[Stmt]) -> set[str]:
+    """Names a body leaves bound once it has run, honouring `del` of temporaries."""
+    names: set[str] = set()
+    for s in stmts:
+        names -= s.deleted
+        names |= s.names
+    return names
+
+
+def segment(text: str, filename: str) -> Segmentation:
+    """Full parse: the way in for a module seen for the first time. Raises SyntaxError."""
+    return Segmentation(text.splitlines(keepends=True), group(_parse(text, filename).body))
+
+
+@dataclass
+class Change:
+    """A statement of the new source that must run (``old`` is its previous version)."""
+
+    new: Stmt
+    old: Stmt | None = None
+
+
+@dataclass
+class ModuleDiff:
+    old: Segmentation | None
+    new: Segmentation
+    changes: list[Change] = field(default_factory=list)
+    removed: list[Stmt] = field(default_factory=list)
+    unchanged: int = 0
+    shifted: list[tuple[Stmt, int]] = field(default_factory=list)  # (old stmt, line delta)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes and not self.removed
+
+
+def _region(old: Segmentation, new_lines: list[str]) -> tuple[int, int, int, int, int]:
+    """Indices (i, j) of the old statements touched by the edit and the line span to parse.
+
+    Returns (i, j, first_line, old_end_line, new_end_line): statements old.stmts[i:j] are
+    replaced by whatever new_lines[first_line:new_end_line] parses to.
+    """
+    a, b = old.lines, new_lines
+    n = min(len(a), len(b))
+    p = 0
+    while p < n and a[p] == b[p]:
+        p += 1
+    s = 0
+    while s < n - p and a[len(a) - 1 - s] == b[len(b) - 1 - s]:
+        s += 1
+    old_end, new_end = len(a) - s, len(b) - s
+    stmts = old.stmts
+    i = 0
+    while i < len(stmts) and stmts[i].end <= p:
+        i += 1
+    j = i
+    while j < len(stmts) and (stmts[j].start < old_end or stmts[j].start < p):
+        j += 1
+    first = min(p, stmts[i].start) if i < j else p
+    last = max(old_end, stmts[j - 1].end) if i < j else old_end
+    return i, j, first, last, last + (new_end - old_end)
+
+
+def diff(old: Segmentation | None, new_text: str, filename: str) -> ModuleDiff:
+    """Diff `new_text` against the old segmentation (None: baseline unknown, all is new).
+
+    Raises SyntaxError (with the real file position) when the new text does not parse.
+    """
+    if old is None:
+        new = segment(new_text, filename)
+        return ModuleDiff(None, new, [Change(s) for s in new.stmts])
+    new_lines = new_text.splitlines(keepends=True)
+    i, j, first, old_last, new_last = _region(old, new_lines)
+    try:
+        middle = group(_parse("".join(new_lines[first:new_last]), filename, first).body)
+        delta = new_last - old_last
+        new_stmts = old.stmts[:i] + middle + [s.shifted(delta) for s in old.stmts[j:]]
+        shifted = [(s, delta) for s in old.stmts[j:]] if delta else []
+        old_middle = old.stmts[i:j]
+    except SyntaxError:
+        # Either a real error (the full parse re-raises it with the true position) or an
+        # edit that changed how the text around it tokenizes (an opened string): rediff all.
+        full = segment(new_text, filename)
+        new_stmts, middle, old_middle, shifted = full.stmts, full.stmts, old.stmts, []
+    result = ModuleDiff(old, Segmentation(new_lines, new_stmts), shifted=shifted)
+    result.changes, result.removed, moved = pair(old_middle, middle)
+    result.shifted.extend(moved)
+    result.unchanged = len(new_stmts) - len(result.changes)
+    return result
+
+
+def pair(old: list[Stmt], new: list[Stmt]
+         ) -> tuple[list[Change], list[Stmt], list[tuple[Stmt, int]]]:
+    """Match statements: definitions by kind and name, everything else by its code.
+
+    Returns the new statements that must run (with their old version when there is one),
+    the old statements that are gone, and unchanged definitions that moved (with the line
+    delta), in that order.
+    """
+    changes: list[Change] = []
+    removed: list[Stmt] = []
+    moved: list[tuple[Stmt, int]] = []
+    by_def: dict[tuple[str, str], list[Stmt]] = {}
+    by_code: dict[str, list[Stmt]] = {}
+    for s in old:
+        key = s.definition
+        if key is not None:
+            by_def.setdefault(key, []).append(s)
+        else:
+            by_code.setdefault(dump(s.nodes), []).append(s)
+    for s in new:
+        key = s.definition
+        if key is not None:
+            olds = by_def.get(key)
+            prev = olds.pop(0) if olds else None
+            if prev is not None and prev.same_code(s):
+                if prev.start != s.start:
+                    moved.append((prev, s.start - prev.start))
+                continue
+            changes.append(Change(s, prev))
+        else:
+            olds = by_code.get(dump(s.nodes))
+            if olds:
+                olds.pop(0)
+                continue
+            changes.append(Change(s))
+    for olds in (*by_def.values(), *by_code.values()):
+        removed.extend(olds)
+    return changes, removed, moved

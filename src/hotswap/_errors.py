@@ -1,0 +1,50 @@
+"""The one exception users catch: an update that was refused and changed nothing."""
+
+from __future__ import annotations
+
+import traceback
+
+
+class UpdateError(Exception):
+    """An update could not be applied; the program is exactly as it was before the call.
+
+    The original exception is chained as ``__cause__``. ``filename`` and ``lineno`` point at
+    the line of the new source that failed, when one is known, so a log line is enough to
+    find the mistake.
+    """
+
+    def __init__(self, message: str, *, module: str | None = None,
+                 filename: str | None = None, lineno: int | None = None) -> None:
+        super().__init__(message)
+        self.module = module
+        self.filename = filename
+        self.lineno = lineno
+
+
+def locate(exc: BaseException, filename: str) -> int | None:
+    """The line of `filename` where `exc` was raised (innermost frame in that file).
+
+    A SyntaxError carries its own position; other exceptions are located through the
+    traceback, so an error raised deep in a helper still names the module's line that
+    led to it.
+    """
+    if isinstance(exc, SyntaxError) and exc.lineno is not None:
+        return exc.lineno
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == filename:
+            line = frame.lineno
+    return line
+
+
+def failure(module: str, filename: str, exc: BaseException, what: str) -> UpdateError:
+    """Build the UpdateError for `exc`, naming file and line."""
+    lineno = locate(exc, filename)
+    where = f"{filename}:{lineno}" if lineno is not None else filename
+    detail = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, SyntaxError):
+        detail = f"SyntaxError: {exc.msg}"
+    err = UpdateError(f"{where}: {what} {module!r}: {detail}",
+                      module=module, filename=filename, lineno=lineno)
+    err.__cause__ = exc
+    return err

@@ -1,0 +1,163 @@
+"""Reversible operations: the only code that changes live objects.
+
+Everything that can fail is decided before the first operation runs; the operations
+themselves are plain assignments. Each returns its own undo, so a failure half-way, a
+failing user check or a later rollback replays the log backwards and leaves every object
+exactly as it was.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Undo = Callable[[], None]
+_MISSING: Any = object()
+
+_FUNCTION_FIELDS = ("__code__", "__defaults__", "__kwdefaults__", "__annotations__", "__doc__")
+
+
+class Op:
+    def apply(self) -> Undo:
+        raise NotImplementedError
+
+
+@dataclass
+class SetFunction(Op):
+    """Give a live function a new body (and the defaults and annotations that go with it)."""
+
+    fn: types.FunctionType
+    fields: dict[str, Any]
+
+    def apply(self) -> Undo:
+        fn = self.fn
+        before = {k: getattr(fn, k) for k in self.fields}
+        # Code last: the whole op runs with thread switching held off (see _apply).
+        for key in sorted(self.fields, key=lambda k: k == "__code__"):
+            setattr(fn, key, self.fields[key])
+
+        def undo() -> None:
+            for key in sorted(before, key=lambda k: k != "__code__"):
+                setattr(fn, key, before[key])
+        return undo
+
+
+def function_fields(new: types.FunctionType, code: types.CodeType | None = None) -> dict[str, Any]:
+    """What moves from a freshly compiled function into the live one."""
+    values = {k: getattr(new, k) for k in _FUNCTION_FIELDS}
+    if code is not None:
+        values["__code__"] = code
+    return values
+
+
+@dataclass
+class SetAttr(Op):
+    """Set (or with ``value`` missing, delete) an attribute, bypassing metaclass hooks."""
+
+    obj: Any
+    name: str
+    value: Any = _MISSING
+
+    def apply(self) -> Undo:
+        obj, name = self.obj, self.name
+        setter = type.__setattr__ if isinstance(obj, type) else object.__setattr__
+        deleter = type.__delattr__ if isinstance(obj, type) else object.__delattr__
+        if isinstance(obj, type):
+            before = obj.__dict__.get(name, _MISSING)
+        else:
+            before = getattr(obj, "__dict__", {}).get(name, _MISSING)
+        if self.value is _MISSING:
+            deleter(obj, name)
+        else:
+            setter(obj, name, self.value)
+
+        def undo() -> None:
+            if before is _MISSING:
+                if name in obj.__dict__:
+                    deleter(obj, name)
+            else:
+                setter(obj, name, before)
+        return undo
+
+
+@dataclass
+class SetItem(Op):
+    """Set (or delete) a key of a dict or an index of a list."""
+
+    container: Any
+    key: Any
+    value: Any = _MISSING
+
+    def apply(self) -> Undo:
+        c, key = self.container, self.key
+        if isinstance(c, dict):
+            before = c.get(key, _MISSING)
+        else:
+            before = c[key]
+        if self.value is _MISSING:
+            del c[key]
+        else:
+            c[key] = self.value
+
+        def undo() -> None:
+            if before is _MISSING:
+                c.pop(key, None)
+            else:
+                c[key] = before
+        return undo
+
+
+@dataclass
+class SetCell(Op):
+    cell: types.CellType
+    value: Any
+
+    def apply(self) -> Undo:
+        cell = self.cell
+        try:
+            before = cell.cell_contents
+        except ValueError:
+            before = _MISSING
+        cell.cell_contents = self.value
+
+        def undo() -> None:
+            if before is _MISSING:
+                del cell.cell_contents
+            else:
+                cell.cell_contents = before
+        return undo
+
+
+@dataclass
+class Call(Op):
+    """Run a step that has its own inverse (a migration hook, a cache clear)."""
+
+    do: Callable[[], Any]
+    undo: Undo = lambda: None
+    label: str = ""
+
+    def apply(self) -> Undo:
+        self.do()
+        return self.undo
+
+
+@dataclass
+class Plan:
+    ops: list[Op] = field(default_factory=list)
+
+    def add(self, op: Op) -> None:
+        self.ops.append(op)
+
+    def set_item(self, container: Any, key: Any, value: Any = _MISSING) -> None:
+        self.ops.append(SetItem(container, key, value))
+
+    def set_attr(self, obj: Any, name: str, value: Any = _MISSING) -> None:
+        self.ops.append(SetAttr(obj, name, value))
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+
+MISSING = _MISSING

@@ -1,0 +1,252 @@
+"""Classes: bringing a live class to its new body while it keeps its identity.
+
+When only the body changed, the changed statements are compiled inside a *shell*: a class
+statement of the same name (and the same nesting), so private names mangle as before and
+zero-argument ``super()`` gets a ``__class__`` cell, which is then aimed at the live class.
+The shell's body code runs over a copy of the live class namespace, so class-level names
+resolve, and no metaclass, ``__init_subclass__`` or class decorator runs again.
+
+When the header changed (bases, metaclass keywords, class decorators) the whole class
+statement runs in staging and the new class is migrated into the live one: its entries
+move over, its bases are assigned where CPython allows, and the report says it was rebuilt
+(the header's side effects ran once more).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import types
+from typing import Any
+
+from .._diff import Change, final_names, group, pair
+from .._errors import UpdateError
+from .._ops import MISSING
+from .._stage import ClassEdit, Stage, code_named, is_docstring, same_header
+from .functions import role_of
+
+_NEVER_MOVED = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__"})
+
+
+def own_class(st: Stage, obj: Any, qualname: str) -> bool:
+    return (isinstance(obj, type) and obj.__module__ == st.modname
+            and obj.__qualname__ == qualname)
+
+
+def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
+    """Stage a module-level class statement."""
+    live = st.live.get(node.name)
+    old = change.old.nodes[0] if change.old is not None else None
+    if own_class(st, live, node.name):
+        if not isinstance(old, ast.ClassDef) or same_header(old, node):
+            inplace(st, live, old if isinstance(old, ast.ClassDef) else None, node, [node])
+            return
+        st.run([canonical_class(st, node, live)])
+        migrate(st, st.ns[node.name], live)
+        st.ns[node.name] = live
+        return
+    st.run([canonical_class(st, node, None)])
+
+
+def canonical_class(st: Stage, node: ast.ClassDef, live: type | None) -> ast.ClassDef:
+    """`node` with a taker on every method, so that what the class statement builds holds
+    the live methods (or, for new ones, functions over the live globals)."""
+    new = copy.copy(node)
+    qual = live.__qualname__ if live is not None else None
+    body: list[ast.stmt] = []
+    for stmt in node.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            raw = None
+            if live is not None:
+                raw = st.live_raw(live.__dict__.get(stmt.name), f"{qual}.{stmt.name}",
+                                  role_of(stmt.decorator_list))
+            name = f"{qual or node.name}.{stmt.name}"
+            body.append(st.decorate(stmt, st.substitute(raw, name), keep=True))
+        elif isinstance(stmt, ast.ClassDef):
+            inner = live.__dict__.get(stmt.name) if live is not None else None
+            inner_live = inner if own_class(st, inner, f"{qual}.{stmt.name}") else None
+            body.append(canonical_class(st, stmt, inner_live))
+        else:
+            body.append(stmt)
+    new.body = body
+    return new
+
+
+def _shell(chain: list[ast.ClassDef], body: list[ast.stmt]) -> ast.ClassDef:
+    inner: ast.stmt | None = None
+    for node in reversed(chain):
+        shell = ast.ClassDef(name=node.name, bases=[], keywords=[],
+                             body=[inner] if inner is not None else (body or [ast.Pass()]),
+                             decorator_list=[])
+        if "type_params" in ast.ClassDef._fields:
+            shell.type_params = []  # type: ignore[attr-defined]
+        ast.copy_location(shell, node)
+        inner = shell
+    assert isinstance(inner, ast.ClassDef)
+    return inner
+
+
+def shell_code(st: Stage, chain: list[ast.ClassDef], body: list[ast.stmt]) -> types.CodeType:
+    """The body code of `body` compiled as the innermost class of `chain`."""
+    code = st.compile([_shell(chain, body)])
+    for node in chain:
+        found = code_named(code, node.name)
+        assert found is not None
+        code = found
+    return code
+
+
+def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
+            chain: list[ast.ClassDef]) -> None:
+    """Stage a changed class body whose header did not change (or is unknown)."""
+    qual = cls.__qualname__
+    new_stmts = group(node.body)
+    if old is not None:
+        changes, removed, _moved = pair(group(old.body), new_stmts)
+    else:
+        changes, removed = [Change(s) for s in new_stmts], []
+    edit = ClassEdit(cls, f"{st.modname}.{qual}")
+    patches_before = len(st.out.patches)
+    body: list[ast.stmt] = []
+    rebind: list[str] = []
+    rebuilt: list[tuple[str, type]] = []
+    for ch in changes:
+        s = ch.new
+        kind = s.definition
+        if kind is not None and kind[0] == "class":
+            n = s.nodes[0]
+            assert isinstance(n, ast.ClassDef)
+            inner = cls.__dict__.get(n.name)
+            oldn = ch.old.nodes[0] if ch.old is not None else None
+            if own_class(st, inner, f"{qual}.{n.name}"):
+                if not isinstance(oldn, ast.ClassDef) or same_header(oldn, n):
+                    inplace(st, inner, oldn if isinstance(oldn, ast.ClassDef) else None,
+                            n, chain + [n])
+                    continue
+                body.append(canonical_class(st, n, inner))
+                rebuilt.append((n.name, inner))
+                continue
+            body.append(canonical_class(st, n, None))
+            rebind.extend(sorted(s.names))
+        elif kind is not None and kind[0] == "def":
+            n = s.nodes[0]
+            assert isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+            name = n.name
+
+            def code_of(probe: ast.stmt, name: str = name) -> types.CodeType | None:
+                return code_named(shell_code(st, chain, [probe]), name)
+
+            if st.function(ch, n, cls.__dict__.get(name), f"{qual}.{name}", body, code_of):
+                rebind.append(name)
+        elif len(s.nodes) == 1 and is_docstring(s.nodes[0]):
+            continue
+        else:
+            body.extend(s.nodes)
+            rebind.extend(sorted(s.names))
+    new_doc = ast.get_docstring(node, clean=False)
+    old_doc = ast.get_docstring(old, clean=False) if old is not None else cls.__doc__
+    if new_doc != old_doc:
+        edit.set["__doc__"] = new_doc
+    ns: dict[str, Any] = {}
+    if body:
+        ns = dict(cls.__dict__)
+        if isinstance(ns.get("__annotations__"), dict):
+            ns["__annotations__"] = dict(ns["__annotations__"])
+        exec(shell_code(st, chain, body), st.ns, ns)
+        cell = ns.get("__classcell__")
+        if isinstance(cell, types.CellType):
+            cell.cell_contents = cls  # a fresh cell of the shell: not live yet
+    final = final_names(new_stmts)
+    for name in rebind:
+        if name in final and name in ns and ns[name] is not cls.__dict__.get(name, MISSING):
+            edit.set[name] = ns[name]
+    for name, inner in rebuilt:
+        migrate(st, ns[name], inner)
+    _annotations(cls, node, changes, removed, ns, edit)
+    if old is not None:
+        gone: set[str] = set().union(*(s.names for s in removed),
+                                     *(c.old.names for c in changes if c.old is not None))
+    else:
+        gone = {k for k, v in cls.__dict__.items() if _defined_in(v, qual)}
+    for name in sorted(gone - final):
+        if name in cls.__dict__ and name not in _NEVER_MOVED:
+            edit.delete.append(name)
+    if edit.set or edit.delete or len(st.out.patches) > patches_before:
+        st.out.classes.append(edit)
+
+
+def _defined_in(value: Any, qual: str) -> bool:
+    fn = getattr(value, "__func__", value)
+    if isinstance(value, property):
+        fn = value.fget
+    return isinstance(fn, types.FunctionType) and fn.__qualname__.startswith(qual + ".")
+
+
+def _annotations(cls: type, node: ast.ClassDef, changes: list[Change], removed: list[Any],
+                 ns: dict[str, Any], edit: ClassEdit) -> None:
+    touched = any(isinstance(n, ast.AnnAssign) for c in changes for n in c.new.nodes) or any(
+        isinstance(n, ast.AnnAssign) for s in removed for n in s.nodes) or any(
+        c.old is not None and any(isinstance(n, ast.AnnAssign) for n in c.old.nodes)
+        for c in changes)
+    if not touched:
+        return
+    current = cls.__dict__.get("__annotations__", {})
+    staged = ns.get("__annotations__", current)
+    result: dict[str, Any] = {}
+    for stmt in node.body:
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            name = stmt.target.id
+            if name in staged:
+                result[name] = staged[name]
+            elif name in current:
+                result[name] = current[name]
+    if result != current or list(result) != list(current):
+        edit.set["__annotations__"] = result
+
+
+def _class_cells(new: type) -> list[types.CellType]:
+    cells = []
+    for value in new.__dict__.values():
+        for fn in (getattr(value, "__func__", None), value,
+                   *(getattr(value, a, None) for a in ("fget", "fset", "fdel"))):
+            if isinstance(fn, types.FunctionType) and "__class__" in fn.__code__.co_freevars:
+                cell = fn.__closure__[fn.__code__.co_freevars.index("__class__")]  # type: ignore[index]
+                try:
+                    if cell.cell_contents is new and cell not in cells:
+                        cells.append(cell)
+                except ValueError:
+                    pass
+    return cells
+
+
+def migrate(st: Stage, new: type, live: type) -> None:
+    """Move a class rebuilt in staging into the live class, which keeps its identity."""
+    name = f"{st.modname}.{live.__qualname__}"
+    if type(new) is not type(live):
+        raise UpdateError(f"{st.filename}: cannot update {name} live: its metaclass changed "
+                          f"({type(live).__name__} -> {type(new).__name__})",
+                          module=st.modname, filename=st.filename)
+    if (new.__basicsize__, new.__itemsize__, new.__dict__.get("__slots__")) != (
+            live.__basicsize__, live.__itemsize__, live.__dict__.get("__slots__")):
+        raise UpdateError(f"{st.filename}: cannot update {name} live: its memory layout "
+                          "changed (__slots__ or a base with another layout)",
+                          module=st.modname, filename=st.filename)
+    edit = ClassEdit(live, name, rebuilt=True, cells=_class_cells(new))
+    if new.__bases__ != live.__bases__:
+        edit.bases = new.__bases__
+    for key, value in new.__dict__.items():
+        if key in _NEVER_MOVED:
+            continue
+        current = live.__dict__.get(key, MISSING)
+        if isinstance(value, type) and own_class(st, current, f"{live.__qualname__}.{key}") \
+                and value.__qualname__ == current.__qualname__:
+            migrate(st, value, current)
+            continue
+        if value is not current:
+            edit.set[key] = value
+    for key in live.__dict__:
+        if key not in new.__dict__ and key not in _NEVER_MOVED:
+            edit.delete.append(key)
+    st.out.classes.append(edit)
+    st.out.canonical[id(new)] = live
+    st.out.keep.append(new)

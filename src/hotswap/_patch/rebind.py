@@ -1,0 +1,132 @@
+"""Moving staged values into the live module.
+
+Staged statements run against a copy of the module's globals, so functions they create
+(lambdas in a table, methods of a new class, a decorator's product) read that copy. And a
+value built from a changed definition holds the staged function rather than the live one
+that is about to receive its code. Before anything is bound, each new value is walked:
+staged functions that have a live counterpart are replaced by it (one canonical object),
+and the others are re-created over the live globals. The walk stays inside objects the
+update created (containers, descriptors, closures, new classes): it never crawls the heap.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+from typing import Any
+
+from .._ops import Plan, SetCell
+from .functions import clone
+
+_MAX_DEPTH = 8
+
+
+class Rebinder:
+    def __init__(self, staging: dict[str, Any], live: dict[str, Any],
+                 canonical: dict[int, Any], plan: Plan) -> None:
+        self.staging = staging
+        self.live = live
+        self.canonical = canonical  # id(staged object) -> live object
+        self.plan = plan
+        self._memo: dict[int, Any] = {}
+        self._keep: list[Any] = []  # keeps ids in _memo valid
+
+    def fix(self, value: Any, depth: int = 0) -> Any:
+        """`value` with every staged function replaced; records in-place edits in the plan."""
+        key = id(value)
+        if key in self.canonical:
+            return self.canonical[key]
+        if key in self._memo:
+            return self._memo[key]
+        if depth > _MAX_DEPTH:
+            return value
+        self._memo[key] = value
+        self._keep.append(value)
+        result = self._fix(value, depth + 1)
+        self._memo[key] = result
+        return result
+
+    def _fix(self, v: Any, d: int) -> Any:
+        if isinstance(v, types.FunctionType):
+            return self._function(v, d)
+        if isinstance(v, (classmethod, staticmethod)):
+            inner = self.fix(v.__func__, d)
+            return v if inner is v.__func__ else type(v)(inner)
+        if type(v) is property:
+            parts = [self.fix(f, d) if f is not None else None for f in (v.fget, v.fset, v.fdel)]
+            if all(a is b for a, b in zip(parts, (v.fget, v.fset, v.fdel))):
+                return v
+            return property(*parts, v.__doc__)
+        if isinstance(v, functools.cached_property):
+            inner = self.fix(v.func, d)
+            if inner is not v.func:
+                self.plan.set_attr(v, "func", inner)
+            return v
+        if type(v) is functools.partial:
+            inner = self.fix(v.func, d)
+            return v if inner is v.func else functools.partial(inner, *v.args, **v.keywords)
+        if type(v) is dict:
+            for k, item in list(v.items()):
+                new = self.fix(item, d)
+                if new is not item:
+                    self.plan.set_item(v, k, new)
+            return v
+        if type(v) is list:
+            for i, item in enumerate(list(v)):
+                new = self.fix(item, d)
+                if new is not item:
+                    self.plan.set_item(v, i, new)
+            return v
+        if type(v) in (tuple, set, frozenset):
+            items = [self.fix(item, d) for item in v]
+            return v if all(a is b for a, b in zip(items, v)) else type(v)(items)
+        if isinstance(v, type) and self._is_staged_class(v):
+            for k, item in list(v.__dict__.items()):
+                new = self.fix(item, d)
+                if new is not item:
+                    self.plan.set_attr(v, k, new)
+            return v
+        wrapped = _instance_dict(v).get("__wrapped__")
+        if wrapped is not None:  # a callable object made by a decorator (lru_cache, ...)
+            new = self.fix(wrapped, d)
+            if new is not wrapped:
+                self.plan.set_attr(v, "__wrapped__", new)
+        return v
+
+    def _is_staged_class(self, cls: type) -> bool:
+        for item in cls.__dict__.values():
+            fn = getattr(item, "__func__", item)
+            if isinstance(fn, types.FunctionType) and fn.__globals__ is self.staging:
+                return True
+        return False
+
+    def _function(self, fn: types.FunctionType, d: int) -> Any:
+        target = fn
+        if fn.__globals__ is self.staging:
+            target = clone(fn, self.live)
+            self._memo[id(fn)] = target
+        for cell in target.__closure__ or ():
+            try:
+                content = cell.cell_contents
+            except ValueError:
+                continue
+            new = self.fix(content, d)
+            if new is not content:
+                self.plan.add(SetCell(cell, new))
+        wrapped = target.__dict__.get("__wrapped__")
+        if wrapped is not None:
+            new = self.fix(wrapped, d)
+            if new is not wrapped:
+                if target is fn:
+                    self.plan.set_attr(target, "__wrapped__", new)
+                else:
+                    target.__wrapped__ = new
+        return target
+
+
+def _instance_dict(obj: Any) -> dict[str, Any]:
+    try:
+        d = object.__getattribute__(obj, "__dict__")
+    except (AttributeError, TypeError):
+        return {}
+    return d if isinstance(d, dict) else {}

@@ -1,0 +1,68 @@
+"""What one update did, as data for programs and as one readable summary for people."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Report:
+    """The outcome of ``update`` (or of ``plan``, with ``dry_run`` set).
+
+    Every list holds qualified names (``"mod.Cls.method"``) so a log line says where to look.
+    ``skipped`` pairs a name with the reason it was left on its old version: nothing is
+    dropped silently.
+    """
+
+    module: str
+    changed: bool = False
+    dry_run: bool = False
+    generation: int = 0
+    duration: float = 0.0
+    functions: list[str] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)
+    rebuilt: list[str] = field(default_factory=list)
+    redecorated: list[str] = field(default_factory=list)
+    closures: list[str] = field(default_factory=list)
+    instances: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    rebound: list[str] = field(default_factory=list)
+    rerun: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    heap_walks: int = 0
+
+    def skip(self, name: str, reason: str) -> None:
+        self.skipped.append((name, reason))
+
+    def __str__(self) -> str:
+        verb = "would update" if self.dry_run else "updated"
+        ms = f"{self.duration * 1000:.1f} ms"
+        if not self.changed:
+            head = f"hotswap: {self.module} unchanged ({ms})"
+            return "\n".join([head, *(f"  note: {n}" for n in self.notes)])
+        head = f"hotswap: {verb} {self.module} to generation {self.generation} in {ms}"
+        lines = [head]
+        for label, items in (
+            ("functions patched", self.functions),
+            ("classes updated", self.classes),
+            ("classes rebuilt (header re-run)", self.rebuilt),
+            ("re-decorated", self.redecorated),
+            ("closures patched", self.closures),
+            ("instances migrated", self.instances),
+            ("names added", self.added),
+            ("names removed", self.removed),
+            ("names rebound", self.rebound),
+            ("statements re-run", self.rerun),
+        ):
+            if items:
+                lines.append(f"  {label} ({len(items)}): {', '.join(items)}")
+        for name, why in self.skipped:
+            lines.append(f"  left on old version: {name}: {why}")
+        lines.extend(f"  note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)

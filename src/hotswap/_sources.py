@@ -1,0 +1,182 @@
+"""The source each live module was built from.
+
+Diffing needs the text a module was *built* from, not what its file says now. From the
+moment hotswap is imported we keep that knowledge cheaply:
+
+- modules already loaded get a stat fingerprint (mtime, size) of their file; their text is
+  read lazily, and trusted only while the file still matches the fingerprint;
+- modules imported later pass through a meta-path finder that reads their text at import
+  time for user code (outside the standard library and site-packages) and fingerprints the
+  rest;
+- after every applied update the new text becomes the module's baseline.
+
+When the baseline cannot be known, the engine says so and falls back to re-running the
+whole module in staging while still keeping identities.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import os
+import sys
+import sysconfig
+import threading
+from dataclasses import dataclass
+from types import ModuleType
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Enough of a file's stat to tell that it has not been touched since."""
+
+    mtime_ns: int
+    size: int
+    ino: int
+
+    @classmethod
+    def of(cls, path: str) -> "Fingerprint | None":
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return cls(st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+@dataclass
+class Baseline:
+    """What one module was built from: its file, its fingerprint then, and maybe its text."""
+
+    path: str
+    fingerprint: Fingerprint | None
+    text: str | None = None
+
+
+def read_source(path: str) -> str:
+    """Decode a source file the way the import system does (PEP 263 cookie, BOM)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    return importlib.util.decode_source(data)
+
+
+def source_path(module: ModuleType) -> str | None:
+    """The ``.py`` file a module was loaded from, or None (builtins, extensions, pyc-only)."""
+    spec = getattr(module, "__spec__", None)
+    origin = getattr(spec, "origin", None) if spec is not None else None
+    if origin is None or not getattr(spec, "has_location", False):
+        origin = getattr(module, "__file__", None)
+    if not isinstance(origin, str) or not origin.endswith(".py"):
+        return None
+    return origin
+
+
+def _library_roots() -> tuple[str, ...]:
+    roots = set()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        try:
+            roots.add(os.path.realpath(sysconfig.get_path(key)) + os.sep)
+        except (KeyError, TypeError):
+            pass
+    return tuple(sorted(roots))
+
+
+class SourceRegistry:
+    """Baselines by module name. Thread-safe; cheap to create with hundreds of modules."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._baselines: dict[str, Baseline] = {}
+        self._library = _library_roots()
+
+    def is_library(self, path: str) -> bool:
+        return os.path.realpath(path).startswith(self._library)
+
+    def snapshot_loaded(self) -> None:
+        """Fingerprint every module loaded so far (stat only: no read, no parse)."""
+        for name, module in list(sys.modules.items()):
+            if name in self._baselines or module is None:
+                continue
+            path = source_path(module)
+            if path is not None:
+                self._baselines[name] = Baseline(path, Fingerprint.of(path))
+
+    def record_import(self, name: str, path: str) -> None:
+        """Called as a module is about to be executed from `path`."""
+        fingerprint = Fingerprint.of(path)
+        text = None
+        if not self.is_library(path):
+            try:
+                text = read_source(path)
+            except (OSError, SyntaxError, UnicodeDecodeError):
+                text = None
+        with self._lock:
+            self._baselines[name] = Baseline(path, fingerprint, text)
+
+    def set_text(self, name: str, path: str, text: str) -> None:
+        """The module now runs `text` (after an update or rollback)."""
+        with self._lock:
+            self._baselines[name] = Baseline(path, Fingerprint.of(path), text)
+
+    def baseline(self, name: str, module: ModuleType) -> str | None:
+        """The text `module` was built from, or None when that cannot be known."""
+        path = source_path(module)
+        if path is None:
+            return None
+        with self._lock:
+            base = self._baselines.get(name)
+        if base is None or os.path.realpath(base.path) != os.path.realpath(path):
+            return None
+        if base.text is not None:
+            return base.text
+        if base.fingerprint is not None and Fingerprint.of(path) == base.fingerprint:
+            try:
+                text = read_source(path)
+            except (OSError, SyntaxError, UnicodeDecodeError):
+                return None
+            with self._lock:
+                base.text = text
+            return text
+        return None
+
+
+class _RecordingFinder:
+    """A meta-path finder that finds nothing itself: it asks the finders after it and
+    notes the source of every pure-Python module about to be loaded."""
+
+    def __init__(self, registry: SourceRegistry) -> None:
+        self._registry = registry
+
+    def find_spec(self, fullname, path=None, target=None):  # type: ignore[no-untyped-def]
+        spec = None
+        started = False
+        for finder in list(sys.meta_path):
+            if finder is self:
+                started = True
+                continue
+            if not started:
+                continue
+            find = getattr(finder, "find_spec", None)
+            if find is None:
+                continue
+            spec = find(fullname, path, target)
+            if spec is not None:
+                break
+        if spec is None:
+            return None
+        if (isinstance(spec.loader, importlib.machinery.SourceFileLoader)
+                and isinstance(spec.origin, str) and spec.origin.endswith(".py")):
+            self._registry.record_import(fullname, spec.origin)
+        return spec
+
+    def invalidate_caches(self) -> None:
+        pass
+
+
+REGISTRY = SourceRegistry()
+
+
+def install() -> None:
+    """Start tracking: fingerprint what is loaded and watch what is imported next."""
+    if not any(isinstance(f, _RecordingFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _RecordingFinder(REGISTRY))
+    REGISTRY.snapshot_loaded()

@@ -1,0 +1,257 @@
+"""Running what changed in a staging namespace, never in the live module.
+
+The staging namespace is a shallow copy of the module's globals: changed statements see
+the live values of everything that did not change, and their results land in the copy.
+Definitions are compiled with their decorators swapped for a *taker*: a hook that records
+the plain function compiled from the new source and hands the decorators (if they are
+re-run) the live function that will receive its code, so that whatever the decorators
+build wraps the one canonical function object. Nothing live is modified here; the result
+is plain data for the planner.
+"""
+
+from __future__ import annotations
+
+import __future__
+import ast
+import copy
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._diff import Change, ModuleDiff, Stmt, dump, final_names
+from ._patch.functions import clone, find_raw, incompatibility, role_of
+
+FunctionType = types.FunctionType
+
+
+@dataclass
+class FunctionPatch:
+    """A live function that takes the code (and defaults) of a freshly compiled one."""
+
+    live: FunctionType
+    new: FunctionType
+    name: str
+    holder: Any = None  # what the name is bound to, when decorated (to clear caches)
+
+
+@dataclass
+class ClassEdit:
+    """Entries to set and delete in one live class, which keeps its identity."""
+
+    cls: type
+    name: str
+    set: dict[str, Any] = field(default_factory=dict)
+    delete: list[str] = field(default_factory=list)
+    bases: tuple[type, ...] | None = None
+    cells: list[types.CellType] = field(default_factory=list)  # __class__ cells to aim at cls
+    rebuilt: bool = False
+
+
+@dataclass
+class Staged:
+    """Everything the new source produced, ready to be planned."""
+
+    namespace: dict[str, Any]
+    canonical: dict[int, Any] = field(default_factory=dict)
+    patches: list[FunctionPatch] = field(default_factory=list)
+    classes: list[ClassEdit] = field(default_factory=list)
+    bound: list[str] = field(default_factory=list)
+    rerun: list[str] = field(default_factory=list)
+    redecorated: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    keep: list[Any] = field(default_factory=list)  # keeps ids in `canonical` meaningful
+
+
+def future_flags(stmts: list[Stmt]) -> int:
+    """Compiler flags of the module's ``from __future__`` imports (they lead the file)."""
+    flags = 0
+    for s in stmts[:3]:
+        for node in s.nodes:
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+                for alias in node.names:
+                    feature = getattr(__future__, alias.name, None)
+                    if feature is not None:
+                        flags |= feature.compiler_flag
+    return flags
+
+
+def is_docstring(node: ast.stmt) -> bool:
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str))
+
+
+def same_header(old: ast.ClassDef, new: ast.ClassDef) -> bool:
+    return (dump(old.bases) == dump(new.bases) and dump(old.keywords) == dump(new.keywords)
+            and dump(old.decorator_list) == dump(new.decorator_list))
+
+
+def _with_location(node: ast.expr, at: ast.AST) -> ast.expr:
+    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+        setattr(node, attr, getattr(at, attr))
+    return node
+
+
+class Stage:
+    """One update's staging: the namespace copy and the takers that compile definitions."""
+
+    def __init__(self, module: types.ModuleType, filename: str, flags: int) -> None:
+        self.module = module
+        self.modname = module.__name__
+        self.live: dict[str, Any] = module.__dict__
+        self.ns: dict[str, Any] = dict(self.live)
+        if isinstance(self.ns.get("__annotations__"), dict):
+            self.ns["__annotations__"] = dict(self.ns["__annotations__"])
+        self.filename = filename
+        self.flags = flags
+        self.out = Staged(self.ns)
+        self._slots = 0
+
+    # -- compiling and running -----------------------------------------------------------
+
+    def compile(self, nodes: list[ast.stmt]) -> types.CodeType:
+        tree = ast.Module(body=nodes, type_ignores=[])
+        ast.fix_missing_locations(tree)
+        return compile(tree, self.filename, "exec", flags=self.flags, dont_inherit=True)
+
+    def run(self, nodes: list[ast.stmt]) -> None:
+        exec(self.compile(nodes), self.ns)
+
+    def taker(self, handle: Callable[[FunctionType], Any]) -> str:
+        """A unique decorator name whose call hands the plain function to `handle`."""
+        self._slots += 1
+        name = f"__hotswap_take_{self._slots}__"
+        self.ns[name] = handle
+        return name
+
+    def decorate(self, node: ast.FunctionDef | ast.AsyncFunctionDef,
+                 handle: Callable[[FunctionType], Any], keep: bool) -> ast.stmt:
+        """`node` with a taker innermost; its own decorators kept only if `keep`.
+
+        Without its decorators a def still compiles to the same code: the taker sits on
+        the first decorator's line, so even ``co_firstlineno`` matches a fresh import.
+        """
+        new = copy.copy(node)
+        decos = list(node.decorator_list)
+        at = (decos[-1] if keep else decos[0]) if decos else node
+        taker = _with_location(ast.Name(id=self.taker(handle), ctx=ast.Load()), at)
+        new.decorator_list = (decos if keep else []) + [taker]
+        return new
+
+    # -- bookkeeping --------------------------------------------------------------------
+
+    def patch(self, live: FunctionType, new: FunctionType, name: str, holder: Any = None) -> None:
+        self.out.patches.append(FunctionPatch(live, new, name, holder))
+        self.out.canonical[id(new)] = live
+        self.out.keep.append(new)
+
+    def own(self, fn: Any) -> bool:
+        return isinstance(fn, FunctionType) and fn.__globals__ is self.live
+
+    def live_raw(self, holder: Any, qualname: str, role: str | None) -> FunctionType | None:
+        if holder is None:
+            return None
+        fn = find_raw(holder, qualname, role)
+        return fn if self.own(fn) else None
+
+    def substitute(self, raw_live: FunctionType | None, name: str
+                   ) -> Callable[[FunctionType], Any]:
+        """Taker for re-run decorators: they get the canonical function, over live globals."""
+        def handle(fn: FunctionType) -> Any:
+            if raw_live is not None and incompatibility(raw_live, fn.__code__) is None:
+                self.patch(raw_live, fn, name)
+                return raw_live
+            moved = clone(fn, self.live)
+            self.out.canonical[id(fn)] = moved
+            self.out.keep.append(fn)
+            return moved
+        return handle
+
+    # -- definitions ----------------------------------------------------------------------
+
+    def function(self, change: Change, node: ast.FunctionDef | ast.AsyncFunctionDef,
+                 holder: Any, qualname: str, body: list[ast.stmt],
+                 code_of: Callable[[ast.stmt], types.CodeType | None]) -> bool:
+        """Stage a def (module level or in a class body being staged).
+
+        Appends the compiled form to `body`; returns True when the def was compiled with its
+        decorators re-run (the name must then be rebound to the new decorated object).
+        """
+        role = role_of(node.decorator_list)
+        raw_live = self.live_raw(holder, qualname, role)
+        old = change.old.nodes[0] if change.old is not None else None
+        if isinstance(old, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            same = dump(old.decorator_list) == dump(node.decorator_list)
+        else:
+            same = not node.decorator_list and holder is raw_live
+        if raw_live is not None and same:
+            def take(fn: FunctionType) -> Any:
+                reason = incompatibility(raw_live, fn.__code__)
+                if reason is None:
+                    self.patch(raw_live, fn, qualname, holder)
+                    return holder if holder is not raw_live else fn
+                self.out.skipped.append((f"{self.modname}.{qualname}",
+                                         f"{reason}: live references keep the old body"))
+                return fn
+            if holder is raw_live or not node.decorator_list:
+                body.append(self.decorate(node, take, keep=False))
+                return False
+            # Decorated: a def whose free variables changed must be re-decorated, which we
+            # can only know after compiling it; compile once to find out.
+            code = code_of(self.decorate(node, lambda fn: fn, keep=False))
+            if code is None or incompatibility(raw_live, code) is None:
+                body.append(self.decorate(node, take, keep=False))
+                return False
+            self.out.skipped.append((f"{self.modname}.{qualname}",
+                                     f"{incompatibility(raw_live, code)}: re-decorated; "
+                                     "live references to the old function keep its old body"))
+            raw_live = None
+        if node.decorator_list:
+            if raw_live is not None or holder is not None:
+                self.out.redecorated.append(f"{self.modname}.{qualname}")
+            body.append(self.decorate(node, self.substitute(raw_live, qualname), keep=True))
+        else:
+            body.append(node)
+        return True
+
+
+def code_named(code: types.CodeType, name: str) -> types.CodeType | None:
+    """The code object compiled for definition `name` directly inside `code`."""
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType) and const.co_name == name:
+            return const
+    return None
+
+
+def stage(module: types.ModuleType, filename: str, diff: ModuleDiff) -> Staged:
+    """Run every changed and added statement of `diff`, in source order, in staging."""
+    from ._patch import classes  # classes builds on Stage
+
+    st = Stage(module, filename, future_flags(diff.new.stmts))
+    final = final_names(diff.new.stmts)
+    first = diff.new.stmts[0] if diff.new.stmts else None
+    for change in diff.changes:
+        stmt = change.new
+        kind = stmt.definition
+        if kind is not None and kind[0] == "def":
+            node = stmt.nodes[0]
+            assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            body: list[ast.stmt] = []
+            st.function(change, node, st.live.get(node.name), node.name, body,
+                        lambda probe: code_named(st.compile([probe]), node.name))
+            st.run(body)
+        elif kind is not None and kind[0] == "class":
+            node = stmt.nodes[0]
+            assert isinstance(node, ast.ClassDef)
+            classes.stage_class(st, change, node)
+        elif stmt is first and len(stmt.nodes) == 1 and is_docstring(stmt.nodes[0]):
+            st.ns["__doc__"] = stmt.nodes[0].value.value  # type: ignore[attr-defined]
+            st.out.bound.append("__doc__")
+            continue
+        else:
+            st.run(list(stmt.nodes))
+            text = ast.unparse(stmt.nodes[0]).splitlines()[0]
+            st.out.rerun.append(f"line {stmt.lineno}: {text[:60]}")
+        st.out.bound.extend(n for n in sorted(stmt.names) if n in final)
+    return st.out
