@@ -215,6 +215,17 @@ def pair(old: list[Stmt], new: list[Stmt]
                 olds.pop(0)
                 continue
             changes.append(Change(s))
+    # A statement rewritten in place (same names bound: `OPS = {...}` with a new lambda)
+    # still has a previous version: the planner moves new code into its live functions.
+    by_names: dict[frozenset[str], list[Stmt]] = {}
+    for olds in by_code.values():
+        for s in olds:
+            if s.names:
+                by_names.setdefault(s.names, []).append(s)
+    for c in changes:
+        if c.old is None and c.new.definition is None and by_names.get(c.new.names):
+            c.old = by_names[c.new.names].pop(0)
+            by_code[dump(c.old.nodes)].remove(c.old)
     for olds in (*by_def.values(), *by_code.values()):
         removed.extend(olds)
     return changes, removed, moved

@@ -2,8 +2,9 @@
 
 Swapping a code object or a class entry needs no walk at all. Only objects that nothing in
 the module points to need one: closures made at run time from a changed nested function
-(found through the old nested code objects they hold). All targets of one update are
-gathered first and found with a single ``gc.get_referrers`` call.
+(found through the old nested code objects they hold), instances of a class that must
+run a migration hook or be retargeted, references to a replaced class. All targets of one
+update are gathered first and found with a single ``gc.get_referrers`` call.
 """
 
 from __future__ import annotations
@@ -11,16 +12,53 @@ from __future__ import annotations
 import gc
 import types
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 
-def functions_using(codes: Iterable[types.CodeType]) -> list[types.FunctionType]:
-    """Every live function whose ``__code__`` is one of `codes`, in one pass over the heap."""
-    targets = list(codes)
+@dataclass
+class Found:
+    functions: list[types.FunctionType] = field(default_factory=list)
+    instances: dict[int, list[Any]] = field(default_factory=dict)  # id(class) -> instances
+    holders: dict[int, list[Any]] = field(default_factory=dict)  # id(object) -> referrers
+
+
+def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
+         referenced: Iterable[Any] = ()) -> Found:
+    """One pass: functions running `codes`, direct instances of `classes`, and the
+    containers (dicts, lists, cells) that hold one of `referenced`."""
+    codes, classes, referenced = list(codes), list(classes), list(referenced)
+    found = Found()
+    targets = [*codes, *classes, *referenced]
     if not targets:
-        return []
-    wanted = {id(c) for c in targets}
-    found = []
+        return found
+    code_ids = {id(c) for c in codes}
+    class_ids = {id(c) for c in classes}
+    ref_ids = {id(r) for r in referenced}
+    found.instances = {i: [] for i in class_ids}
+    found.holders = {i: [] for i in ref_ids}
+    own = {id(targets), id(codes), id(classes), id(referenced)}
     for ref in gc.get_referrers(*targets):
-        if type(ref) is types.FunctionType and id(ref.__code__) in wanted:
-            found.append(ref)
+        if id(ref) in own:
+            continue
+        kind = type(ref)
+        if kind is types.FunctionType and id(ref.__code__) in code_ids:
+            found.functions.append(ref)
+        if id(kind) in class_ids:
+            found.instances[id(kind)].append(ref)
+        if ref_ids and kind in (dict, list, types.CellType):
+            for target in _held(ref):
+                if id(target) in ref_ids:
+                    found.holders[id(target)].append(ref)
     return found
+
+
+def _held(container: Any) -> Iterable[Any]:
+    if type(container) is dict:
+        return container.values()
+    if type(container) is list:
+        return container
+    try:
+        return (container.cell_contents,)
+    except ValueError:
+        return ()

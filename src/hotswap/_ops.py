@@ -161,3 +161,110 @@ class Plan:
 
 
 MISSING = _MISSING
+
+
+@dataclass
+class Retarget(Op):
+    """Make an existing object an instance of another (layout-compatible) class."""
+
+    obj: Any
+    cls: type
+
+    def apply(self) -> Undo:
+        obj, before = self.obj, type(self.obj)
+        object.__setattr__(obj, "__class__", self.cls)
+
+        def undo() -> None:
+            object.__setattr__(obj, "__class__", before)
+        return undo
+
+
+@dataclass
+class FillAttrs(Op):
+    """Give an old instance attributes it lacks (a new dataclass field's default)."""
+
+    obj: Any
+    values: dict[str, Any]
+
+    def apply(self) -> Undo:
+        obj = self.obj
+        added = [k for k in self.values if k not in obj.__dict__]
+        for k in added:
+            obj.__dict__[k] = self.values[k]
+
+        def undo() -> None:
+            for k in added:
+                obj.__dict__.pop(k, None)
+        return undo
+
+
+@dataclass
+class InstanceHook(Op):
+    """Run ``__hotswap_migrate__`` on one old instance; undo restores its state."""
+
+    obj: Any
+
+    def apply(self) -> Undo:
+        obj = self.obj
+        state = _snapshot(obj)
+        type(obj).__hotswap_migrate__(obj)
+
+        def undo() -> None:
+            _restore(obj, state)
+        return undo
+
+
+def _slot_names(cls: type) -> list[str]:
+    names: list[str] = []
+    for klass in cls.__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        names.extend([slots] if isinstance(slots, str) else slots)
+    return [n for n in names if n not in ("__dict__", "__weakref__")]
+
+
+def _snapshot(obj: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    d = getattr(obj, "__dict__", None)
+    slots = {}
+    for name in _slot_names(type(obj)):
+        try:
+            slots[name] = object.__getattribute__(obj, name)
+        except AttributeError:
+            pass
+    return (dict(d) if isinstance(d, dict) else None), slots
+
+
+def _restore(obj: Any, state: tuple[dict[str, Any] | None, dict[str, Any]]) -> None:
+    d, slots = state
+    if d is not None:
+        obj.__dict__.clear()
+        obj.__dict__.update(d)
+    for name in _slot_names(type(obj)):
+        if name in slots:
+            object.__setattr__(obj, name, slots[name])
+        else:
+            try:
+                object.__delattr__(obj, name)
+            except AttributeError:
+                pass
+
+
+@dataclass
+class TrySetBases(Op):
+    """Point a subclass at a replaced base where CPython allows it; report it otherwise."""
+
+    cls: type
+    bases: tuple[type, ...]
+    skipped: list[tuple[str, str]]
+    label: str
+
+    def apply(self) -> Undo:
+        cls, before = self.cls, self.cls.__bases__
+        try:
+            cls.__bases__ = self.bases
+        except TypeError as exc:
+            self.skipped.append((self.label, f"keeps its old base class: {exc}"))
+            return lambda: None
+
+        def undo() -> None:
+            cls.__bases__ = before
+        return undo

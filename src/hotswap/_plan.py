@@ -6,12 +6,15 @@ when live closures of a changed nested function must be found.
 
 from __future__ import annotations
 
+import abc
 import types
 from typing import Any
 
 from ._diff import ModuleDiff, final_names
-from ._heap import functions_using
-from ._ops import Call, Plan, SetCell, SetFunction, function_fields
+from ._heap import walk
+from ._ops import (Call, FillAttrs, InstanceHook, Plan, Retarget, SetCell, SetFunction,
+                   TrySetBases, function_fields)
+from ._patch.enums import migrate_members
 from ._patch.functions import find_raw, incompatibility, nested_changes, shift_code
 from ._patch.rebind import Rebinder
 from ._report import Report
@@ -46,11 +49,17 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
             plan.add(SetCell(cell, edit.cls))
         if edit.bases is not None:
             plan.set_attr(edit.cls, "__bases__", tuple(rebind.fix(b) for b in edit.bases))
+        if edit.enum_source is not None:
+            members = migrate_members(edit.enum_source, edit.cls, plan,  # type: ignore[arg-type]
+                                      report.skipped, edit.name)
+            edit.set.update(members)
         for key, value in edit.set.items():
             plan.set_attr(edit.cls, key, rebind.fix(value))
         for key in edit.delete:
             plan.set_attr(edit.cls, key)
         (report.rebuilt if edit.rebuilt else report.classes).append(edit.name)
+        if isinstance(edit.cls, abc.ABCMeta):
+            plan.add(_recompute_abstract(edit.cls))
 
     for name in dict.fromkeys(staged.bound):
         if name not in staged.namespace:
@@ -58,7 +67,7 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
         value = rebind.fix(staged.namespace[name])
         if name in live and live[name] is value:
             continue
-        (report.rebound if name in live else report.added).append(name)
+        (report.rebound if name in live else report.added).append(f"{modname}.{name}")
         plan.set_item(live, name, value)
 
     final = final_names(diff.new.stmts)
@@ -70,24 +79,126 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
     for name in sorted(gone - final):
         if name in live:
             plan.set_item(live, name)
-            report.removed.append(name)
+            report.removed.append(f"{modname}.{name}")
 
     _shift_lines(diff, live, patched, plan)
 
-    if nested:
-        report.heap_walks += 1
-        news = {id(old): new for old, new in nested}
-        for fn in functions_using(old for old, _ in nested):
-            new = news[id(fn.__code__)]
-            label = f"{modname}.{fn.__qualname__}"
-            reason = incompatibility(fn, new)
-            if reason is None:
-                plan.add(SetFunction(fn, {"__code__": new}))
-                report.closures.append(label)
-            else:
-                report.skipped.append((label, f"live closure keeps its old body: {reason}"))
+    _heap_work(module, staged, nested, plan, report)
     report.redecorated.extend(staged.redecorated)
     return plan
+
+
+def _heap_work(module: types.ModuleType, staged: Staged,
+               nested: list[tuple[types.CodeType, types.CodeType]], plan: Plan,
+               report: Report) -> None:
+    """Everything that needs the heap, found in one walk: live closures of changed nested
+    functions, old instances (for dataclass defaults and migration hooks), and the
+    references to classes that had to be replaced."""
+    hooked = [e for e in staged.classes
+              if e.fill or "__hotswap_migrate__" in e.set
+              or hasattr(e.cls, "__hotswap_migrate__")]
+    family: dict[int, tuple[type, Any]] = {}
+    for edit in hooked:
+        for cls in _with_subclasses(edit.cls):
+            family.setdefault(id(cls), (cls, edit))
+    replaced = staged.replacements
+    if not (nested or family or replaced):
+        return
+    report.heap_walks += 1
+    found = walk((old for old, _ in nested), [c for c, _ in family.values()]
+                 + [r.live for r in replaced], [r.live for r in replaced])
+
+    news = {id(old): new for old, new in nested}
+    for fn in found.functions:
+        new = news[id(fn.__code__)]
+        label = f"{module.__name__}.{fn.__qualname__}"
+        reason = incompatibility(fn, new)
+        if reason is None:
+            plan.add(SetFunction(fn, {"__code__": new}))
+            report.closures.append(label)
+        else:
+            report.skipped.append((label, f"live closure keeps its old body: {reason}"))
+
+    for r in replaced:
+        report.replaced.append(r.name)
+        report.notes.append(f"{r.name} was replaced by a new class: {r.reason}")
+        instances = found.instances[id(r.live)]
+        if instances_compatible(r.new, r.live):
+            for obj in instances:
+                plan.add(Retarget(obj, r.new))
+            if instances:
+                report.instances.append(f"{r.name} ({len(instances)} retargeted)")
+        elif instances:
+            report.skipped.append((r.name, f"{len(instances)} live instance(s) keep the old "
+                                   f"class, which keeps working: {r.reason}"))
+        for holder in found.holders[id(r.live)]:
+            if holder is module.__dict__ or holder is staged.namespace:
+                continue
+            _retarget_holder(holder, r.live, r.new, plan)
+        for sub in r.live.__subclasses__():
+            bases = tuple(r.new if b is r.live else b for b in sub.__bases__)
+            plan.add(TrySetBases(sub, bases, report.skipped,
+                                 f"{sub.__module__}.{sub.__qualname__}"))
+
+    later: list[Any] = []
+    for cls, edit in family.values():
+        for obj in found.instances.get(id(cls), ()):
+            if edit.fill and isinstance(getattr(obj, "__dict__", None), dict):
+                plan.add(FillAttrs(obj, {k: make() for k, make in edit.fill.items()
+                                         if k not in obj.__dict__}))
+            if hasattr(cls, "__hotswap_migrate__") or "__hotswap_migrate__" in edit.set:
+                later.append(InstanceHook(obj))
+        if later:
+            report.instances.append(f"{edit.name} (__hotswap_migrate__)")
+    for op in later:
+        plan.add(op)
+
+
+def _with_subclasses(cls: type) -> list[type]:
+    out, todo = [], [cls]
+    while todo:
+        c = todo.pop()
+        if c not in out:
+            out.append(c)
+            todo.extend(type.__subclasses__(c))
+    return out
+
+
+def instances_compatible(new: type, live: type) -> bool:
+    """Whether ``obj.__class__ = new`` is allowed for instances of `live`."""
+    return (new.__basicsize__, new.__itemsize__, new.__dict__.get("__slots__"),
+            new.__dictoffset__, new.__weakrefoffset__) == (
+        live.__basicsize__, live.__itemsize__, live.__dict__.get("__slots__"),
+        live.__dictoffset__, live.__weakrefoffset__)
+
+
+def _retarget_holder(holder: Any, old: Any, new: Any, plan: Plan) -> None:
+    if type(holder) is dict:
+        for key, value in list(holder.items()):
+            if value is old:
+                plan.set_item(holder, key, new)
+    elif type(holder) is list:
+        for i, value in enumerate(holder):
+            if value is old:
+                plan.set_item(holder, i, new)
+    elif type(holder) is types.CellType:
+        plan.add(SetCell(holder, new))
+
+
+def _recompute_abstract(cls: type) -> Call:
+    """After an ABC changed, its abstract method set (and its subclasses') is recomputed."""
+    family = _with_subclasses(cls)
+    before = {id(c): c.__dict__.get("__abstractmethods__") for c in family}
+
+    def do() -> None:
+        for c in family:
+            abc.update_abstractmethods(c)
+
+    def undo() -> None:
+        for c in family:
+            if before[id(c)] is not None:
+                type.__setattr__(c, "__abstractmethods__", before[id(c)])
+    return Call(do, undo, f"recompute abstract methods of {cls.__qualname__}")
 
 
 def _defined_here(value: Any, live: dict[str, Any]) -> bool:

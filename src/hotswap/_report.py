@@ -24,6 +24,7 @@ class Report:
     classes: list[str] = field(default_factory=list)
     rebuilt: list[str] = field(default_factory=list)
     redecorated: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
     closures: list[str] = field(default_factory=list)
     instances: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
@@ -50,6 +51,7 @@ class Report:
             ("classes updated", self.classes),
             ("classes rebuilt (header re-run)", self.rebuilt),
             ("re-decorated", self.redecorated),
+            ("classes replaced", self.replaced),
             ("closures patched", self.closures),
             ("instances migrated", self.instances),
             ("names added", self.added),

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._diff import Change, ModuleDiff, Stmt, dump, final_names
-from ._patch.functions import clone, find_raw, incompatibility, role_of
+from ._patch.functions import clone, find_raw, incompatibility, lambdas_in, role_of
 
 FunctionType = types.FunctionType
 
@@ -46,6 +46,18 @@ class ClassEdit:
     bases: tuple[type, ...] | None = None
     cells: list[types.CellType] = field(default_factory=list)  # __class__ cells to aim at cls
     rebuilt: bool = False
+    enum_source: type | None = None  # a rebuilt enum whose members move into cls
+    fill: dict[str, Any] = field(default_factory=dict)  # new dataclass fields: default or factory
+
+
+@dataclass
+class Replacement:
+    """A class that cannot take its new version in place: the new class takes over."""
+
+    live: type
+    new: type
+    name: str
+    reason: str
 
 
 @dataclass
@@ -56,6 +68,7 @@ class Staged:
     canonical: dict[int, Any] = field(default_factory=dict)
     patches: list[FunctionPatch] = field(default_factory=list)
     classes: list[ClassEdit] = field(default_factory=list)
+    replacements: list[Replacement] = field(default_factory=list)
     bound: list[str] = field(default_factory=list)
     rerun: list[str] = field(default_factory=list)
     redecorated: list[str] = field(default_factory=list)
@@ -168,16 +181,26 @@ class Stage:
             return moved
         return handle
 
+    def pair_lambdas(self, change: Change) -> None:
+        """Old lambdas of a rewritten statement take the code of the new ones."""
+        assert change.old is not None
+        names = sorted(change.new.names)
+        olds = [f for n in names if n in self.live for f in lambdas_in(self.live[n], self.live)]
+        news = [f for n in names if n in self.ns for f in lambdas_in(self.ns[n], self.ns)]
+        if len(olds) != len(news):
+            return
+        for old, new in zip(olds, news):
+            if incompatibility(old, new.__code__) is None:
+                self.patch(old, new, f"{names[0]}.<lambda>")
+
     # -- definitions ----------------------------------------------------------------------
 
     def function(self, change: Change, node: ast.FunctionDef | ast.AsyncFunctionDef,
                  holder: Any, qualname: str, body: list[ast.stmt],
-                 code_of: Callable[[ast.stmt], types.CodeType | None]) -> bool:
-        """Stage a def (module level or in a class body being staged).
-
-        Appends the compiled form to `body`; returns True when the def was compiled with its
-        decorators re-run (the name must then be rebound to the new decorated object).
-        """
+                 code_of: Callable[[ast.stmt], types.CodeType | None]) -> None:
+        """Stage a def (module level or in a class body being staged): append to `body` the
+        form to run. Running it leaves under the def's name either the live object (its
+        function patched) or a new one to bind (re-decorated, or not patchable)."""
         role = role_of(node.decorator_list)
         raw_live = self.live_raw(holder, qualname, role)
         old = change.old.nodes[0] if change.old is not None else None
@@ -192,20 +215,21 @@ class Stage:
                     self.patch(raw_live, fn, qualname, holder)
                     return holder if holder is not raw_live else fn
                 self.out.skipped.append((f"{self.modname}.{qualname}",
-                                         f"{reason}: live references keep the old body"))
+                                         f"{reason}: the new function replaces it; "
+                                         "references to the old one keep its old body"))
                 return fn
             if holder is raw_live or not node.decorator_list:
                 body.append(self.decorate(node, take, keep=False))
-                return False
+                return
             # Decorated: a def whose free variables changed must be re-decorated, which we
             # can only know after compiling it; compile once to find out.
             code = code_of(self.decorate(node, lambda fn: fn, keep=False))
             if code is None or incompatibility(raw_live, code) is None:
                 body.append(self.decorate(node, take, keep=False))
-                return False
+                return
             self.out.skipped.append((f"{self.modname}.{qualname}",
                                      f"{incompatibility(raw_live, code)}: re-decorated; "
-                                     "live references to the old function keep its old body"))
+                                     "references to the old function keep its old body"))
             raw_live = None
         if node.decorator_list:
             if raw_live is not None or holder is not None:
@@ -213,7 +237,6 @@ class Stage:
             body.append(self.decorate(node, self.substitute(raw_live, qualname), keep=True))
         else:
             body.append(node)
-        return True
 
 
 def code_named(code: types.CodeType, name: str) -> types.CodeType | None:
@@ -251,6 +274,8 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff) -> Staged:
             continue
         else:
             st.run(list(stmt.nodes))
+            if change.old is not None:
+                st.pair_lambdas(change)
             text = ast.unparse(stmt.nodes[0]).splitlines()[0]
             st.out.rerun.append(f"line {stmt.lineno}: {text[:60]}")
         st.out.bound.extend(n for n in sorted(stmt.names) if n in final)

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 import types
 from typing import Any
 
 from .._diff import Change, final_names, group, pair
-from .._errors import UpdateError
-from .._ops import MISSING
-from .._stage import ClassEdit, Stage, code_named, is_docstring, same_header
-from .functions import role_of
+from .._ops import MISSING, Plan
+from .._stage import ClassEdit, Replacement, Stage, code_named, is_docstring, same_header
+from .enums import INTERNALS as ENUM_INTERNALS
+from .enums import is_enum
+from .functions import clone, role_of
+from .rebind import Rebinder
 
 _NEVER_MOVED = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__"})
 
@@ -37,15 +40,41 @@ def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
     """Stage a module-level class statement."""
     live = st.live.get(node.name)
     old = change.old.nodes[0] if change.old is not None else None
+    old = old if isinstance(old, ast.ClassDef) else None
     if own_class(st, live, node.name):
-        if not isinstance(old, ast.ClassDef) or same_header(old, node):
-            inplace(st, live, old if isinstance(old, ast.ClassDef) else None, node, [node])
+        if rebuild_reason(live, old, node) is None:
+            inplace(st, live, old, node, [node])
             return
+        since = len(st.out.patches)
         st.run([canonical_class(st, node, live)])
-        migrate(st, st.ns[node.name], live)
-        st.ns[node.name] = live
+        if migrate(st, st.ns[node.name], live, since):
+            st.ns[node.name] = live
         return
     st.run([canonical_class(st, node, None)])
+
+
+def rebuild_reason(live: type, old: ast.ClassDef | None, node: ast.ClassDef) -> str | None:
+    """Why the class statement must run again as a whole (None: patch its body in place).
+
+    Only the header (bases, metaclass, decorators) needs that, or a class whose decorator
+    or metaclass generates code from its fields: a dataclass's ``__init__``, an enum's
+    members, a ``__slots__`` layout.
+    """
+    if old is not None and not same_header(old, node):
+        return "its header changed"
+    fields_changed = True
+    if old is not None:
+        changes, removed, _ = pair(group(old.body), group(node.body))
+        stmts = [c.new for c in changes] + [c.old for c in changes if c.old] + removed
+        fields_changed = any(s.definition is None and not is_docstring(s.nodes[0])
+                             for s in stmts)
+        if any("__slots__" in s.names for s in stmts):
+            return "its __slots__ changed"
+    if fields_changed and node.decorator_list:
+        return "a class-level statement of a decorated class changed"
+    if fields_changed and is_enum(live):
+        return "its members changed"
+    return None
 
 
 def canonical_class(st: Stage, node: ast.ClassDef, live: type | None) -> ast.ClassDef:
@@ -118,10 +147,10 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
             assert isinstance(n, ast.ClassDef)
             inner = cls.__dict__.get(n.name)
             oldn = ch.old.nodes[0] if ch.old is not None else None
+            oldn = oldn if isinstance(oldn, ast.ClassDef) else None
             if own_class(st, inner, f"{qual}.{n.name}"):
-                if not isinstance(oldn, ast.ClassDef) or same_header(oldn, n):
-                    inplace(st, inner, oldn if isinstance(oldn, ast.ClassDef) else None,
-                            n, chain + [n])
+                if rebuild_reason(inner, oldn, n) is None:
+                    inplace(st, inner, oldn, n, chain + [n])
                     continue
                 body.append(canonical_class(st, n, inner))
                 rebuilt.append((n.name, inner))
@@ -136,8 +165,8 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
             def code_of(probe: ast.stmt, name: str = name) -> types.CodeType | None:
                 return code_named(shell_code(st, chain, [probe]), name)
 
-            if st.function(ch, n, cls.__dict__.get(name), f"{qual}.{name}", body, code_of):
-                rebind.append(name)
+            st.function(ch, n, cls.__dict__.get(name), f"{qual}.{name}", body, code_of)
+            rebind.append(name)
         elif len(s.nodes) == 1 and is_docstring(s.nodes[0]):
             continue
         else:
@@ -148,6 +177,7 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
     if new_doc != old_doc:
         edit.set["__doc__"] = new_doc
     ns: dict[str, Any] = {}
+    since = len(st.out.patches)
     if body:
         ns = dict(cls.__dict__)
         if isinstance(ns.get("__annotations__"), dict):
@@ -161,7 +191,10 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
         if name in final and name in ns and ns[name] is not cls.__dict__.get(name, MISSING):
             edit.set[name] = ns[name]
     for name, inner in rebuilt:
-        migrate(st, ns[name], inner)
+        if migrate(st, ns[name], inner, since):
+            edit.set.pop(name, None)
+        else:
+            edit.set[name] = ns[name]
     _annotations(cls, node, changes, removed, ns, edit)
     if old is not None:
         gone: set[str] = set().union(*(s.names for s in removed),
@@ -219,34 +252,88 @@ def _class_cells(new: type) -> list[types.CellType]:
     return cells
 
 
-def migrate(st: Stage, new: type, live: type) -> None:
-    """Move a class rebuilt in staging into the live class, which keeps its identity."""
-    name = f"{st.modname}.{live.__qualname__}"
+def layout_change(new: type, live: type) -> str | None:
+    """Why instances of `live` could not become instances of `new` (None: they can)."""
     if type(new) is not type(live):
-        raise UpdateError(f"{st.filename}: cannot update {name} live: its metaclass changed "
-                          f"({type(live).__name__} -> {type(new).__name__})",
-                          module=st.modname, filename=st.filename)
+        return f"its metaclass changed ({type(live).__name__} -> {type(new).__name__})"
     if (new.__basicsize__, new.__itemsize__, new.__dict__.get("__slots__")) != (
             live.__basicsize__, live.__itemsize__, live.__dict__.get("__slots__")):
-        raise UpdateError(f"{st.filename}: cannot update {name} live: its memory layout "
-                          "changed (__slots__ or a base with another layout)",
-                          module=st.modname, filename=st.filename)
+        return "its memory layout changed (__slots__ or a base with another layout)"
+    return None
+
+
+def migrate(st: Stage, new: type, live: type, since: int) -> bool:
+    """Move a class rebuilt in staging into the live class, which keeps its identity.
+
+    Returns False when that is impossible (another metaclass or memory layout): the new
+    class then replaces the live one, whose instances and references are retargeted.
+    `since` is where the patches planned while building `new` start.
+    """
+    name = f"{st.modname}.{live.__qualname__}"
+    reason = layout_change(new, live)
+    if reason is not None:
+        _detach(st, new, live, since)
+        st.out.replacements.append(Replacement(live, new, name, reason))
+        return False
     edit = ClassEdit(live, name, rebuilt=True, cells=_class_cells(new))
     if new.__bases__ != live.__bases__:
         edit.bases = new.__bases__
+    members = new._member_map_ if is_enum(new) else {}
+    if members:
+        edit.enum_source = new
+    skip = _NEVER_MOVED | (ENUM_INTERNALS if is_enum(new) else frozenset())
     for key, value in new.__dict__.items():
-        if key in _NEVER_MOVED:
+        if key in skip or key in members:
             continue
         current = live.__dict__.get(key, MISSING)
         if isinstance(value, type) and own_class(st, current, f"{live.__qualname__}.{key}") \
                 and value.__qualname__ == current.__qualname__:
-            migrate(st, value, current)
-            continue
+            if migrate(st, value, current, since):
+                continue
         if value is not current:
             edit.set[key] = value
     for key in live.__dict__:
-        if key not in new.__dict__ and key not in _NEVER_MOVED:
+        if key not in new.__dict__ and key not in skip:
             edit.delete.append(key)
+    edit.fill = _new_field_defaults(new, live)
     st.out.classes.append(edit)
     st.out.canonical[id(new)] = live
     st.out.keep.append(new)
+    return True
+
+
+def _detach(st: Stage, new: type, live: type, since: int) -> None:
+    """A replacing class gets functions of its own: the old class keeps its old methods
+    untouched, for the instances that cannot move to the new layout."""
+    prefix = live.__qualname__ + "."
+    recent = st.out.patches[since:]
+    mine = [p for p in recent if p.live.__qualname__.startswith(prefix)]
+    st.out.patches[since:] = [p for p in recent if p not in mine]
+    fresh: dict[int, Any] = {}
+    for p in mine:
+        st.out.canonical.pop(id(p.new), None)
+        fresh[id(p.live)] = clone(p.new, st.live)
+    scratch = Plan()
+    rebind = Rebinder(st.ns, st.live, fresh, scratch)
+    for key, value in list(new.__dict__.items()):
+        fixed = rebind.fix(value)
+        if fixed is not value:
+            type.__setattr__(new, key, fixed)
+    for op in scratch.ops:  # edits inside objects staging just made: nothing live
+        op.apply()
+
+
+def _new_field_defaults(new: type, live: type) -> dict[str, Any]:
+    """Fields a rebuilt dataclass gained, with how to fill them on old instances."""
+    if not (dataclasses.is_dataclass(new) and dataclasses.is_dataclass(live)):
+        return {}
+    old = {f.name for f in dataclasses.fields(live)}
+    fill: dict[str, Any] = {}
+    for f in dataclasses.fields(new):
+        if f.name in old:
+            continue
+        if f.default is not dataclasses.MISSING:
+            fill[f.name] = lambda value=f.default: value
+        elif f.default_factory is not dataclasses.MISSING:
+            fill[f.name] = f.default_factory
+    return fill

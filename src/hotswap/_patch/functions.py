@@ -155,3 +155,20 @@ def clone(fn: FunctionType, globals_: dict[str, Any]) -> FunctionType:
         new.__type_params__ = fn.__type_params__  # type: ignore[attr-defined]
     new.__dict__.update(fn.__dict__)
     return new
+
+
+def lambdas_in(value: Any, globals_: dict[str, Any], depth: int = 3) -> list[FunctionType]:
+    """Lambdas over `globals_` found in a value built by one statement, in a stable order.
+
+    A table of lambdas rebuilt by a changed statement is paired with the live one entry by
+    entry, so references to the old lambdas taken elsewhere run the new bodies.
+    """
+    out: list[FunctionType] = []
+    if isinstance(value, FunctionType):
+        if value.__globals__ is globals_ and value.__code__.co_name == "<lambda>":
+            out.append(value)
+    elif depth > 0 and type(value) in (dict, list, tuple):
+        items = value.values() if type(value) is dict else value
+        for item in items:
+            out.extend(lambdas_in(item, globals_, depth - 1))
+    return out

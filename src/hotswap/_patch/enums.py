@@ -1,0 +1,50 @@
+"""Enums: a rebuilt enum is migrated member by member, so members keep their identity.
+
+``Color.RED`` held anywhere stays the very object ``Color.RED`` and ``Color(1)`` returns it.
+A member added in the new source is the staged class's member re-classed into the live
+enum (same layout: same bases); a removed member leaves the maps; a plain enum's member
+whose value changed takes the new value. Members of int/str-valued enums (IntEnum,
+StrEnum) are themselves ints or strs, which cannot change value in place: that is
+reported, never done halfway.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from .._ops import Plan, Retarget, SetAttr
+
+# The bookkeeping EnumType keeps in the class namespace; rebuilt from members below.
+INTERNALS = frozenset({"_member_names_", "_member_map_", "_value2member_map_",
+                       "_unhashable_values_", "_unhashable_values_map_"})
+
+
+def is_enum(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, enum.Enum)
+
+
+def migrate_members(new: type[enum.Enum], live: type[enum.Enum], plan: Plan,
+                    skipped: list[tuple[str, str]], name: str) -> dict[str, Any]:
+    """Plan the member moves; returns the class entries (members) to set on `live`."""
+    members: dict[str, Any] = {}
+    old_map: dict[str, Any] = live._member_map_
+    plain = live._member_type_ is object
+    for key, staged in new._member_map_.items():
+        current = old_map.get(key)
+        if current is None:
+            plan.add(Retarget(staged, live))
+            members[key] = staged
+            continue
+        members[key] = current
+        if current._value_ != staged._value_:
+            if plain:
+                plan.add(SetAttr(current, "_value_", staged._value_))
+            else:
+                skipped.append((f"{name}.{key}", "the member is a "
+                                f"{live._member_type_.__name__} and keeps its old value"))
+    by_value = {value: members[m._name_] for value, m in new._value2member_map_.items()}
+    plan.add(SetAttr(live, "_member_map_", members))
+    plan.add(SetAttr(live, "_member_names_", list(new._member_names_)))
+    plan.add(SetAttr(live, "_value2member_map_", by_value))
+    return members

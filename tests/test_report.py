@@ -1,0 +1,130 @@
+"""The Report an update returns: data for programs, one summary for people."""
+
+from __future__ import annotations
+
+import logging
+
+import hotswap
+
+V1 = """
+class C:
+    def m(self):
+        return 1
+
+def f():
+    return 1
+"""
+
+V2 = """
+class C:
+    def m(self):
+        return 2
+
+def f():
+    return 2
+"""
+
+
+def test_update_returns_report_with_changed_set(modules):
+    mf = modules(V1)
+    report = mf.update(V2)
+    assert isinstance(report, hotswap.Report)
+    assert report.module == mf.name
+    assert report.changed is True
+    assert report.dry_run is False
+
+
+def test_lists_hold_qualified_names(modules):
+    mf = modules(V1)
+    report = mf.update(V2)
+    assert f"{mf.name}.C.m" in report.functions
+    assert f"{mf.name}.f" in report.functions
+    assert f"{mf.name}.C" in report.classes
+    assert report.rebuilt == []
+
+
+def test_added_and_removed_names_are_qualified(modules):
+    mf = modules("""
+        def old_one():
+            return 1
+    """)
+    report = mf.update("""
+        def new_one():
+            return 2
+    """)
+    assert not hasattr(mf.module, "old_one")
+    assert mf.module.new_one() == 2
+    assert report.added == [f"{mf.name}.new_one"]
+    assert report.removed == [f"{mf.name}.old_one"]
+
+
+def test_str_mentions_module_and_patched_names(modules):
+    mf = modules(V1)
+    report = mf.update(V2)
+    text = str(report)
+    assert mf.name in text
+    assert f"{mf.name}.C.m" in text
+    assert f"{mf.name}.f" in text
+    assert f"{mf.name}.C" in text
+    assert "unchanged" not in text
+
+
+def test_unchanged_update_says_unchanged(modules):
+    mf = modules(V1)
+    report = mf.update()  # file untouched
+    assert report.changed is False
+    assert report.functions == [] and report.classes == []
+    assert "unchanged" in str(report)
+    assert mf.name in str(report)
+
+
+def test_duration_is_positive(modules):
+    mf = modules(V1)
+    report = mf.update(V2)
+    assert report.duration > 0
+    assert report.duration < 60
+
+
+def test_generation_increments_per_applied_update(modules):
+    mf = modules(V1)
+    assert hotswap.generation(mf.module) == 0
+    r1 = mf.update(V2)
+    assert r1.generation == 1
+    r2 = mf.update(V1)
+    assert r2.generation == 2
+    r3 = mf.update()  # nothing to apply
+    assert r3.generation == 2
+    assert hotswap.generation(mf.name) == 2
+    assert "generation 2" in str(r2)
+
+
+def test_logs_summary_to_hotswap_logger_at_info(modules, caplog):
+    mf = modules(V1)
+    with caplog.at_level(logging.INFO, logger="hotswap"):
+        report = mf.update(V2)
+    records = [r for r in caplog.records if r.name == "hotswap"]
+    assert records, "no record on the 'hotswap' logger"
+    assert all(r.levelno == logging.INFO for r in records)
+    assert any(r.getMessage() == str(report) for r in records)
+
+
+def test_comment_only_edit_is_not_a_change(modules):
+    mf = modules(V1)
+    C = mf.module.C
+    m_code = C.m.__code__
+    report = mf.update("""
+# a new comment at the top
+class C:
+    def m(self):  # explained
+        return 1
+
+def f():
+    # still one
+    return 1
+""")
+    assert report.changed is False
+    assert report.functions == [] and report.classes == []
+    assert mf.module.C is C
+    assert C().m() == 1
+    assert C.m.__code__.co_code == m_code.co_code
+    assert hotswap.generation(mf.module) == 0
