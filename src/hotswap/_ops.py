@@ -206,8 +206,11 @@ class InstanceHook(Op):
 
     def apply(self) -> Undo:
         obj = self.obj
+        hook = getattr(type(obj), "__hotswap_migrate__", None)
+        if hook is None:  # the new version dropped the hook
+            return lambda: None
         state = _snapshot(obj)
-        type(obj).__hotswap_migrate__(obj)
+        hook(obj)
 
         def undo() -> None:
             _restore(obj, state)

@@ -55,8 +55,12 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
             edit.set.update(members)
         for key, value in edit.set.items():
             plan.set_attr(edit.cls, key, rebind.fix(value))
+            if not key.startswith("__") or key == "__init__":
+                (report.rebound if key in edit.cls.__dict__ else report.added).append(
+                    f"{edit.name}.{key}")
         for key in edit.delete:
             plan.set_attr(edit.cls, key)
+            report.removed.append(f"{edit.name}.{key}")
         (report.rebuilt if edit.rebuilt else report.classes).append(edit.name)
         if isinstance(edit.cls, abc.ABCMeta):
             plan.add(_recompute_abstract(edit.cls))
@@ -85,6 +89,12 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
 
     _heap_work(module, staged, nested, plan, report)
     report.redecorated.extend(staged.redecorated)
+    if "__hotswap_migrate__" in final and not diff.empty:
+        previous = dict(live)  # the globals as they are before this update
+
+        def module_hook() -> None:
+            live["__hotswap_migrate__"](previous)
+        plan.add(Call(module_hook, label=f"{modname}.__hotswap_migrate__"))
     return plan
 
 
@@ -140,17 +150,21 @@ def _heap_work(module: types.ModuleType, staged: Staged,
             plan.add(TrySetBases(sub, bases, report.skipped,
                                  f"{sub.__module__}.{sub.__qualname__}"))
 
-    later: list[Any] = []
+    hooks: list[Any] = []  # run after every other change, on the finished classes
+    filled: dict[str, int] = {}
+    hooked: dict[str, int] = {}
     for cls, edit in family.values():
+        label = f"{cls.__module__}.{cls.__qualname__}"
         for obj in found.instances.get(id(cls), ()):
             if edit.fill and isinstance(getattr(obj, "__dict__", None), dict):
                 plan.add(FillAttrs(obj, {k: make() for k, make in edit.fill.items()
                                          if k not in obj.__dict__}))
-            if hasattr(cls, "__hotswap_migrate__") or "__hotswap_migrate__" in edit.set:
-                later.append(InstanceHook(obj))
-        if later:
-            report.instances.append(f"{edit.name} (__hotswap_migrate__)")
-    for op in later:
+                filled[label] = filled.get(label, 0) + 1
+            hooks.append(InstanceHook(obj))
+            hooked[label] = hooked.get(label, 0) + 1
+    report.instances.extend(f"{n} ({k} given new field defaults)" for n, k in filled.items())
+    report.instances.extend(f"{n} ({k} offered __hotswap_migrate__)" for n, k in hooked.items())
+    for op in hooks:
         plan.add(op)
 
 
