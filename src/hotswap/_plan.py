@@ -12,7 +12,7 @@ from typing import Any
 
 from ._diff import ModuleDiff, final_names
 from ._heap import walk
-from ._ops import (Call, FillAttrs, InstanceHook, Plan, Retarget, SetCell, SetFunction,
+from ._ops import (MISSING, Call, FillAttrs, InstanceHook, Plan, Retarget, SetCell, SetFunction,
                    TrySetBases, function_fields)
 from ._patch.enums import migrate_members
 from ._patch.functions import find_raw, incompatibility, nested_changes, shift_code
@@ -54,7 +54,10 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
                                       report.skipped, edit.name)
             edit.set.update(members)
         for key, value in edit.set.items():
-            plan.set_attr(edit.cls, key, rebind.fix(value))
+            value = rebind.fix(value)
+            if edit.cls.__dict__.get(key, MISSING) is value:
+                continue
+            plan.set_attr(edit.cls, key, value)
             if not key.startswith("__") or key == "__init__":
                 (report.rebound if key in edit.cls.__dict__ else report.added).append(
                     f"{edit.name}.{key}")
@@ -160,12 +163,20 @@ def _heap_work(module: types.ModuleType, staged: Staged,
                 plan.add(FillAttrs(obj, {k: make() for k, make in edit.fill.items()
                                          if k not in obj.__dict__}))
                 filled[label] = filled.get(label, 0) + 1
-            hooks.append(InstanceHook(obj))
-            hooked[label] = hooked.get(label, 0) + 1
+            if _hook_after(cls, edit):
+                hooks.append(InstanceHook(obj))
+                hooked[label] = hooked.get(label, 0) + 1
     report.instances.extend(f"{n} ({k} given new field defaults)" for n, k in filled.items())
     report.instances.extend(f"{n} ({k} offered __hotswap_migrate__)" for n, k in hooked.items())
     for op in hooks:
         plan.add(op)
+
+
+def _hook_after(cls: type, edit: Any) -> bool:
+    """Whether instances of `cls` will have a ``__hotswap_migrate__`` once `edit` applies."""
+    if "__hotswap_migrate__" in edit.set:
+        return True
+    return hasattr(cls, "__hotswap_migrate__") and "__hotswap_migrate__" not in edit.delete
 
 
 def _with_subclasses(cls: type) -> list[type]:
