@@ -46,19 +46,43 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
             found.functions.append(ref)
         if id(kind) in class_ids:
             found.instances[id(kind)].append(ref)
-        if ref_ids and kind in (dict, list, types.CellType):
-            for target in _held(ref):
-                if id(target) in ref_ids:
-                    found.holders[id(target)].append(ref)
+        if ref_ids:
+            box = as_container(ref)
+            if box is not None and any(id(t) in ref_ids for t in held(box)):
+                for target in held(box):
+                    if id(target) in ref_ids and not any(box is h for h in found.holders[id(target)]):
+                        found.holders[id(target)].append(box)
     return found
 
 
-def _held(container: Any) -> Iterable[Any]:
-    if type(container) is dict:
-        return container.values()
-    if type(container) is list:
-        return container
+def as_container(ref: Any) -> Any:
+    """The rewritable container through which `ref` holds things: itself for a dict, list
+    or cell; an instance's attribute dict (which CPython may keep inline until asked)."""
+    kind = type(ref)
+    if kind in (dict, list, types.CellType):
+        return ref
+    if isinstance(ref, type) or not getattr(kind, "__dictoffset__", 0):
+        return None
+    for klass in kind.__mro__:  # only the standard __dict__ slot: never user code
+        descr = klass.__dict__.get("__dict__")
+        if descr is not None:
+            if type(descr) is not types.GetSetDescriptorType:
+                return None
+            break
     try:
-        return (container.cell_contents,)
+        d = object.__getattribute__(ref, "__dict__")
+    except Exception:  # noqa: BLE001 - hostile objects are simply not containers
+        return None
+    return d if type(d) is dict else None
+
+
+def held(container: Any) -> list[Any]:
+    """What a dict (its values), list or cell holds."""
+    if type(container) is dict:
+        return list(container.values())
+    if type(container) is list:
+        return list(container)
+    try:
+        return [container.cell_contents]
     except ValueError:
-        return ()
+        return []

@@ -217,7 +217,8 @@ class InstanceHook(Op):
         return undo
 
 
-def _slot_names(cls: type) -> list[str]:
+def slot_names(cls: type) -> list[str]:
+    """Every slot an instance of `cls` has, bases included."""
     names: list[str] = []
     for klass in cls.__mro__:
         slots = klass.__dict__.get("__slots__", ())
@@ -228,7 +229,7 @@ def _slot_names(cls: type) -> list[str]:
 def _snapshot(obj: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     d = getattr(obj, "__dict__", None)
     slots = {}
-    for name in _slot_names(type(obj)):
+    for name in slot_names(type(obj)):
         try:
             slots[name] = object.__getattribute__(obj, name)
         except AttributeError:
@@ -241,7 +242,7 @@ def _restore(obj: Any, state: tuple[dict[str, Any] | None, dict[str, Any]]) -> N
     if d is not None:
         obj.__dict__.clear()
         obj.__dict__.update(d)
-    for name in _slot_names(type(obj)):
+    for name in slot_names(type(obj)):
         if name in slots:
             object.__setattr__(obj, name, slots[name])
         else:

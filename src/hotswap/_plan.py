@@ -16,6 +16,7 @@ from ._ops import (MISSING, Call, FillAttrs, InstanceHook, Plan, Retarget, SetCe
                    TrySetBases, function_fields)
 from ._patch.enums import migrate_members
 from ._patch.functions import find_raw, incompatibility, nested_changes, shift_code
+from ._patch.instances import compatible, move, retarget_holder, with_subclasses
 from ._patch.rebind import Rebinder
 from ._report import Report
 from ._stage import Staged
@@ -112,7 +113,7 @@ def _heap_work(module: types.ModuleType, staged: Staged,
               or hasattr(e.cls, "__hotswap_migrate__")]
     family: dict[int, tuple[type, Any]] = {}
     for edit in hooked:
-        for cls in _with_subclasses(edit.cls):
+        for cls in with_subclasses(edit.cls):
             family.setdefault(id(cls), (cls, edit))
     replaced = staged.replacements
     if not (nested or family or replaced):
@@ -136,18 +137,17 @@ def _heap_work(module: types.ModuleType, staged: Staged,
         report.replaced.append(r.name)
         report.notes.append(f"{r.name} was replaced by a new class: {r.reason}")
         instances = found.instances[id(r.live)]
-        if instances_compatible(r.new, r.live):
+        if compatible(r.new, r.live):
             for obj in instances:
                 plan.add(Retarget(obj, r.new))
             if instances:
                 report.instances.append(f"{r.name} ({len(instances)} retargeted)")
         elif instances:
-            report.skipped.append((r.name, f"{len(instances)} live instance(s) keep the old "
-                                   f"class, which keeps working: {r.reason}"))
+            move(instances, r.new, r.live, plan, report, r.name, r.reason)
         for holder in found.holders[id(r.live)]:
             if holder is module.__dict__ or holder is staged.namespace:
                 continue
-            _retarget_holder(holder, r.live, r.new, plan)
+            retarget_holder(holder, r.live, r.new, plan)
         for sub in r.live.__subclasses__():
             bases = tuple(r.new if b is r.live else b for b in sub.__bases__)
             plan.add(TrySetBases(sub, bases, report.skipped,
@@ -179,40 +179,9 @@ def _hook_after(cls: type, edit: Any) -> bool:
     return hasattr(cls, "__hotswap_migrate__") and "__hotswap_migrate__" not in edit.delete
 
 
-def _with_subclasses(cls: type) -> list[type]:
-    out, todo = [], [cls]
-    while todo:
-        c = todo.pop()
-        if c not in out:
-            out.append(c)
-            todo.extend(type.__subclasses__(c))
-    return out
-
-
-def instances_compatible(new: type, live: type) -> bool:
-    """Whether ``obj.__class__ = new`` is allowed for instances of `live`."""
-    return (new.__basicsize__, new.__itemsize__, new.__dict__.get("__slots__"),
-            new.__dictoffset__, new.__weakrefoffset__) == (
-        live.__basicsize__, live.__itemsize__, live.__dict__.get("__slots__"),
-        live.__dictoffset__, live.__weakrefoffset__)
-
-
-def _retarget_holder(holder: Any, old: Any, new: Any, plan: Plan) -> None:
-    if type(holder) is dict:
-        for key, value in list(holder.items()):
-            if value is old:
-                plan.set_item(holder, key, new)
-    elif type(holder) is list:
-        for i, value in enumerate(holder):
-            if value is old:
-                plan.set_item(holder, i, new)
-    elif type(holder) is types.CellType:
-        plan.add(SetCell(holder, new))
-
-
 def _recompute_abstract(cls: type) -> Call:
     """After an ABC changed, its abstract method set (and its subclasses') is recomputed."""
-    family = _with_subclasses(cls)
+    family = with_subclasses(cls)
     before = {id(c): c.__dict__.get("__abstractmethods__") for c in family}
 
     def do() -> None:
