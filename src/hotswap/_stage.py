@@ -197,12 +197,20 @@ class Stage:
 
     def function(self, change: Change, node: ast.FunctionDef | ast.AsyncFunctionDef,
                  holder: Any, qualname: str, body: list[ast.stmt],
-                 code_of: Callable[[ast.stmt], types.CodeType | None]) -> None:
+                 code_of: Callable[[ast.stmt], types.CodeType | None],
+                 line: int | None = None) -> None:
         """Stage a def (module level or in a class body being staged): append to `body` the
         form to run. Running it leaves under the def's name either the live object (its
-        function patched) or a new one to bind (re-decorated, or not patchable)."""
+        function patched) or a new one to bind (re-decorated, or not patchable).
+
+        `line`, given when several defs share the name (``@f.register def _``), is where
+        the old def started: the name is bound to the last of them only, so the live
+        function found through it must also come from that line to be this def's.
+        """
         role = role_of(node.decorator_list)
         raw_live = self.live_raw(holder, qualname, role)
+        if line is not None and raw_live is not None and raw_live.__code__.co_firstlineno != line:
+            raw_live = None
         old = change.old.nodes[0] if change.old is not None else None
         if isinstance(old, (ast.FunctionDef, ast.AsyncFunctionDef)):
             same = dump(old.decorator_list) == dump(node.decorator_list)
@@ -239,6 +247,22 @@ class Stage:
             body.append(node)
 
 
+def last_binders(stmts: list[Stmt]) -> dict[str, Stmt]:
+    """For each name, the last statement binding it: the one its final value comes from."""
+    return {name: s for s in stmts for name in s.names}
+
+
+def shared_def_names(stmts: list[Stmt]) -> set[str]:
+    """Names defined by more than one def in the same body."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for s in stmts:
+        kind = s.definition
+        if kind is not None and kind[0] == "def":
+            (shared if kind[1] in seen else seen).add(kind[1])
+    return shared
+
+
 def code_named(code: types.CodeType, name: str) -> types.CodeType | None:
     """The code object compiled for definition `name` directly inside `code`."""
     for const in code.co_consts:
@@ -253,6 +277,8 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff) -> Staged:
 
     st = Stage(module, filename, future_flags(diff.new.stmts))
     final = final_names(diff.new.stmts)
+    last = last_binders(diff.new.stmts)
+    shared = shared_def_names(diff.old.stmts) if diff.old is not None else set()
     first = diff.new.stmts[0] if diff.new.stmts else None
     for change in diff.changes:
         stmt = change.new
@@ -261,8 +287,9 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff) -> Staged:
             node = stmt.nodes[0]
             assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             body: list[ast.stmt] = []
+            line = change.old.start + 1 if change.old and node.name in shared else None
             st.function(change, node, st.live.get(node.name), node.name, body,
-                        lambda probe: code_named(st.compile([probe]), node.name))
+                        lambda probe: code_named(st.compile([probe]), node.name), line)
             st.run(body)
         elif kind is not None and kind[0] == "class":
             node = stmt.nodes[0]
@@ -278,5 +305,5 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff) -> Staged:
                 st.pair_lambdas(change)
             text = ast.unparse(stmt.nodes[0]).splitlines()[0]
             st.out.rerun.append(f"line {stmt.lineno}: {text[:60]}")
-        st.out.bound.extend(n for n in sorted(stmt.names) if n in final)
+        st.out.bound.extend(n for n in sorted(stmt.names) if n in final and last[n] is stmt)
     return st.out

@@ -22,7 +22,8 @@ from typing import Any
 
 from .._diff import Change, final_names, group, pair
 from .._ops import MISSING, Plan
-from .._stage import ClassEdit, Replacement, Stage, code_named, is_docstring, same_header
+from .._stage import (ClassEdit, Replacement, Stage, code_named, is_docstring, last_binders,
+                      same_header, shared_def_names)
 from .enums import INTERNALS as ENUM_INTERNALS
 from .enums import is_enum
 from .functions import clone, role_of
@@ -43,7 +44,10 @@ def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
     old = old if isinstance(old, ast.ClassDef) else None
     if own_class(st, live, node.name):
         if rebuild_reason(live, old, node) is None:
-            inplace(st, live, old, node, [node])
+            offset = 0
+            if change.old is not None and old is not None:
+                offset = change.old.start + 1 - _first_line(old)
+            inplace(st, live, old, node, [node], offset)
             return
         since = len(st.out.patches)
         st.run([canonical_class(st, node, live)])
@@ -125,13 +129,24 @@ def shell_code(st: Stage, chain: list[ast.ClassDef], body: list[ast.stmt]) -> ty
     return code
 
 
+def _first_line(node: ast.stmt) -> int:
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+
+
 def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
-            chain: list[ast.ClassDef]) -> None:
-    """Stage a changed class body whose header did not change (or is unknown)."""
+            chain: list[ast.ClassDef], offset: int = 0) -> None:
+    """Stage a changed class body whose header did not change (or is unknown).
+
+    `offset` is how far the old class statement moved since its syntax was parsed: old
+    line numbers plus `offset` are where its live methods were compiled.
+    """
     qual = cls.__qualname__
     new_stmts = group(node.body)
+    old_stmts = group(old.body) if old is not None else []
+    shared = shared_def_names(old_stmts)
+    last = last_binders(new_stmts)
     if old is not None:
-        changes, removed, _moved = pair(group(old.body), new_stmts)
+        changes, removed, _moved = pair(old_stmts, new_stmts)
     else:
         changes, removed = [Change(s) for s in new_stmts], []
     edit = ClassEdit(cls, f"{st.modname}.{qual}")
@@ -150,7 +165,7 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
             oldn = oldn if isinstance(oldn, ast.ClassDef) else None
             if own_class(st, inner, f"{qual}.{n.name}"):
                 if rebuild_reason(inner, oldn, n) is None:
-                    inplace(st, inner, oldn, n, chain + [n])
+                    inplace(st, inner, oldn, n, chain + [n], offset)
                     continue
                 body.append(canonical_class(st, n, inner))
                 rebuilt.append((n.name, inner))
@@ -165,7 +180,8 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
             def code_of(probe: ast.stmt, name: str = name) -> types.CodeType | None:
                 return code_named(shell_code(st, chain, [probe]), name)
 
-            st.function(ch, n, cls.__dict__.get(name), f"{qual}.{name}", body, code_of)
+            line = ch.old.start + 1 + offset if ch.old is not None and name in shared else None
+            st.function(ch, n, cls.__dict__.get(name), f"{qual}.{name}", body, code_of, line)
             rebind.append(name)
         elif len(s.nodes) == 1 and is_docstring(s.nodes[0]):
             continue
@@ -187,7 +203,10 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
         if isinstance(cell, types.CellType):
             cell.cell_contents = cls  # a fresh cell of the shell: not live yet
     final = final_names(new_stmts)
+    executed = {id(c.new) for c in changes}
     for name in rebind:
+        if id(last[name]) not in executed:
+            continue  # an unchanged later statement has the last word on this name
         if name in final and name in ns and ns[name] is not cls.__dict__.get(name, MISSING):
             edit.set[name] = ns[name]
     for name, inner in rebuilt:
