@@ -1,57 +1,93 @@
-"""Applying a plan: one update at a time, all of it or none of it.
+"""Applying a plan: one update at a time, all of it or none of it, seen whole by threads.
 
-Updates are serialized by one process-wide lock. While a plan's operations run, the
-interpreter's thread switch interval is raised so that other threads (which never take
-the lock: they just call the module's functions) do not run in the middle of it; the
-operations are plain assignments that do not block, so the window stays short. If an
-operation fails, the ones already applied are undone in reverse order.
+Updates are serialized by one process-wide lock. Other threads never take it: they just
+call the module's functions. Two things keep them from seeing half an update:
+
+- *A quiet moment.* The plan is applied only when no other thread is executing code of the
+  modules being changed (their frames are inspected), so no call straddles the change:
+  every call runs entirely on the old version or entirely on the new one. If the modules
+  never go quiet within `busy_timeout`, the update is applied anyway and the report names
+  the threads that were inside.
+- *An unbroken hold of the interpreter lock.* CPython hands the lock to a waiting thread
+  only after that thread has waited a full switch interval *since the last switch*. So the
+  applying thread first yields (``sleep(0)``), which makes it the most recent holder, and
+  then checks and applies without blocking, in less than one interval; the interval is
+  raised beforehand when a plan is large.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Iterable
 
 from ._ops import Plan, Undo
 
 LOCK = threading.RLock()
 
-_LONG_SWITCH = 10.0  # seconds; far longer than any plan takes to apply
-
-
-@contextmanager
-def _no_thread_switch() -> Iterator[None]:
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(_LONG_SWITCH)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
+_OP_COST = 5e-6  # seconds per operation, generously; sizes the switch interval
+BUSY_TIMEOUT = 2.0
 
 
 def undo_all(log: list[Undo]) -> None:
     """Replay an undo log backwards. Every undo runs even if one of them fails."""
     errors: list[BaseException] = []
-    with _no_thread_switch():
-        for undo in reversed(log):
-            try:
-                undo()
-            except BaseException as exc:  # noqa: BLE001 - keep undoing, report after
-                errors.append(exc)
+    for undo in reversed(log):
+        try:
+            undo()
+        except BaseException as exc:  # noqa: BLE001 - keep undoing, report after
+            errors.append(exc)
     if errors:
         raise errors[0]
 
 
-def apply(plan: Plan) -> list[Undo]:
-    """Run every operation of `plan`; on failure undo what ran and re-raise."""
+def _busy(namespaces: set[int]) -> list[str]:
+    """Other threads currently executing code whose globals are one of `namespaces`."""
+    me = threading.get_ident()
+    names = {t.ident: t.name for t in threading.enumerate()}
+    inside = []
+    for ident, frame in sys._current_frames().items():
+        if ident == me:
+            continue
+        f = frame
+        while f is not None:
+            if id(f.f_globals) in namespaces:
+                inside.append(f"{names.get(ident, ident)} in {f.f_code.co_qualname}")
+                break
+            f = f.f_back
+    return inside
+
+
+def _run(plan: Plan) -> list[Undo]:
     log: list[Undo] = []
     try:
-        with _no_thread_switch():
-            for op in plan.ops:
-                log.append(op.apply())
+        for op in plan.ops:
+            log.append(op.apply())
     except BaseException:
         undo_all(log)
         raise
     return log
+
+
+def apply(plan: Plan, namespaces: Iterable[dict[str, object]] = (),
+          busy_timeout: float = BUSY_TIMEOUT) -> tuple[list[Undo], list[str]]:
+    """Run every operation of `plan` at a quiet moment; on failure undo what ran.
+
+    Returns the undo log and the threads that were still inside the modules' code when the
+    wait for a quiet moment timed out (normally empty).
+    """
+    ids = {id(ns) for ns in namespaces}
+    before = sys.getswitchinterval()
+    needed = 0.002 + _OP_COST * len(plan.ops)
+    deadline = time.monotonic() + busy_timeout
+    if needed > before:
+        sys.setswitchinterval(needed)
+    try:
+        while True:
+            time.sleep(0)  # become the latest holder of the interpreter lock
+            inside = _busy(ids) if ids else []
+            if not inside or time.monotonic() > deadline:
+                return _run(plan), inside
+    finally:
+        sys.setswitchinterval(before)

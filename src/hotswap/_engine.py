@@ -122,9 +122,13 @@ def run(target: ModuleType | str, *, dry_run: bool = False,
         if dry_run:
             return _finish(report, start)
         try:
-            undo = apply(plan)
+            undo, inside = apply(plan, [module.__dict__])
         except Exception as exc:
             raise failure(name, path, exc, "applying the update failed for") from exc
+        if inside:
+            report.notes.append("applied while other threads were still running the "
+                                f"module's code ({'; '.join(inside)}): those calls may "
+                                "finish on a mix of old and new code")
         if check is not None:
             try:
                 check()

@@ -210,7 +210,11 @@ class InstanceHook(Op):
         if hook is None:  # the new version dropped the hook
             return lambda: None
         state = _snapshot(obj)
-        hook(obj)
+        try:
+            hook(obj)
+        except BaseException:
+            _restore(obj, state)  # what the hook changed before it raised
+            raise
 
         def undo() -> None:
             _restore(obj, state)

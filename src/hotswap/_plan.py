@@ -137,7 +137,10 @@ def _heap_work(module: types.ModuleType, staged: Staged,
         report.replaced.append(r.name)
         report.notes.append(f"{r.name} was replaced by a new class: {r.reason}")
         instances = found.instances[id(r.live)]
-        if compatible(r.new, r.live):
+        if instances and not r.movable:
+            report.skip(r.name, f"{len(instances)} live instance(s) keep the old class, "
+                        f"which keeps working: {r.reason}")
+        elif compatible(r.new, r.live):
             for obj in instances:
                 plan.add(Retarget(obj, r.new))
             if instances:

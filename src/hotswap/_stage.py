@@ -58,6 +58,7 @@ class Replacement:
     new: type
     name: str
     reason: str
+    movable: bool = True  # False: old instances must stay with the old class
 
 
 @dataclass

@@ -78,6 +78,8 @@ def rebuild_reason(live: type, old: ast.ClassDef | None, node: ast.ClassDef) -> 
         return "a class-level statement of a decorated class changed"
     if fields_changed and is_enum(live):
         return "its members changed"
+    if fields_changed and issubclass(live, tuple) and hasattr(live, "_fields"):
+        return "its named tuple fields may have changed"
     return None
 
 
@@ -290,9 +292,13 @@ def migrate(st: Stage, new: type, live: type, since: int) -> bool:
     """
     name = f"{st.modname}.{live.__qualname__}"
     reason = layout_change(new, live)
+    movable = True
+    if reason is None and getattr(new, "_fields", None) != getattr(live, "_fields", None):
+        reason, movable = "its named tuple fields changed (old instances are shorter "\
+            "or longer tuples)", False
     if reason is not None:
         _detach(st, new, live, since)
-        st.out.replacements.append(Replacement(live, new, name, reason))
+        st.out.replacements.append(Replacement(live, new, name, reason, movable))
         return False
     edit = ClassEdit(live, name, rebuilt=True, cells=_class_cells(new))
     if new.__bases__ != live.__bases__:
