@@ -7,18 +7,19 @@ nothing. See the README for the guarantees and the limits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
 from . import _sources
-from ._engine import generation, rollback, run
+from ._engine import generation, rollback, run, set_history_limit, transaction
 from ._errors import UpdateError
 from ._report import Report
 
 _sources.install()
 
-__all__ = ["Report", "UpdateError", "generation", "plan", "rollback", "update"]
+__all__ = ["Report", "UpdateError", "generation", "plan", "rollback", "set_history_limit",
+           "update", "update_many"]
 __version__ = "0.1.0"
 
 
@@ -35,3 +36,13 @@ def update(module: ModuleType | str, *, check: Callable[[], Any] | None = None) 
 def plan(module: ModuleType | str) -> Report:
     """What `update` would do, as a report, without changing the live program."""
     return run(module, dry_run=True)
+
+
+def update_many(modules: Sequence[ModuleType | str], *,
+                check: Callable[[], Any] | None = None) -> list[Report]:
+    """Update several modules as one transaction, each before the modules importing it.
+
+    If any of them cannot be applied (or `check` raises), none is. Returns one report per
+    module, in the order given.
+    """
+    return transaction(modules, check=check)

@@ -1,8 +1,9 @@
-"""One update as a straight line: sources -> diff -> stage -> plan -> apply -> report.
+"""Updates as a straight line: sources -> diff -> stage -> plan -> apply -> report.
 
 Each step hands the next plain data. Anything that goes wrong before `apply` leaves the
-program untouched; anything that goes wrong during or after it (a failing check) replays
-the undo log. The undo logs of applied updates are kept, boundedly, for `rollback`.
+program untouched; anything that goes wrong during or after it (a hook, a failing check,
+a later module of the same transaction) replays the undo logs. The undo logs of applied
+updates are kept, boundedly, for `rollback`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -21,6 +22,7 @@ from . import _plan
 from ._apply import LOCK, apply, undo_all
 from ._diff import Segmentation, diff, segment
 from ._errors import UpdateError, failure
+from ._imports import dependency_order, rebind_importers
 from ._ops import Undo
 from ._report import Report
 from ._sources import REGISTRY, read_source, source_path
@@ -28,7 +30,7 @@ from ._stage import stage
 
 log = logging.getLogger("hotswap")
 
-DEFAULT_HISTORY = 8
+_history_limit = 8
 
 
 @dataclass
@@ -44,10 +46,25 @@ class _Applied:
 class _ModuleState:
     segmentation: Segmentation | None = None
     generation: int = 0
-    history: deque[_Applied] = field(default_factory=lambda: deque(maxlen=DEFAULT_HISTORY))
+    history: deque[_Applied] = field(default_factory=lambda: deque(maxlen=_history_limit))
 
 
 _STATES: dict[str, _ModuleState] = {}
+
+
+def set_history_limit(limit: int) -> None:
+    """How many applied updates per module `rollback` can undo (default 8).
+
+    Each kept update holds its undo log, which keeps the previous code objects alive: the
+    bound is what keeps memory flat over thousands of updates.
+    """
+    global _history_limit
+    if limit < 0:
+        raise ValueError("the history limit cannot be negative")
+    with LOCK:
+        _history_limit = limit
+        for state in _STATES.values():
+            state.history = deque(state.history, maxlen=limit)
 
 
 def _resolve(target: ModuleType | str) -> ModuleType:
@@ -58,7 +75,7 @@ def _resolve(target: ModuleType | str) -> ModuleType:
         if module is None:
             raise UpdateError(f"module {target!r} is not imported", module=target)
         return module
-    raise TypeError(f"update() takes a module or a dotted module name, not {type(target).__name__}")
+    raise TypeError(f"expected a module or a dotted module name, not {type(target).__name__}")
 
 
 def _state(name: str) -> _ModuleState:
@@ -73,79 +90,139 @@ def generation(target: ModuleType | str) -> int:
     return _state(_resolve(target).__name__).generation
 
 
+@dataclass
+class _Done:
+    """One module of a transaction, applied but not yet committed."""
+
+    module: ModuleType
+    path: str
+    text: str
+    baseline: str | None
+    old: Segmentation | None
+    new: Segmentation
+    undo: list[Undo]
+    report: Report
+
+
+def _source(module: ModuleType) -> tuple[str, str]:
+    name = module.__name__
+    path = source_path(module)
+    if path is None:
+        raise UpdateError(f"module {name!r} has no Python source file to update from",
+                          module=name)
+    try:
+        return path, read_source(path)
+    except (OSError, SyntaxError, UnicodeDecodeError) as exc:
+        raise failure(name, path, exc, "cannot read the new source of") from exc
+
+
+def _one(module: ModuleType, path: str, text: str, dry_run: bool,
+         batch: Sequence[ModuleType]) -> _Done | Report:
+    """Diff, stage, plan and (unless `dry_run`) apply one module of a transaction."""
+    start = time.perf_counter()
+    name = module.__name__
+    state = _state(name)
+    report = Report(name, dry_run=dry_run, generation=state.generation)
+    baseline = REGISTRY.baseline(name, module)
+    if baseline is not None and text == baseline:
+        report.notes.append("source unchanged: nothing to do")
+        return _finish(report, start)
+    old = state.segmentation
+    if old is None or baseline is None or old.text != baseline:
+        old = None
+        if baseline is not None:
+            try:
+                old = segment(baseline, path)
+            except SyntaxError:
+                old = None
+    if old is None:
+        report.notes.append("the source this module was built from is unknown: every "
+                            "statement was re-run in staging; identities were kept")
+    try:
+        d = diff(old, text, path)
+    except SyntaxError as exc:
+        raise failure(name, path, exc, "cannot compile the new source of") from exc
+    try:
+        staged = stage(module, path, d)
+        plan = _plan.build(module, d, staged, report, baseline_known=old is not None)
+    except UpdateError:
+        raise
+    except Exception as exc:
+        raise failure(name, path, exc, "the new source failed while staging") from exc
+    report.rerun.extend(staged.rerun)
+    report.rebound.extend(rebind_importers(name, plan.rebound, plan,
+                                           skip=[m.__name__ for m in batch]))
+    report.changed = not d.empty
+    if not report.changed:
+        report.notes.append("no code changed (comments, formatting or layout only)")
+    if dry_run:
+        return _finish(report, start)
+    try:
+        undo, inside = apply(plan, [m.__dict__ for m in batch])
+    except Exception as exc:
+        raise failure(name, path, exc, "applying the update failed for") from exc
+    if inside:
+        report.notes.append("applied while other threads were still running the "
+                            f"module's code ({'; '.join(inside)}): those calls may "
+                            "finish on a mix of old and new code")
+    report.duration = time.perf_counter() - start
+    return _Done(module, path, text, baseline, old, d.new, undo, report)
+
+
+def transaction(targets: Sequence[ModuleType | str], *, dry_run: bool = False,
+                check: Callable[[], Any] | None = None) -> list[Report]:
+    """Update several modules as one: in dependency order, all of them or none."""
+    with LOCK:
+        modules = list({id(m): m for m in map(_resolve, targets)}.values())
+        sources = {m.__name__: _source(m) for m in modules}
+        by_name = {m.__name__: m for m in modules}
+        order = dependency_order([(m.__name__, sources[m.__name__][1],
+                                   getattr(m, "__package__", None)) for m in modules])
+        done: list[_Done] = []
+        reports: dict[str, Report] = {}
+        try:
+            for name in order:
+                path, text = sources[name]
+                result = _one(by_name[name], path, text, dry_run, modules)
+                if isinstance(result, Report):
+                    reports[name] = result
+                else:
+                    done.append(result)
+                    reports[name] = result.report
+            if check is not None and done:
+                try:
+                    check()
+                except Exception as exc:
+                    names = ", ".join(repr(d.module.__name__) for d in done)
+                    raise UpdateError(
+                        f"{done[-1].path}: the check after updating {names} failed "
+                        f"({type(exc).__name__}: {exc}); the update was rolled back",
+                        module=done[-1].module.__name__, filename=done[-1].path) from exc
+        except BaseException:
+            for d in reversed(done):
+                undo_all(d.undo)
+            raise
+        for d in done:
+            _commit(d)
+        return [reports[m.__name__] for m in modules]
+
+
+def _commit(d: _Done) -> None:
+    name = d.module.__name__
+    state = _state(name)
+    if d.report.changed:
+        state.history.append(_Applied(d.undo, d.baseline, d.old))
+        state.generation += 1
+    state.segmentation = d.new
+    REGISTRY.set_text(name, d.path, d.text)
+    linecache.checkcache(d.path)
+    d.report.generation = state.generation
+    _log(d.report)
+
+
 def run(target: ModuleType | str, *, dry_run: bool = False,
         check: Callable[[], Any] | None = None) -> Report:
-    start = time.perf_counter()
-    with LOCK:
-        module = _resolve(target)
-        name = module.__name__
-        path = source_path(module)
-        if path is None:
-            raise UpdateError(f"module {name!r} has no Python source file to update from",
-                              module=name)
-        state = _state(name)
-        report = Report(name, dry_run=dry_run, generation=state.generation)
-        try:
-            text = read_source(path)
-        except (OSError, SyntaxError, UnicodeDecodeError) as exc:
-            raise failure(name, path, exc, "cannot read the new source of") from exc
-        baseline = REGISTRY.baseline(name, module)
-        if baseline is not None and text == baseline:
-            report.notes.append("source unchanged: nothing to do")
-            return _finish(report, start)
-        old = state.segmentation
-        if old is None or baseline is None or old.text != baseline:
-            old = None
-            if baseline is not None:
-                try:
-                    old = segment(baseline, path)
-                except SyntaxError:
-                    old = None
-        if old is None:
-            report.notes.append("the source this module was built from is unknown: every "
-                                "statement was re-run in staging; identities were kept")
-        try:
-            d = diff(old, text, path)
-        except SyntaxError as exc:
-            raise failure(name, path, exc, "cannot compile the new source of") from exc
-        try:
-            staged = stage(module, path, d)
-            plan = _plan.build(module, d, staged, report, baseline_known=old is not None)
-        except UpdateError:
-            raise
-        except Exception as exc:
-            raise failure(name, path, exc, "the new source failed while staging") from exc
-        report.rerun.extend(staged.rerun)
-        report.changed = not d.empty
-        if not report.changed:
-            report.notes.append("no code changed (comments, formatting or layout only)")
-        if dry_run:
-            return _finish(report, start)
-        try:
-            undo, inside = apply(plan, [module.__dict__])
-        except Exception as exc:
-            raise failure(name, path, exc, "applying the update failed for") from exc
-        if inside:
-            report.notes.append("applied while other threads were still running the "
-                                f"module's code ({'; '.join(inside)}): those calls may "
-                                "finish on a mix of old and new code")
-        if check is not None:
-            try:
-                check()
-            except Exception as exc:
-                undo_all(undo)
-                err = UpdateError(f"{path}: the check after updating {name!r} failed "
-                                  f"({type(exc).__name__}: {exc}); the update was rolled back",
-                                  module=name, filename=path)
-                raise err from exc
-        if report.changed:
-            state.history.append(_Applied(undo, baseline, old))
-            state.generation += 1
-        state.segmentation = d.new
-        REGISTRY.set_text(name, path, text)
-        linecache.checkcache(path)
-        report.generation = state.generation
-        return _finish(report, start)
+    return transaction([target], dry_run=dry_run, check=check)[0]
 
 
 def rollback(target: ModuleType | str) -> Report:
@@ -156,7 +233,8 @@ def rollback(target: ModuleType | str) -> Report:
         name = module.__name__
         state = _state(name)
         if not state.history:
-            raise UpdateError(f"no update of {name!r} to roll back", module=name)
+            raise UpdateError(f"no applied update of {name!r} left to roll back "
+                              f"(history keeps the last {_history_limit})", module=name)
         applied = state.history.pop()
         undo_all(applied.undo)
         state.generation -= 1
@@ -171,5 +249,9 @@ def rollback(target: ModuleType | str) -> Report:
 
 def _finish(report: Report, start: float) -> Report:
     report.duration = time.perf_counter() - start
-    log.info("%s", report)
+    _log(report)
     return report
+
+
+def _log(report: Report) -> None:
+    log.info("%s", report)

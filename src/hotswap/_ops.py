@@ -146,6 +146,7 @@ class Call(Op):
 @dataclass
 class Plan:
     ops: list[Op] = field(default_factory=list)
+    rebound: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # name: (old, new)
 
     def add(self, op: Op) -> None:
         self.ops.append(op)

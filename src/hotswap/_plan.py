@@ -76,6 +76,8 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
         if name in live and live[name] is value:
             continue
         (report.rebound if name in live else report.added).append(f"{modname}.{name}")
+        if name in live:
+            plan.rebound[name] = (live[name], value)
         plan.set_item(live, name, value)
 
     final = final_names(diff.new.stmts)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import copy
 import dataclasses
+import time
 import types
 from typing import Any
 
@@ -283,6 +284,25 @@ def layout_change(new: type, live: type) -> str | None:
     return None
 
 
+def bases_refused(cls: type, bases: tuple[type, ...]) -> str | None:
+    """Why CPython would refuse ``cls.__bases__ = bases`` (None: it accepts).
+
+    Its layout rules are subtle (deallocators, slots, dict and weakref offsets), so they are
+    asked of CPython itself: assign and restore at once, right after taking the interpreter
+    lock afresh (see _apply), so that no other thread runs in between.
+    """
+    old = cls.__bases__
+    if bases == old:
+        return None
+    time.sleep(0)
+    try:
+        cls.__bases__ = bases
+    except TypeError as exc:
+        return f"its bases cannot change in place ({exc})"
+    cls.__bases__ = old
+    return None
+
+
 def migrate(st: Stage, new: type, live: type, since: int) -> bool:
     """Move a class rebuilt in staging into the live class, which keeps its identity.
 
@@ -291,7 +311,7 @@ def migrate(st: Stage, new: type, live: type, since: int) -> bool:
     `since` is where the patches planned while building `new` start.
     """
     name = f"{st.modname}.{live.__qualname__}"
-    reason = layout_change(new, live)
+    reason = layout_change(new, live) or bases_refused(live, new.__bases__)
     movable = True
     if reason is None and getattr(new, "_fields", None) != getattr(live, "_fields", None):
         reason, movable = "its named tuple fields changed (old instances are shorter "\

@@ -1,0 +1,123 @@
+"""Who imports whom: the order of a multi-module update, and the names other modules took
+with ``from a import X`` that must follow ``a.X`` when it is rebound."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from ._ops import Plan
+from ._sources import REGISTRY
+
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import\b|import[ \t]+([\w., \t]+))",
+                     re.M)
+
+
+def resolve(name: str, level: int, package: str | None) -> str | None:
+    """The absolute name of ``from <level dots><name> import``, as the import system does."""
+    if level == 0:
+        return name
+    if not package:
+        return None
+    parts = package.split(".")
+    if level > len(parts):
+        return None
+    base = ".".join(parts[: len(parts) - level + 1])
+    return f"{base}.{name}" if name else base
+
+
+def imported(text: str, package: str | None) -> set[str]:
+    """Modules a source imports (cheaply, by pattern: this only orders updates)."""
+    out: set[str] = set()
+    for m in _IMPORT.finditer(text):
+        if m.group(1):
+            spec = m.group(1)
+            level = len(spec) - len(spec.lstrip("."))
+            target = resolve(spec.lstrip("."), level, package)
+            if target:
+                out.add(target)
+        else:
+            for part in m.group(2).split(","):
+                words = part.split()
+                if words:
+                    out.add(words[0])
+    return out
+
+
+def dependency_order(items: list[tuple[str, str, str | None]]) -> list[str]:
+    """Module names (name, text, package) sorted so a module comes before its importers.
+
+    A cycle keeps the given order among its members.
+    """
+    names = [n for n, _, _ in items]
+    inside = set(names)
+    deps = {}
+    for name, text, package in items:
+        found = imported(text, package)
+        # `import pkg.sub` and `from pkg import sub` both depend on pkg.sub if it is here
+        deps[name] = {d for d in inside if d != name and (
+            d in found or any(f.startswith(d + ".") or d.startswith(f + ".") for f in found))}
+    ordered: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(n: str) -> None:
+        if n in ordered or n in visiting:
+            return
+        visiting.add(n)
+        for d in names:
+            if d in deps[n]:
+                visit(d)
+        visiting.discard(n)
+        ordered.append(n)
+
+    for n in names:
+        visit(n)
+    return ordered
+
+
+def _from_imports(module: Any) -> list[tuple[str, str, str]]:
+    """(source module, name, alias) of every ``from m import name as alias`` in a module."""
+    text = REGISTRY.baseline(module.__name__, module)
+    if text is None:
+        return []
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    package = getattr(module, "__package__", None)
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            source = resolve(node.module or "", node.level, package)
+            if source:
+                for alias in node.names:
+                    out.append((source, alias.name, alias.asname or alias.name))
+    return out
+
+
+def rebind_importers(modname: str, changed: dict[str, tuple[Any, Any]], plan: Plan,
+                     skip: Iterable[str] = ()) -> list[str]:
+    """Plan rebinding of names other modules imported from `modname` whose value changed.
+
+    A module is touched only if its own source says ``from modname import name`` and its
+    global still holds the old object: a value it rebound itself is its own.
+    """
+    if not changed:
+        return []
+    skipped = set(skip) | {modname}
+    olds = {id(old) for old, _ in changed.values()}
+    done = []
+    for other_name, other in list(sys.modules.items()):
+        if other_name in skipped or other is None:
+            continue
+        d = getattr(other, "__dict__", None)
+        if not isinstance(d, dict) or not any(id(v) in olds for v in list(d.values())):
+            continue
+        for source, name, alias in _from_imports(other):
+            if source == modname and name in changed and d.get(alias) is changed[name][0]:
+                plan.set_item(d, alias, changed[name][1])
+                done.append(f"{other_name}.{alias}")
+    return done

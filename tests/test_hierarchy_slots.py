@@ -1,0 +1,451 @@
+"""Class hierarchies, metaclasses, ABCs, typing constructs and __slots__ across updates."""
+
+from __future__ import annotations
+
+
+# -- __slots__ ------------------------------------------------------------------------------
+
+
+def test_slotted_class_method_change_on_old_instance(modules):
+    src = """
+        class Vec:
+            __slots__ = ("x", "y")
+
+            def __init__(self, x, y):
+                self.x = x
+                self.y = y
+
+            def length2(self):
+                return BODY
+    """
+    mf = modules(src.replace("BODY", "self.x * self.x + self.y * self.y"))
+    Vec = mf.module.Vec
+    old = Vec(3, 4)
+    assert old.length2() == 25
+
+    report = mf.update(src.replace("BODY", "(self.x * self.x + self.y * self.y) * 10"))
+
+    assert mf.module.Vec is Vec
+    assert report.replaced == []
+    assert old.length2() == 250
+    assert Vec(1, 0).length2() == 10
+    assert not hasattr(old, "__dict__")
+    assert f"{mf.name}.Vec.length2" in report.functions
+
+
+def test_slot_added_replaces_class_and_old_instances_keep_working(modules):
+    mf = modules("""
+        class Vec:
+            __slots__ = ("x", "y")
+
+            def __init__(self, x, y):
+                self.x = x
+                self.y = y
+
+            def total(self):
+                return self.x + self.y
+    """)
+    OldVec = mf.module.Vec
+    old = OldVec(1, 2)
+
+    report = mf.update("""
+        class Vec:
+            __slots__ = ("x", "y", "z")
+
+            def __init__(self, x, y, z=0):
+                self.x = x
+                self.y = y
+                self.z = z
+
+            def total(self):
+                return self.x + self.y + self.z
+    """)
+
+    NewVec = mf.module.Vec
+    assert NewVec is not OldVec
+    assert f"{mf.name}.Vec" in report.replaced
+    new = NewVec(1, 2, 3)
+    assert new.z == 3
+    assert new.total() == 6
+    assert NewVec.__slots__ == ("x", "y", "z")
+    # old instances keep the old class, which keeps working on its old methods
+    assert type(old) is OldVec
+    assert old.total() == 3
+    old.x = 10
+    assert old.total() == 12
+    assert not hasattr(old, "z")
+    skipped = dict(report.skipped)
+    assert f"{mf.name}.Vec" in skipped
+    assert "1 live instance" in skipped[f"{mf.name}.Vec"]
+
+
+# -- bases, metaclasses, registries -----------------------------------------------------------
+
+
+def test_bases_changed_isinstance_and_super_agree(modules):
+    src = """
+        class B:
+            def who(self):
+                return "B"
+
+        class C:
+            def who(self):
+                return "C"
+
+        class A(BASE):
+            def who(self):
+                return "A>" + super().who()
+    """
+    mf = modules(src.replace("BASE", "B"))
+    A, B, C = mf.module.A, mf.module.B, mf.module.C
+    old = A()
+    assert old.who() == "A>B"
+
+    report = mf.update(src.replace("BASE", "C"))
+
+    assert mf.module.A is A
+    assert mf.module.B is B and mf.module.C is C
+    assert A.__bases__ == (C,)
+    assert A.__mro__ == (A, C, object)
+    for obj in (old, A()):
+        assert isinstance(obj, C)
+        assert not isinstance(obj, B)
+        assert obj.who() == "A>C"
+    assert issubclass(A, C) and not issubclass(A, B)
+    assert f"{mf.name}.A" in report.rebuilt
+
+
+def test_metaclass_registry_not_registered_twice_on_body_change(modules):
+    src = """
+        REGISTRY = []
+
+        class Meta(type):
+            def __init__(cls, name, bases, ns):
+                super().__init__(name, bases, ns)
+                REGISTRY.append(name)
+
+        class Base(metaclass=Meta):
+            pass
+
+        class Plugin(Base):
+            def run(self):
+                return BODY
+    """
+    mf = modules(src.replace("BODY", '"v1"'))
+    registry = mf.module.REGISTRY
+    Plugin = mf.module.Plugin
+    old = Plugin()
+    assert registry == ["Base", "Plugin"]
+
+    report = mf.update(src.replace("BODY", '"v2"'))
+
+    assert mf.module.REGISTRY is registry
+    assert registry == ["Base", "Plugin"]
+    assert mf.module.Plugin is Plugin
+    assert type(Plugin) is mf.module.Meta
+    assert old.run() == "v2"
+    assert f"{mf.name}.Plugin.run" in report.functions
+
+
+def test_init_subclass_registry_not_registered_twice_on_body_change(modules):
+    src = """
+        class Handler:
+            registry = {}
+
+            def __init_subclass__(cls, key=None, **kw):
+                super().__init_subclass__(**kw)
+                Handler.registry[key or cls.__name__] = cls
+
+        class Json(Handler, key="json"):
+            def handle(self, data):
+                return BODY
+
+        class Xml(Handler):
+            def handle(self, data):
+                return "xml"
+    """
+    mf = modules(src.replace("BODY", '"json1"'))
+    Handler, Json = mf.module.Handler, mf.module.Json
+    registry = Handler.registry
+    assert registry == {"json": Json, "Xml": mf.module.Xml}
+    snapshot = dict(registry)
+
+    report = mf.update(src.replace("BODY", '"json2:" + data'))
+
+    assert Handler.registry is registry
+    assert registry == snapshot
+    assert registry["json"] is Json
+    assert mf.module.Json is Json
+    assert registry["json"]().handle("x") == "json2:x"
+    assert f"{mf.name}.Json.handle" in report.functions
+    assert report.rebuilt == []
+
+
+def test_abc_abstract_method_set_recomputed(modules):
+    mf = modules("""
+        import abc
+
+        class Shape(abc.ABC):
+            @abc.abstractmethod
+            def area(self):
+                ...
+
+        class Square(Shape):
+            side = 2
+
+        class Circle(Shape):
+            def area(self):
+                return 3
+    """)
+    Shape, Square, Circle = mf.module.Shape, mf.module.Square, mf.module.Circle
+    old_circle = Circle()
+    try:
+        Square()
+    except TypeError:
+        pass
+    else:
+        raise AssertionError("Square without area() should be abstract")
+
+    mf.update("""
+        import abc
+
+        class Shape(abc.ABC):
+            @abc.abstractmethod
+            def area(self):
+                ...
+
+            @abc.abstractmethod
+            def perimeter(self):
+                ...
+
+        class Square(Shape):
+            side = 2
+
+            def area(self):
+                return self.side ** 2
+
+            def perimeter(self):
+                return 4 * self.side
+
+        class Circle(Shape):
+            def area(self):
+                return 3
+    """)
+
+    assert mf.module.Shape is Shape
+    assert mf.module.Square is Square and mf.module.Circle is Circle
+    assert Shape.__abstractmethods__ == frozenset({"area", "perimeter"})
+    assert Square.__abstractmethods__ == frozenset()
+    assert Circle.__abstractmethods__ == frozenset({"perimeter"})
+    sq = Square()  # now concrete
+    assert sq.area() == 4 and sq.perimeter() == 8
+    try:
+        Circle()
+    except TypeError:
+        pass
+    else:
+        raise AssertionError("Circle lacks perimeter() and should now be abstract")
+    assert old_circle.area() == 3
+
+
+def test_nested_class_update(modules):
+    mf = modules("""
+        class Outer:
+            class Inner:
+                LIMIT = 1
+
+                def get(self):
+                    return "inner1"
+
+            def make(self):
+                return self.Inner()
+    """)
+    Outer = mf.module.Outer
+    Inner = Outer.Inner
+    old_inner = Outer().make()
+    assert old_inner.get() == "inner1"
+
+    report = mf.update("""
+        class Outer:
+            class Inner:
+                LIMIT = 2
+
+                def get(self):
+                    return "inner2:" + str(self.LIMIT)
+
+                def extra(self):
+                    return self.get() + "!"
+
+            def make(self):
+                return self.Inner()
+    """)
+
+    assert mf.module.Outer is Outer
+    assert Outer.Inner is Inner
+    assert type(old_inner) is Inner
+    assert Inner.LIMIT == 2
+    assert old_inner.get() == "inner2:2"
+    assert old_inner.extra() == "inner2:2!"
+    assert Outer().make().get() == "inner2:2"
+    assert f"{mf.name}.Outer.Inner.get" in report.functions
+    assert not hasattr(mf.module, "extra")
+
+
+# -- typing constructs ----------------------------------------------------------------------
+
+
+def test_namedtuple_method_change(modules):
+    src = """
+        from typing import NamedTuple
+
+        class Pt(NamedTuple):
+            x: int
+            y: int = 0
+
+            def norm1(self):
+                return BODY
+    """
+    mf = modules(src.replace("BODY", "abs(self.x) + abs(self.y)"))
+    Pt = mf.module.Pt
+    old = Pt(3, -4)
+    assert old.norm1() == 7
+
+    report = mf.update(src.replace("BODY", "(abs(self.x) + abs(self.y)) * 10"))
+
+    assert mf.module.Pt is Pt
+    assert old.norm1() == 70
+    assert Pt(1).norm1() == 10
+    assert old == (3, -4)
+    assert f"{mf.name}.Pt.norm1" in report.functions
+
+
+def test_namedtuple_field_added_with_default(modules):
+    mf = modules("""
+        from typing import NamedTuple
+
+        class Pt(NamedTuple):
+            x: int
+            y: int = 0
+
+            def total(self):
+                return self.x + self.y
+    """)
+    old = mf.module.Pt(1, 2)
+
+    mf.update("""
+        from typing import NamedTuple
+
+        class Pt(NamedTuple):
+            x: int
+            y: int = 0
+            z: int = 7
+
+            def total(self):
+                return self.x + self.y + self.z
+    """)
+
+    Pt = mf.module.Pt
+    assert Pt._fields == ("x", "y", "z")
+    new = Pt(1, 2)
+    assert new.z == 7
+    assert tuple(new) == (1, 2, 7)
+    assert Pt(1, 2, 3).total() == 6
+    assert new.total() == 10
+    assert repr(new) == "Pt(x=1, y=2, z=7)"
+    # old instances are 2-tuples and keep working
+    assert old.x == 1 and old.y == 2
+    assert tuple(old) == (1, 2)
+    assert old == (1, 2)
+    assert old._asdict() == {"x": 1, "y": 2}
+    assert repr(old) == "Pt(x=1, y=2)"
+
+
+def test_generic_class_method_change(modules):
+    src = """
+        from typing import Generic, TypeVar
+
+        T = TypeVar("T")
+
+        class Box(Generic[T]):
+            def __init__(self, item: T):
+                self.item = item
+
+            def get(self) -> T:
+                return BODY
+    """
+    mf = modules(src.replace("BODY", "self.item"))
+    Box = mf.module.Box
+    old = Box(1)
+    alias = Box[int]
+    typed = alias(2)
+
+    report = mf.update(src.replace("BODY", "[self.item]"))
+
+    assert mf.module.Box is Box
+    assert old.get() == [1]
+    assert typed.get() == [2]
+    assert alias(3).get() == [3]
+    assert Box[str]("s").get() == ["s"]
+    assert Box.__parameters__ == (mf.module.T,)
+    assert f"{mf.name}.Box.get" in report.functions
+
+
+def test_protocol_method_change(modules):
+    src = """
+        from typing import Protocol, runtime_checkable
+
+        @runtime_checkable
+        class Greeter(Protocol):
+            def greet(self) -> str:
+                return BODY
+
+        class English(Greeter):
+            pass
+
+        class Duck:
+            def greet(self) -> str:
+                return "quack"
+    """
+    mf = modules(src.replace("BODY", '"hello"'))
+    Greeter, English = mf.module.Greeter, mf.module.English
+    old = English()
+    assert old.greet() == "hello"
+
+    report = mf.update(src.replace("BODY", '"hello v2"'))
+
+    assert mf.module.Greeter is Greeter and mf.module.English is English
+    assert old.greet() == "hello v2"
+    assert English().greet() == "hello v2"
+    assert isinstance(mf.module.Duck(), Greeter)
+    assert isinstance(old, Greeter)
+    assert not isinstance(object(), Greeter)
+    assert f"{mf.name}.Greeter.greet" in report.functions
+
+
+def test_class_removed_from_source_leaves_module_instances_keep_working(modules):
+    mf = modules("""
+        class Keep:
+            pass
+
+        class Gone:
+            def __init__(self, n):
+                self.n = n
+
+            def double(self):
+                return self.n * 2
+    """)
+    Gone = mf.module.Gone
+    inst = Gone(21)
+
+    report = mf.update("""
+        class Keep:
+            pass
+    """)
+
+    assert not hasattr(mf.module, "Gone")
+    assert f"{mf.name}.Gone" in report.removed
+    assert inst.double() == 42
+    assert type(inst) is Gone
+    assert isinstance(inst, Gone)
+    assert Gone(1).double() == 2
+    assert hasattr(mf.module, "Keep")
