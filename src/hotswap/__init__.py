@@ -15,10 +15,12 @@ from . import _sources
 from ._engine import generation, rollback, run, set_history_limit, transaction
 from ._errors import UpdateError
 from ._report import Report
+from ._watch import Watcher, resume_in_spawned_worker
 
 _sources.install()
+resume_in_spawned_worker()
 
-__all__ = ["Report", "UpdateError", "generation", "plan", "rollback", "set_history_limit",
+__all__ = ["Report", "UpdateError", "Watcher", "generation", "plan", "rollback", "set_history_limit",
            "update", "update_many"]
 __version__ = "0.1.0"
 

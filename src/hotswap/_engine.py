@@ -104,12 +104,14 @@ class _Done:
     report: Report
 
 
-def _source(module: ModuleType) -> tuple[str, str]:
+def _source(module: ModuleType, text: str | None = None) -> tuple[str, str]:
     name = module.__name__
     path = source_path(module)
     if path is None:
         raise UpdateError(f"module {name!r} has no Python source file to update from",
                           module=name)
+    if text is not None:
+        return path, text
     try:
         return path, read_source(path)
     except (OSError, SyntaxError, UnicodeDecodeError) as exc:
@@ -170,11 +172,16 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
 
 
 def transaction(targets: Sequence[ModuleType | str], *, dry_run: bool = False,
-                check: Callable[[], Any] | None = None) -> list[Report]:
-    """Update several modules as one: in dependency order, all of them or none."""
+                check: Callable[[], Any] | None = None,
+                texts: dict[str, str] | None = None) -> list[Report]:
+    """Update several modules as one: in dependency order, all of them or none.
+
+    `texts` gives sources already read (by a watcher that verified a consistent
+    snapshot), so the file is not read a second time.
+    """
     with LOCK:
         modules = list({id(m): m for m in map(_resolve, targets)}.values())
-        sources = {m.__name__: _source(m) for m in modules}
+        sources = {m.__name__: _source(m, (texts or {}).get(m.__name__)) for m in modules}
         by_name = {m.__name__: m for m in modules}
         order = dependency_order([(m.__name__, sources[m.__name__][1],
                                    getattr(m, "__package__", None)) for m in modules])
@@ -222,7 +229,13 @@ def _commit(d: _Done) -> None:
 
 def run(target: ModuleType | str, *, dry_run: bool = False,
         check: Callable[[], Any] | None = None) -> Report:
-    return transaction([target], dry_run=dry_run, check=check)[0]
+    if not dry_run:
+        return transaction([target], check=check)[0]
+    try:
+        return transaction([target], dry_run=True)[0]
+    except UpdateError as exc:
+        name = exc.module or getattr(target, "__name__", str(target))
+        return Report(name, dry_run=True, error=str(exc))
 
 
 def rollback(target: ModuleType | str) -> Report:

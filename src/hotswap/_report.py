@@ -34,6 +34,7 @@ class Report:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     heap_walks: int = 0
+    error: str | None = None  # a dry run's refusal: what `update` would raise
 
     def skip(self, name: str, reason: str) -> None:
         self.skipped.append((name, reason))
@@ -41,6 +42,8 @@ class Report:
     def __str__(self) -> str:
         verb = "would update" if self.dry_run else "updated"
         ms = f"{self.duration * 1000:.1f} ms"
+        if self.error is not None:
+            return f"hotswap: would refuse to update {self.module}: {self.error}"
         if not self.changed:
             head = f"hotswap: {self.module} unchanged ({ms})"
             return "\n".join([head, *(f"  note: {n}" for n in self.notes)])

@@ -1,0 +1,282 @@
+"""Watching files and applying what changed: at a safe point (``poll``), on a thread
+(``start``), or when a signal arrives (``on_signal``), in this process and its workers.
+
+An unchanged file costs one ``stat``. A changed stat leads to a read and a content hash,
+so a touch or an editor's save of identical bytes does nothing. Editors that save by
+writing a new file and renaming it over the old one change the inode, which the stat
+notices. A file caught mid-write (its stat moved during the read) is left for the next
+poll. All modules changed at once are updated as one transaction, in dependency order. A
+broken file is logged and remembered: the old code keeps running, and nothing is retried
+until the file changes again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from . import _apply
+from ._engine import transaction
+from ._errors import UpdateError
+from ._report import Report
+from ._sources import REGISTRY, source_path
+
+log = logging.getLogger("hotswap")
+
+ENV = "HOTSWAP_WATCH"  # how a Watcher reaches spawned worker processes
+Target = ModuleType | str | os.PathLike[str]
+
+
+@dataclass
+class _File:
+    module: str
+    key: tuple[int, int, int] | None  # (mtime_ns, size, inode) at the last look
+    digest: bytes | None  # content hash of the version the module runs (or last failed)
+
+
+def _stat_key(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _decode(data: bytes) -> str | None:
+    try:
+        return importlib.util.decode_source(data)
+    except (SyntaxError, UnicodeDecodeError):
+        return None
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+class Watcher:
+    """Keeps modules in step with their files.
+
+    `targets` are modules (objects or dotted names), packages (all their submodules,
+    including those imported later) or directories (every module loaded from inside).
+    """
+
+    def __init__(self, targets: Iterable[Target] | Target, *,
+                 check: Callable[[], Any] | None = None) -> None:
+        if isinstance(targets, (ModuleType, str, os.PathLike)):
+            targets = [targets]
+        self._names: list[str] = []
+        self._dirs: list[str] = []
+        for t in targets:
+            if isinstance(t, ModuleType):
+                self._names.append(t.__name__)
+            elif isinstance(t, os.PathLike) or (isinstance(t, str) and os.sep in t):
+                self._dirs.append(os.path.realpath(os.fspath(t)) + os.sep)
+            elif isinstance(t, str) and os.path.isdir(t) and t not in sys.modules:
+                self._dirs.append(os.path.realpath(t) + os.sep)
+            else:
+                self._names.append(str(t))
+        self.check = check
+        self.reports: deque[Report] = deque(maxlen=100)
+        self.errors: deque[UpdateError] = deque(maxlen=100)
+        self._files: dict[str, _File] = {}
+        self._seen_modules = -1
+        self._thread: threading.Thread | None = None
+        self._interval: float | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._poll_lock = threading.Lock()
+        self._refresh()
+
+    # -- which files ------------------------------------------------------------------
+
+    def _wanted(self, name: str, module: ModuleType) -> str | None:
+        path = source_path(module)
+        if path is None:
+            return None
+        if any(name == n or name.startswith(n + ".") for n in self._names):
+            return path
+        if self._dirs and os.path.realpath(path).startswith(tuple(self._dirs)):
+            return path
+        return None
+
+    def _refresh(self) -> None:
+        """Pick up modules imported since the last look (cheap: only when sys.modules grew)."""
+        if len(sys.modules) == self._seen_modules:
+            return
+        self._seen_modules = len(sys.modules)
+        for name, module in list(sys.modules.items()):
+            if module is None or not isinstance(module, ModuleType):
+                continue
+            path = self._wanted(name, module)
+            if path is None or path in self._files:
+                continue
+            self._files[path] = self._initial(name, module, path)
+
+    @staticmethod
+    def _initial(name: str, module: ModuleType, path: str) -> _File:
+        key = _stat_key(path)
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            return _File(name, key, None)
+        baseline = REGISTRY.baseline(name, module)
+        if baseline is not None and baseline != _decode(data):
+            return _File(name, None, None)  # edited before we started: the first poll applies
+        return _File(name, key, _digest(data))
+
+    @property
+    def files(self) -> dict[str, str]:
+        """Watched source files and the module each one is."""
+        self._refresh()
+        return {path: f.module for path, f in self._files.items()}
+
+    # -- polling ----------------------------------------------------------------------
+
+    def poll(self) -> list[Report]:
+        """Check every watched file now and apply what changed; return the reports.
+
+        Call it from a game loop or a service's main loop at a point where no handler is
+        half-way through its work: that is the safe point.
+        """
+        with self._poll_lock:
+            self._refresh()
+            changed: dict[str, tuple[str, bytes, str | None]] = {}
+            for path, entry in self._files.items():
+                key = _stat_key(path)
+                if key is None or key == entry.key:
+                    continue  # unchanged, or missing for a moment while an editor saves
+                try:
+                    data = Path(path).read_bytes()
+                except OSError:
+                    continue
+                if _stat_key(path) != key:
+                    continue  # written while we read: take it at the next poll
+                entry.key = key
+                digest = _digest(data)
+                if digest == entry.digest:
+                    continue  # touched, or saved with identical content
+                changed[path] = (entry.module, digest, _decode(data))
+            if not changed:
+                return []
+            names = [m for m, _, _ in changed.values() if m in sys.modules]
+            texts = {m: t for m, _, t in changed.values() if t is not None}
+            try:
+                reports = transaction(names, check=self.check, texts=texts)
+            except UpdateError as exc:
+                log.error("hotswap: update refused, the old code keeps running: %s", exc)
+                self.errors.append(exc)
+                for path, (_, digest, _) in changed.items():
+                    self._files[path].digest = digest  # not retried until it changes again
+                return []
+            for path, (_, digest, _) in changed.items():
+                self._files[path].digest = digest
+            changed_reports = [r for r in reports if r.changed]
+            self.reports.extend(changed_reports)
+            return changed_reports
+
+    # -- background thread ------------------------------------------------------------
+
+    def start(self, interval: float | None = 1.0) -> "Watcher":
+        """Poll on a daemon thread every `interval` seconds (None: only when woken by
+        `on_signal`). Worker processes forked or spawned later keep watching too."""
+        if self._thread is not None and self._thread.is_alive():
+            return self
+        self._interval = interval
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="hotswap-watcher", daemon=True)
+        self._thread.start()
+        _RUNNING.add(self)
+        os.environ[ENV] = json.dumps({"names": self._names, "dirs": self._dirs,
+                                      "interval": interval})
+        return self
+
+    def stop(self) -> None:
+        """End the background thread (and stop handing the watch to new workers)."""
+        self._stop.set()
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        _RUNNING.discard(self)
+        if not _RUNNING:
+            os.environ.pop(ENV, None)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self.poll()
+            except Exception:  # noqa: BLE001 - a watcher thread must never die
+                log.exception("hotswap: watcher poll failed")
+
+    def on_signal(self, signum: int = getattr(signal, "SIGHUP", signal.SIGINT)) -> "Watcher":
+        """Update when `signum` arrives (SIGHUP by default): the handler only wakes the
+        watcher thread, which applies the change at a quiet moment; nothing runs inside
+        the signal handler itself. Starts the thread (signal-only) if it is not running."""
+        def handler(_signum: int, _frame: Any) -> None:
+            self._wake.set()
+        signal.signal(signum, handler)
+        if not self.running:
+            self.start(interval=None)
+        return self
+
+    # -- after fork --------------------------------------------------------------------
+
+    def _restart_in_child(self) -> None:
+        self._thread = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._poll_lock = threading.Lock()
+        self.start(self._interval)
+
+
+_RUNNING: "weakref.WeakSet[Watcher]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """Threads do not survive fork: restart every watcher that ran in the parent."""
+    reinit = getattr(_apply.LOCK, "_at_fork_reinit", None)
+    if reinit is not None:
+        reinit()
+    for watcher in list(_RUNNING):
+        watcher._restart_in_child()
+
+
+def resume_in_spawned_worker() -> Watcher | None:
+    """In a worker process started by multiprocessing's spawn or forkserver method, start
+    the watch its parent had running (handed over through the environment)."""
+    spec = os.environ.get(ENV)
+    mp = sys.modules.get("multiprocessing")
+    if not spec or mp is None or mp.parent_process() is None or _RUNNING:
+        return None
+    try:
+        data = json.loads(spec)
+        targets: list[Target] = [*data["names"], *(Path(d) for d in data["dirs"])]
+        return Watcher(targets).start(data["interval"])
+    except (ValueError, KeyError, TypeError):
+        log.warning("hotswap: ignoring a malformed %s", ENV)
+        return None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
