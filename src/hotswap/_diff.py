@@ -12,6 +12,7 @@ old ones, shifted. A one-line body edit in a huge module therefore parses one fu
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ._names import bound_names, deleted_names
@@ -26,29 +27,37 @@ class Stmt:
     nodes: tuple[ast.stmt, ...]
     names: frozenset[str]  # bound by it
     deleted: frozenset[str] = frozenset()  # unbound by a top-level `del`
+    text: str | None = None  # its exact source, when known: a cheap first equality test
 
     def shifted(self, delta: int) -> "Stmt":
         return self if delta == 0 else Stmt(self.start + delta, self.end + delta,
-                                            self.nodes, self.names, self.deleted)
+                                            self.nodes, self.names, self.deleted, self.text)
+
+    definition: tuple[str, str] | None = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "definition", _definition(self.nodes))
 
     @property
     def lineno(self) -> int:
         return self.start + 1
 
-    @property
-    def definition(self) -> tuple[str, str] | None:
-        """("def"|"class", name) for a lone definition, which is matched by name."""
-        if len(self.nodes) != 1:
-            return None
-        node = self.nodes[0]
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            return ("def", node.name)
-        if isinstance(node, ast.ClassDef):
-            return ("class", node.name)
-        return None
-
     def same_code(self, other: "Stmt") -> bool:
+        if self.text is not None and self.text == other.text:
+            return True
         return dump(self.nodes) == dump(other.nodes)
+
+
+def _definition(nodes: tuple[ast.stmt, ...]) -> tuple[str, str] | None:
+    """("def"|"class", name) for a lone definition, which is matched by name."""
+    if len(nodes) != 1:
+        return None
+    node = nodes[0]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return ("def", node.name)
+    if isinstance(node, ast.ClassDef):
+        return ("class", node.name)
+    return None
 
 
 def dump(nodes: tuple[ast.AST, ...] | list[ast.AST] | ast.AST) -> str:
@@ -73,8 +82,11 @@ def _parse(text: str, filename: str, first_line: int = 0) -> ast.Module:
     return ast.parse("\n" * first_line + text, filename, type_comments=False)
 
 
-def group(body: list[ast.stmt]) -> list[Stmt]:
-    """Statements of a body, those sharing a line (``a = 1; b = 2``) kept together."""
+def group(body: list[ast.stmt], lines: list[str] | None = None) -> list[Stmt]:
+    """Statements of a body, those sharing a line (``a = 1; b = 2``) kept together.
+
+    With the source `lines` at hand, each statement also keeps its exact text.
+    """
     stmts: list[Stmt] = []
     for node in body:
         first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
@@ -86,6 +98,9 @@ def group(body: list[ast.stmt]) -> list[Stmt]:
                               prev.deleted | deleted_names(node)))
         else:
             stmts.append(Stmt(start, end, (node,), bound_names(node), deleted_names(node)))
+    if lines is not None:
+        stmts = [Stmt(s.start, s.end, s.nodes, s.names, s.deleted, "".join(lines[s.start:s.end]))
+                 for s in stmts]
     return stmts
 
 
@@ -100,7 +115,8 @@ def final_names(stmts: list[Stmt]) -> set[str]:
 
 def segment(text: str, filename: str) -> Segmentation:
     """Full parse: the way in for a module seen for the first time. Raises SyntaxError."""
-    return Segmentation(text.splitlines(keepends=True), group(_parse(text, filename).body))
+    lines = text.splitlines(keepends=True)
+    return Segmentation(lines, group(_parse(text, filename).body, lines))
 
 
 @dataclass
@@ -125,6 +141,19 @@ class ModuleDiff:
         return not self.changes and not self.removed
 
 
+def _common(equal: Callable[[int], bool], n: int) -> int:
+    """The largest k <= n with equal(k), for a monotone test: a binary search whose every
+    step is one C-level list comparison, instead of a Python loop over the lines."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if equal(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 def _region(old: Segmentation, new_lines: list[str]) -> tuple[int, int, int, int, int]:
     """Indices (i, j) of the old statements touched by the edit and the line span to parse.
 
@@ -133,12 +162,8 @@ def _region(old: Segmentation, new_lines: list[str]) -> tuple[int, int, int, int
     """
     a, b = old.lines, new_lines
     n = min(len(a), len(b))
-    p = 0
-    while p < n and a[p] == b[p]:
-        p += 1
-    s = 0
-    while s < n - p and a[len(a) - 1 - s] == b[len(b) - 1 - s]:
-        s += 1
+    p = _common(lambda k: a[:k] == b[:k], n)
+    s = _common(lambda k: a[len(a) - k:] == b[len(b) - k:], n - p)
     old_end, new_end = len(a) - s, len(b) - s
     stmts = old.stmts
     i = 0
@@ -163,7 +188,8 @@ def diff(old: Segmentation | None, new_text: str, filename: str) -> ModuleDiff:
     new_lines = new_text.splitlines(keepends=True)
     i, j, first, old_last, new_last = _region(old, new_lines)
     try:
-        middle = group(_parse("".join(new_lines[first:new_last]), filename, first).body)
+        middle = group(_parse("".join(new_lines[first:new_last]), filename, first).body,
+                       new_lines)
         delta = new_last - old_last
         new_stmts = old.stmts[:i] + middle + [s.shifted(delta) for s in old.stmts[j:]]
         shifted = [(s, delta) for s in old.stmts[j:]] if delta else []

@@ -183,8 +183,10 @@ def transaction(targets: Sequence[ModuleType | str], *, dry_run: bool = False,
         modules = list({id(m): m for m in map(_resolve, targets)}.values())
         sources = {m.__name__: _source(m, (texts or {}).get(m.__name__)) for m in modules}
         by_name = {m.__name__: m for m in modules}
-        order = dependency_order([(m.__name__, sources[m.__name__][1],
-                                   getattr(m, "__package__", None)) for m in modules])
+        order = [m.__name__ for m in modules]
+        if len(modules) > 1:
+            order = dependency_order([(m.__name__, sources[m.__name__][1],
+                                       getattr(m, "__package__", None)) for m in modules])
         done: list[_Done] = []
         reports: dict[str, Report] = {}
         try:
