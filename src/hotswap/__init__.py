@@ -48,3 +48,17 @@ def update_many(modules: Sequence[ModuleType | str], *,
     module, in the order given.
     """
     return transaction(modules, check=check)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext hotswap``: update changed modules before each cell (IPython is only
+    imported by this path)."""
+    from ._ipython import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from ._ipython import unload
+
+    unload(ipython)

@@ -33,6 +33,7 @@ from ._engine import transaction
 from ._errors import UpdateError
 from ._report import Report
 from ._sources import REGISTRY, source_path
+from ._trust import Trust
 
 log = logging.getLogger("hotswap")
 
@@ -71,10 +72,14 @@ class Watcher:
 
     `targets` are modules (objects or dotted names), packages (all their submodules,
     including those imported later) or directories (every module loaded from inside).
+    A changed file is applied only if the ownership rule of `Trust` allows it or it lies
+    under one of the `trust` paths.
     """
 
     def __init__(self, targets: Iterable[Target] | Target, *,
-                 check: Callable[[], Any] | None = None) -> None:
+                 check: Callable[[], Any] | None = None,
+                 trust: Iterable[str | os.PathLike[str]] = (),
+                 trust_policy: Trust | None = None) -> None:
         if isinstance(targets, (ModuleType, str, os.PathLike)):
             targets = [targets]
         self._names: list[str] = []
@@ -89,6 +94,7 @@ class Watcher:
             else:
                 self._names.append(str(t))
         self.check = check
+        self.trust = trust_policy or Trust(trust)
         self.reports: deque[Report] = deque(maxlen=100)
         self.errors: deque[UpdateError] = deque(maxlen=100)
         self._files: dict[str, _File] = {}
@@ -108,8 +114,14 @@ class Watcher:
             return None
         if any(name == n or name.startswith(n + ".") for n in self._names):
             return path
-        if self._dirs and os.path.realpath(path).startswith(tuple(self._dirs)):
-            return path
+        if self._dirs:
+            real = os.path.realpath(path)
+            inside = [d for d in self._dirs if real.startswith(d)]
+            # A directory never drags in the standard library or site-packages (a venv
+            # inside a project, say) unless that library directory is itself the target.
+            if inside and (not REGISTRY.is_library(real)
+                           or any(REGISTRY.is_library(d) for d in inside)):
+                return path
         return None
 
     def _refresh(self) -> None:
@@ -168,6 +180,10 @@ class Watcher:
                 digest = _digest(data)
                 if digest == entry.digest:
                     continue  # touched, or saved with identical content
+                refusal = self.trust.refusal(path)
+                if refusal is not None:
+                    self._refuse(path, entry, digest, refusal)
+                    continue
                 changed[path] = (entry.module, digest, _decode(data))
             if not changed:
                 return []
@@ -187,6 +203,14 @@ class Watcher:
             self.reports.extend(changed_reports)
             return changed_reports
 
+    def _refuse(self, path: str, entry: _File, digest: bytes, why: str) -> None:
+        err = UpdateError(f"{self.trust.describe(path)}: refused to apply, the old code keeps "
+                          f"running: {why} (trust the path explicitly to allow it)",
+                          module=entry.module, filename=path)
+        log.error("hotswap: %s", err)
+        self.errors.append(err)
+        entry.digest = digest  # not retried until the file changes again
+
     # -- background thread ------------------------------------------------------------
 
     def start(self, interval: float | None = 1.0) -> "Watcher":
@@ -200,7 +224,7 @@ class Watcher:
         self._thread.start()
         _RUNNING.add(self)
         os.environ[ENV] = json.dumps({"names": self._names, "dirs": self._dirs,
-                                      "interval": interval})
+                                      "interval": interval, "trust": self.trust.trusted})
         return self
 
     def stop(self) -> None:
@@ -272,7 +296,7 @@ def resume_in_spawned_worker() -> Watcher | None:
     try:
         data = json.loads(spec)
         targets: list[Target] = [*data["names"], *(Path(d) for d in data["dirs"])]
-        return Watcher(targets).start(data["interval"])
+        return Watcher(targets, trust=data.get("trust", ())).start(data["interval"])
     except (ValueError, KeyError, TypeError):
         log.warning("hotswap: ignoring a malformed %s", ENV)
         return None
