@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._safe import instance_dict
+
 
 @dataclass
 class Found:
@@ -61,19 +63,9 @@ def as_container(ref: Any) -> Any:
     kind = type(ref)
     if kind in (dict, list, types.CellType):
         return ref
-    if isinstance(ref, type) or not getattr(kind, "__dictoffset__", 0):
+    if issubclass(kind, type):
         return None
-    for klass in kind.__mro__:  # only the standard __dict__ slot: never user code
-        descr = klass.__dict__.get("__dict__")
-        if descr is not None:
-            if type(descr) is not types.GetSetDescriptorType:
-                return None
-            break
-    try:
-        d = object.__getattribute__(ref, "__dict__")
-    except Exception:  # noqa: BLE001 - hostile objects are simply not containers
-        return None
-    return d if type(d) is dict else None
+    return instance_dict(ref)
 
 
 def held(container: Any) -> list[Any]:

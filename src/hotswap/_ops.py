@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._safe import instance_dict
+
 Undo = Callable[[], None]
 _MISSING: Any = object()
 
@@ -188,14 +190,16 @@ class FillAttrs(Op):
     values: dict[str, Any]
 
     def apply(self) -> Undo:
-        obj = self.obj
-        added = [k for k in self.values if k not in obj.__dict__]
+        state = instance_dict(self.obj)
+        if state is None:
+            return lambda: None
+        added = [k for k in self.values if k not in state]
         for k in added:
-            obj.__dict__[k] = self.values[k]
+            state[k] = self.values[k]
 
         def undo() -> None:
             for k in added:
-                obj.__dict__.pop(k, None)
+                state.pop(k, None)
         return undo
 
 
@@ -232,7 +236,7 @@ def slot_names(cls: type) -> list[str]:
 
 
 def _snapshot(obj: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    d = getattr(obj, "__dict__", None)
+    d = instance_dict(obj)
     slots = {}
     for name in slot_names(type(obj)):
         try:
@@ -244,9 +248,10 @@ def _snapshot(obj: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
 
 def _restore(obj: Any, state: tuple[dict[str, Any] | None, dict[str, Any]]) -> None:
     d, slots = state
-    if d is not None:
-        obj.__dict__.clear()
-        obj.__dict__.update(d)
+    live = instance_dict(obj)
+    if d is not None and live is not None:
+        live.clear()
+        live.update(d)
     for name in slot_names(type(obj)):
         if name in slots:
             object.__setattr__(obj, name, slots[name])

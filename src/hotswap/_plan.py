@@ -19,6 +19,7 @@ from ._patch.functions import find_raw, incompatibility, nested_changes, shift_c
 from ._patch.instances import compatible, move, retarget_holder, with_subclasses
 from ._patch.rebind import Rebinder
 from ._report import Report
+from ._safe import instance_dict, is_a
 from ._stage import Staged
 
 
@@ -164,9 +165,10 @@ def _heap_work(module: types.ModuleType, staged: Staged,
     for cls, edit in family.values():
         label = f"{cls.__module__}.{cls.__qualname__}"
         for obj in found.instances.get(id(cls), ()):
-            if edit.fill and isinstance(getattr(obj, "__dict__", None), dict):
+            state = instance_dict(obj)
+            if edit.fill and state is not None:
                 plan.add(FillAttrs(obj, {k: make() for k, make in edit.fill.items()
-                                         if k not in obj.__dict__}))
+                                         if k not in state}))
                 filled[label] = filled.get(label, 0) + 1
             if _hook_after(cls, edit):
                 hooks.append(InstanceHook(obj))
@@ -202,9 +204,9 @@ def _recompute_abstract(cls: type) -> Call:
 
 def _defined_here(value: Any, live: dict[str, Any]) -> bool:
     """For a module whose old source is unknown: was `value` made by its source?"""
-    if isinstance(value, types.FunctionType):
+    if type(value) is types.FunctionType:
         return value.__globals__ is live
-    if isinstance(value, type):
+    if is_a(value, type):
         return value.__module__ == live.get("__name__")
     return False
 
@@ -227,14 +229,14 @@ def _functions_of(holder: Any, qualname: str, is_class: bool) -> list[types.Func
     if not is_class:
         fn = find_raw(holder, qualname) if holder is not None else None
         return [fn] if fn is not None else []
-    if not isinstance(holder, type) or holder.__qualname__ != qualname:
+    if not is_a(holder, type) or holder.__qualname__ != qualname:
         return []
     out: list[types.FunctionType] = []
     for key, value in holder.__dict__.items():
-        if isinstance(value, type):
+        if is_a(value, type):
             out.extend(_functions_of(value, f"{qualname}.{key}", True))
             continue
-        roles = ("fget", "fset", "fdel") if isinstance(value, property) else (None,)
+        roles = ("fget", "fset", "fdel") if is_a(value, property) else (None,)
         for role in roles:
             fn = find_raw(value, f"{qualname}.{key}", role)
             if fn is not None and fn not in out:

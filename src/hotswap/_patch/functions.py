@@ -16,6 +16,8 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
+from .._safe import instance_dict, is_a
+
 FunctionType = types.FunctionType
 CodeType = types.CodeType
 
@@ -24,7 +26,7 @@ _TRANSIENT = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"})
 
 def _inner(obj: Any) -> Iterator[Any]:
     """Objects a decorator result may hold its wrapped function in."""
-    if isinstance(obj, FunctionType):
+    if type(obj) is FunctionType:
         wrapped = obj.__dict__.get("__wrapped__")
         if wrapped is not None:
             yield wrapped
@@ -34,24 +36,15 @@ def _inner(obj: Any) -> Iterator[Any]:
             except ValueError:
                 pass
         return
-    if isinstance(obj, (classmethod, staticmethod, types.MethodType)):
+    if is_a(obj, (classmethod, staticmethod, types.MethodType)):
         yield obj.__func__
-    if isinstance(obj, property):
+    if is_a(obj, property):
         yield from (f for f in (obj.fget, obj.fset, obj.fdel) if f is not None)
-    if isinstance(obj, (functools.partial, functools.cached_property)):
+    if is_a(obj, (functools.partial, functools.cached_property)):
         yield obj.func
-    wrapped = _safe_getattr(obj, "__wrapped__")
+    wrapped = (instance_dict(obj) or {}).get("__wrapped__")
     if wrapped is not None:
         yield wrapped
-
-
-def _safe_getattr(obj: Any, name: str) -> Any:
-    """An instance attribute read without running user code (no __getattr__, no properties)."""
-    try:
-        d = object.__getattribute__(obj, "__dict__")
-    except AttributeError:
-        return None
-    return d.get(name) if isinstance(d, dict) else None
 
 
 _ROLE = {"setter": "fset", "deleter": "fdel", "getter": "fget"}
@@ -65,9 +58,9 @@ def find_raw(obj: Any, qualname: str, role: str | None = None,
     decorators returned. A property's getter and setter share a qualified name; `role`
     ("fget", "fset", "fdel") picks one.
     """
-    if role is not None and isinstance(obj, property):
+    if role is not None and is_a(obj, property):
         fn = getattr(obj, role)
-        return fn if isinstance(fn, FunctionType) and fn.__code__.co_qualname == qualname else None
+        return fn if type(fn) is FunctionType and fn.__code__.co_qualname == qualname else None
     seen: set[int] = set()
     queue: deque[tuple[Any, int]] = deque([(obj, 0)])
     while queue:
@@ -75,9 +68,9 @@ def find_raw(obj: Any, qualname: str, role: str | None = None,
         if id(cur) in seen:
             continue
         seen.add(id(cur))
-        if isinstance(cur, FunctionType) and cur.__code__.co_qualname == qualname:
+        if type(cur) is FunctionType and cur.__code__.co_qualname == qualname:
             return cur
-        if depth < max_depth and not isinstance(cur, (type, types.ModuleType)):
+        if depth < max_depth and not is_a(cur, (type, types.ModuleType)):
             queue.extend((nxt, depth + 1) for nxt in _inner(cur))
     return None
 
@@ -164,7 +157,7 @@ def lambdas_in(value: Any, globals_: dict[str, Any], depth: int = 3) -> list[Fun
     entry, so references to the old lambdas taken elsewhere run the new bodies.
     """
     out: list[FunctionType] = []
-    if isinstance(value, FunctionType):
+    if type(value) is FunctionType:
         if value.__globals__ is globals_ and value.__code__.co_name == "<lambda>":
             out.append(value)
     elif depth > 0 and type(value) in (dict, list, tuple):

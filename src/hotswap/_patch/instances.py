@@ -19,6 +19,7 @@ from typing import Any
 
 from .._heap import as_container, held
 from .._ops import InstanceHook, Plan, SetCell, slot_names
+from .._safe import instance_dict
 from .._report import Report
 
 
@@ -87,8 +88,9 @@ def move(instances: list[Any], new: type, live: type, plan: Plan, report: Report
                 object.__setattr__(twin, slot, object.__getattribute__(obj, slot))
             except AttributeError:
                 pass
-        if isinstance(getattr(obj, "__dict__", None), dict) and hasattr(twin, "__dict__"):
-            twin.__dict__.update(obj.__dict__)
+        state = instance_dict(obj)
+        if state is not None and instance_dict(twin) is not None:
+            twin.__dict__.update(state)
         moved[id(obj)] = twin
     for holder in holders:
         for obj in held(holder):

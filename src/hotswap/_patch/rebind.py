@@ -16,6 +16,7 @@ import types
 from typing import Any
 
 from .._ops import Plan, SetCell
+from .._safe import instance_dict, is_a
 from .functions import clone
 
 _MAX_DEPTH = 8
@@ -47,9 +48,9 @@ class Rebinder:
         return result
 
     def _fix(self, v: Any, d: int) -> Any:
-        if isinstance(v, types.FunctionType):
+        if type(v) is types.FunctionType:
             return self._function(v, d)
-        if isinstance(v, (classmethod, staticmethod)):
+        if is_a(v, (classmethod, staticmethod)):
             inner = self.fix(v.__func__, d)
             return v if inner is v.__func__ else type(v)(inner)
         if type(v) is property:
@@ -57,7 +58,7 @@ class Rebinder:
             if all(a is b for a, b in zip(parts, (v.fget, v.fset, v.fdel))):
                 return v
             return property(*parts, v.__doc__)
-        if isinstance(v, functools.cached_property):
+        if is_a(v, functools.cached_property):
             inner = self.fix(v.func, d)
             if inner is not v.func:
                 self.plan.set_attr(v, "func", inner)
@@ -80,13 +81,13 @@ class Rebinder:
         if type(v) in (tuple, set, frozenset):
             items = [self.fix(item, d) for item in v]
             return v if all(a is b for a, b in zip(items, v)) else type(v)(items)
-        if isinstance(v, type) and self._is_staged_class(v):
+        if is_a(v, type) and self._is_staged_class(v):
             for k, item in list(v.__dict__.items()):
                 new = self.fix(item, d)
                 if new is not item:
                     self.plan.set_attr(v, k, new)
             return v
-        wrapped = _instance_dict(v).get("__wrapped__")
+        wrapped = (instance_dict(v) or {}).get("__wrapped__")
         if wrapped is not None:  # a callable object made by a decorator (lru_cache, ...)
             new = self.fix(wrapped, d)
             if new is not wrapped:
@@ -122,11 +123,3 @@ class Rebinder:
                 else:
                     target.__wrapped__ = new
         return target
-
-
-def _instance_dict(obj: Any) -> dict[str, Any]:
-    try:
-        d = object.__getattribute__(obj, "__dict__")
-    except (AttributeError, TypeError):
-        return {}
-    return d if isinstance(d, dict) else {}
