@@ -64,12 +64,13 @@ class SetAttr(Op):
 
     def apply(self) -> Undo:
         obj, name = self.obj, self.name
-        setter = type.__setattr__ if isinstance(obj, type) else object.__setattr__
-        deleter = type.__delattr__ if isinstance(obj, type) else object.__delattr__
-        if isinstance(obj, type):
-            before = obj.__dict__.get(name, _MISSING)
-        else:
-            before = getattr(obj, "__dict__", {}).get(name, _MISSING)
+        is_class = issubclass(type(obj), type)
+        setter = type.__setattr__ if is_class else object.__setattr__
+        deleter = type.__delattr__ if is_class else object.__delattr__
+
+        def own() -> Any:
+            return obj.__dict__ if is_class else (instance_dict(obj) or {})
+        before = own().get(name, _MISSING)
         if self.value is _MISSING:
             deleter(obj, name)
         else:
@@ -77,7 +78,7 @@ class SetAttr(Op):
 
         def undo() -> None:
             if before is _MISSING:
-                if name in obj.__dict__:
+                if name in own():
                     deleter(obj, name)
             else:
                 setter(obj, name, before)
