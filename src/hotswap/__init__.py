@@ -3,26 +3,49 @@
 ``hotswap.update(mod)`` brings every live function, class and instance that came from
 ``mod`` to the module's new source, keeping their identities; a broken source changes
 nothing. See the README for the guarantees and the limits.
+
+Importing hotswap only starts keeping the sources of modules (cheap: a stat per loaded
+module); the engine itself is imported on first use, so a process that never updates pays
+almost nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from types import ModuleType
-from typing import Any
+import os
 
 from . import _sources
-from ._engine import generation, rollback, run, set_history_limit, transaction
-from ._errors import UpdateError
-from ._report import Report
-from ._watch import Watcher, resume_in_spawned_worker
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs more than all the rest
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+    from types import ModuleType
+
+    from ._errors import UpdateError
+    from ._report import Report
+    from ._watch import Watcher
 
 _sources.install()
-resume_in_spawned_worker()
+if os.environ.get("HOTSWAP_WATCH"):  # a worker whose parent process was watching
+    from ._watch import resume_in_spawned_worker
 
-__all__ = ["Report", "UpdateError", "Watcher", "generation", "plan", "rollback", "set_history_limit",
-           "update", "update_many"]
+    resume_in_spawned_worker()
+
+__all__ = ["Report", "UpdateError", "Watcher", "generation", "plan", "rollback",
+           "set_history_limit", "update", "update_many"]
 __version__ = "0.1.0"
+
+_LAZY = {"Report": "._report", "UpdateError": "._errors", "Watcher": "._watch"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'hotswap' has no attribute {name!r}")
 
 
 def update(module: ModuleType | str, *, check: Callable[[], Any] | None = None) -> Report:
@@ -32,11 +55,15 @@ def update(module: ModuleType | str, *, check: Callable[[], Any] | None = None) 
     change is applied; if it raises, the update is undone and UpdateError raised.
     Raises UpdateError (changing nothing) when the new source cannot be applied.
     """
+    from ._engine import run
+
     return run(module, check=check)
 
 
 def plan(module: ModuleType | str) -> Report:
     """What `update` would do, as a report, without changing the live program."""
+    from ._engine import run
+
     return run(module, dry_run=True)
 
 
@@ -47,7 +74,30 @@ def update_many(modules: Sequence[ModuleType | str], *,
     If any of them cannot be applied (or `check` raises), none is. Returns one report per
     module, in the order given.
     """
+    from ._engine import transaction
+
     return transaction(modules, check=check)
+
+
+def rollback(module: ModuleType | str) -> Report:
+    """Undo the last applied update of `module`; call again to go further back."""
+    from ._engine import rollback as _rollback
+
+    return _rollback(module)
+
+
+def generation(module: ModuleType | str) -> int:
+    """How many updates of `module` are applied now (each rollback counts one down)."""
+    from ._engine import generation as _generation
+
+    return _generation(module)
+
+
+def set_history_limit(limit: int) -> None:
+    """How many applied updates per module `rollback` can undo (default 8)."""
+    from ._engine import set_history_limit as _set
+
+    _set(limit)
 
 
 def load_ipython_extension(ipython: Any) -> None:

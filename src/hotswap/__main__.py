@@ -43,6 +43,21 @@ def _run_demo(args: argparse.Namespace) -> int:
     return run(args.name)
 
 
+def _add_run(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from . import _cli
+
+    parser = commands.add_parser(
+        "run",
+        help="run a program, updating its modules live as their files are saved",
+        usage=_cli.USAGE,
+        description=_cli.DESCRIPTION,
+        epilog=_cli.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _cli.add_arguments(parser)
+    parser.set_defaults(func=lambda args: _cli.run(args, parser.error))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; separate from `main` so tests and docs can inspect it."""
     parser = argparse.ArgumentParser(
@@ -53,12 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_demo(commands)
+    _add_run(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m hotswap`` and the ``hotswap`` script; returns the exit code."""
     args = build_parser().parse_args(argv)
+    args.argv = None if argv is None else list(argv)  # what `run` restarts with
     return int(args.func(args))
 
 

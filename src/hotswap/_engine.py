@@ -152,6 +152,7 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
     except Exception as exc:
         raise failure(name, path, exc, "the new source failed while staging") from exc
     report.rerun.extend(staged.rerun)
+    report.unchanged = d.unchanged
     report.rebound.extend(rebind_importers(name, plan.rebound, plan,
                                            skip=[m.__name__ for m in batch]))
     report.changed = not d.empty

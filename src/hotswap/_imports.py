@@ -12,8 +12,8 @@ from typing import Any
 from ._ops import Plan
 from ._sources import REGISTRY
 
-_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import\b|import[ \t]+([\w., \t]+))",
-                     re.M)
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]*(\([^)]*\)|[^\n#;]*)"
+                     r"|import[ \t]+([\w., \t]+))", re.M)
 
 
 def resolve(name: str, level: int, package: str | None) -> str | None:
@@ -39,8 +39,13 @@ def imported(text: str, package: str | None) -> set[str]:
             target = resolve(spec.lstrip("."), level, package)
             if target:
                 out.add(target)
+                # `from pkg import sub` may import the submodule pkg.sub
+                for part in m.group(2).strip("() \t").split(","):
+                    words = part.split()
+                    if words and words[0] != "*":
+                        out.add(f"{target}.{words[0]}")
         else:
-            for part in m.group(2).split(","):
+            for part in m.group(3).split(","):
                 words = part.split()
                 if words:
                     out.add(words[0])
@@ -57,9 +62,9 @@ def dependency_order(items: list[tuple[str, str, str | None]]) -> list[str]:
     deps = {}
     for name, text, package in items:
         found = imported(text, package)
-        # `import pkg.sub` and `from pkg import sub` both depend on pkg.sub if it is here
+        # importing pkg.sub.x imports pkg.sub first
         deps[name] = {d for d in inside if d != name and (
-            d in found or any(f.startswith(d + ".") or d.startswith(f + ".") for f in found))}
+            d in found or any(f.startswith(d + ".") for f in found))}
     ordered: list[str] = []
     visiting: set[str] = set()
 

@@ -34,6 +34,7 @@ class Report:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     heap_walks: int = 0
+    unchanged: int = 0  # top-level statements left alone (not re-run)
     error: str | None = None  # a dry run's refusal: what `update` would raise
 
     def skip(self, name: str, reason: str) -> None:
@@ -64,6 +65,9 @@ class Report:
         ):
             if items:
                 lines.append(f"  {label} ({len(items)}): {', '.join(items)}")
+        if self.unchanged:
+            lines.append(f"  left alone: {self.unchanged} unchanged top-level statement(s), "
+                         "not re-run")
         for name, why in self.skipped:
             lines.append(f"  left on old version: {name}: {why}")
         lines.extend(f"  note: {n}" for n in self.notes)

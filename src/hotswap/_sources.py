@@ -20,36 +20,43 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
-import sysconfig
 import threading
-from dataclasses import dataclass
 from types import ModuleType
 
 
-@dataclass(frozen=True)
-class Fingerprint:
-    """Enough of a file's stat to tell that it has not been touched since."""
+class Fingerprint(tuple):  # type: ignore[type-arg]
+    """Enough of a file's stat to tell that it has not been touched since:
+    (mtime_ns, size, inode). A plain tuple: this module is imported with hotswap."""
 
-    mtime_ns: int
-    size: int
-    ino: int
+    __slots__ = ()
+
+    @property
+    def mtime_ns(self) -> int:
+        return self[0]  # type: ignore[no-any-return]
+
+    @property
+    def size(self) -> int:
+        return self[1]  # type: ignore[no-any-return]
 
     @classmethod
-    def of(cls, path: str) -> "Fingerprint | None":
+    def of(cls, path: str) -> Fingerprint | None:
         try:
             st = os.stat(path)
         except OSError:
             return None
-        return cls(st.st_mtime_ns, st.st_size, st.st_ino)
+        return cls((st.st_mtime_ns, st.st_size, st.st_ino))
 
 
-@dataclass
 class Baseline:
     """What one module was built from: its file, its fingerprint then, and maybe its text."""
 
-    path: str
-    fingerprint: Fingerprint | None
-    text: str | None = None
+    __slots__ = ("path", "fingerprint", "text")
+
+    def __init__(self, path: str, fingerprint: Fingerprint | None,
+                 text: str | None = None) -> None:
+        self.path = path
+        self.fingerprint = fingerprint
+        self.text = text
 
 
 def read_source(path: str) -> str:
@@ -71,13 +78,43 @@ def source_path(module: ModuleType) -> str | None:
 
 
 def _library_roots() -> tuple[str, ...]:
+    """The standard library and every site-packages directory (without importing
+    sysconfig, which costs more than everything else hotswap does at import)."""
+    import site
+
+    paths = [os.path.dirname(os.__file__)]
+    try:
+        paths.extend(site.getsitepackages())
+        paths.append(site.getusersitepackages())
+    except AttributeError:  # a virtualenv's old site.py
+        pass
     roots = set()
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        try:
-            roots.add(os.path.realpath(sysconfig.get_path(key)) + os.sep)
-        except (KeyError, TypeError):
-            pass
+    for path in paths:
+        roots.add(os.path.abspath(path) + os.sep)
+        roots.add(os.path.realpath(path) + os.sep)
     return tuple(sorted(roots))
+
+
+def _matches_cache(module: ModuleType, fingerprint: Fingerprint) -> bool:
+    """Whether the module's bytecode cache was compiled from the file as it is now.
+
+    The cache header records the source's mtime (whole seconds) and size. No cache (or a
+    hash-based one) says nothing, and the file is trusted.
+    """
+    cached = getattr(module, "__cached__", None)
+    if not isinstance(cached, str):
+        return True
+    try:
+        with open(cached, "rb") as f:
+            header = f.read(16)
+    except OSError:
+        return True
+    if len(header) < 16 or int.from_bytes(header[4:8], "little") & 0b1:
+        return True
+    mtime = int.from_bytes(header[8:12], "little")
+    size = int.from_bytes(header[12:16], "little")
+    return mtime == (fingerprint.mtime_ns // 1_000_000_000) & 0xFFFFFFFF and \
+        size == fingerprint.size & 0xFFFFFFFF
 
 
 class SourceRegistry:
@@ -89,16 +126,31 @@ class SourceRegistry:
         self._library = _library_roots()
 
     def is_library(self, path: str) -> bool:
-        return os.path.realpath(path).startswith(self._library)
+        return path.startswith(self._library) or \
+            os.path.realpath(path).startswith(self._library)
 
     def snapshot_loaded(self) -> None:
-        """Fingerprint every module loaded so far (stat only: no read, no parse)."""
+        """Fingerprint every module loaded so far; keep the text of user code.
+
+        Library modules get a stat only (their text is read lazily while the file still
+        matches). User modules are few and are the ones people edit, so their text is read
+        now, unless their compiled cache says the file changed since it was compiled.
+        """
         for name, module in list(sys.modules.items()):
             if name in self._baselines or module is None:
                 continue
             path = source_path(module)
-            if path is not None:
-                self._baselines[name] = Baseline(path, Fingerprint.of(path))
+            if path is None:
+                continue
+            fingerprint = Fingerprint.of(path)
+            text = None
+            if fingerprint is not None and not self.is_library(path) \
+                    and _matches_cache(module, fingerprint):
+                try:
+                    text = read_source(path)
+                except (OSError, SyntaxError, UnicodeDecodeError):
+                    text = None
+            self._baselines[name] = Baseline(path, fingerprint, text)
 
     def record_import(self, name: str, path: str) -> None:
         """Called as a module is about to be executed from `path`."""

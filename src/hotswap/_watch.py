@@ -98,6 +98,7 @@ class Watcher:
         self.reports: deque[Report] = deque(maxlen=100)
         self.errors: deque[UpdateError] = deque(maxlen=100)
         self._files: dict[str, _File] = {}
+        self._pending: dict[str, tuple[str, bytes, str | None]] = {}
         self._seen_modules = -1
         self._thread: threading.Thread | None = None
         self._interval: float | None = None
@@ -187,17 +188,22 @@ class Watcher:
                 changed[path] = (entry.module, digest, _decode(data))
             if not changed:
                 return []
-            names = [m for m, _, _ in changed.values() if m in sys.modules]
-            texts = {m: t for m, _, t in changed.values() if t is not None}
+            # Edits refused together with a broken file wait for it: they are applied
+            # with the next change, as one transaction again.
+            batch = {**self._pending, **changed}
+            names = [m for m, _, _ in batch.values() if m in sys.modules]
+            texts = {m: t for m, _, t in batch.values() if t is not None}
             try:
                 reports = transaction(names, check=self.check, texts=texts)
             except UpdateError as exc:
                 log.error("hotswap: update refused, the old code keeps running: %s", exc)
                 self.errors.append(exc)
+                self._pending = batch
                 for path, (_, digest, _) in changed.items():
-                    self._files[path].digest = digest  # not retried until it changes again
+                    self._files[path].digest = digest  # not retried until something changes
                 return []
-            for path, (_, digest, _) in changed.items():
+            self._pending = {}
+            for path, (_, digest, _) in batch.items():
                 self._files[path].digest = digest
             changed_reports = [r for r in reports if r.changed]
             self.reports.extend(changed_reports)

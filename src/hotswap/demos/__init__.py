@@ -11,6 +11,7 @@ import importlib
 # name -> one-line summary (shown by ``python -m hotswap demo --help``)
 DEMOS: dict[str, str] = {
     "game": "a tiny arena simulation whose rules module is rewritten while it runs",
+    "service": "worker threads keep serving requests while their handler module is updated",
 }
 DEFAULT = "game"
 

@@ -1,0 +1,79 @@
+"""The incremental diff must segment a new source exactly as a full parse would."""
+
+from __future__ import annotations
+
+import ast
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hotswap._diff import diff, dump, segment
+
+BLOCKS = [
+    "import os\n",
+    "X = 1\n",
+    "Y = [\n    1,\n    2,\n]\n",
+    '"""Module docstring\n\nspanning lines at column 0\n"""\n',
+    "def f(a, b=2):\n    return a + b\n",
+    "@decorator\ndef g():\n    return 'g'\n",
+    "class C:\n    K = 1\n\n    def m(self):\n        return self.K\n",
+    "S = '''\ndef not_code():\n    pass\n'''\n",
+    "a = 1; b = 2\n",
+    "# a comment\n",
+    "\n",
+    "if X:\n    Z = 1\nelse:\n    Z = 2\n",
+    "async def h():\n    return 3\n",
+    "T = (1 +\n2)\n",
+]
+
+
+def shape(text: str) -> list[tuple[int, int, str]]:
+    return [(s.start, s.end, dump(s.nodes)) for s in segment(text, "<m>").stmts]
+
+
+@settings(max_examples=300, deadline=None)
+@given(old=st.lists(st.sampled_from(BLOCKS), max_size=12),
+       new=st.lists(st.sampled_from(BLOCKS), max_size=12))
+def test_incremental_segmentation_equals_full_parse(old: list[str], new: list[str]) -> None:
+    old_text, new_text = "".join(old), "".join(new)
+    d = diff(segment(old_text, "<m>"), new_text, "<m>")
+    assert [(s.start, s.end, dump(s.nodes)) for s in d.new.stmts] == shape(new_text)
+    # every statement of the new text is either unchanged or in the changes
+    changed = {id(c.new) for c in d.changes}
+    assert d.unchanged == len(d.new.stmts) - len(changed)
+
+
+@settings(max_examples=200, deadline=None)
+@given(blocks=st.lists(st.sampled_from(BLOCKS), min_size=1, max_size=10),
+       at=st.integers(min_value=0), insert=st.sampled_from(['"""\n', "(\n", "x = '''\n"]))
+def test_an_edit_that_opens_a_string_is_rediffed_whole(blocks: list[str], at: int,
+                                                        insert: str) -> None:
+    old_text = "".join(blocks)
+    lines = old_text.splitlines(keepends=True)
+    k = at % (len(lines) + 1)
+    new_text = "".join(lines[:k] + [insert] + lines[k:])
+    try:
+        ast.parse(new_text)
+    except SyntaxError:
+        try:
+            diff(segment(old_text, "<m>"), new_text, "<m>")
+        except SyntaxError:
+            return
+        raise AssertionError("a source that does not parse was accepted")
+    d = diff(segment(old_text, "<m>"), new_text, "<m>")
+    assert [(s.start, s.end, dump(s.nodes)) for s in d.new.stmts] == shape(new_text)
+
+
+def test_a_body_edit_changes_one_statement() -> None:
+    old = "".join(BLOCKS[4:7]) + "X = 1\n"
+    new = old.replace("return a + b", "return a - b")
+    d = diff(segment(old, "<m>"), new, "<m>")
+    assert [c.new.definition for c in d.changes] == [("def", "f")]
+    assert d.changes[0].old is not None and not d.removed
+
+
+def test_lines_inserted_above_shift_the_definitions_below() -> None:
+    old = BLOCKS[4] + BLOCKS[6]
+    d = diff(segment(old, "<m>"), "\n\n" + old, "<m>")
+    assert not d.changes and not d.removed
+    assert sorted(delta for _, delta in d.shifted) == [2, 2]
