@@ -52,8 +52,9 @@ def update(module: ModuleType | str, *, check: Callable[[], Any] | None = None) 
     """Bring the live program to `module`'s current source file.
 
     `module` is a module object or its dotted name. If `check` is given it runs after the
-    change is applied; if it raises, the update is undone and UpdateError raised.
-    Raises UpdateError (changing nothing) when the new source cannot be applied.
+    change is applied, on the live program (other threads already run the new code while
+    it runs); if it raises, the update is undone and UpdateError raised. Raises
+    UpdateError (changing nothing) when the new source cannot be applied.
     """
     from ._engine import run
 

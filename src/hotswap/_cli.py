@@ -227,6 +227,8 @@ def failure(exc: UpdateError) -> str:
     text = str(exc)
     if exc.filename and exc.lineno is not None and f"{exc.filename}:{exc.lineno}" not in text:
         text = f"{exc.filename}:{exc.lineno}: {text}"
+    if "the old code keeps running" in text:  # a refusal by the watcher says it already
+        return f"hotswap: {text}"
     return f"hotswap: update failed, the old code keeps running: {text}"
 
 
@@ -265,7 +267,7 @@ class RunWatcher(Watcher):
 
     def __init__(self, targets: Iterable[str], *, quiet: bool, verbose: bool,
                  restart: Callable[[str, Iterable[str]], None] | None,
-                 main_file: str | None, trust: Iterable[str]) -> None:
+                 main_file: str | None, trust: Iterable[str], explicit: bool) -> None:
         dirs: list[Path] = []
         self._file_targets: set[str] = set()
         for t in targets:
@@ -281,11 +283,13 @@ class RunWatcher(Watcher):
         self._runner_main = sys.modules.get("__main__")
         self._main_file = main_file
         self._main_seen: tuple[tuple[int, int, int] | None, bytes | None] | None = None
+        self._explicit = explicit  # targets named by --watch: library modules may count
         self.quiet = quiet
         self.verbose = verbose
         self._restart = restart
         self._pid = os.getpid()
         self.edited: set[str] = set()  # files applied (or refused) since the start
+        self._told: set[str] = set()  # files named by --verbose so far
         super().__init__(dirs, trust=trust)
 
     def _wanted(self, name: str, module: ModuleType) -> str | None:
@@ -294,6 +298,8 @@ class RunWatcher(Watcher):
         if self._skip_own and (name == "hotswap" or name.startswith("hotswap.")):
             return None
         path = super()._wanted(name, module)
+        if path is not None and not self._explicit and REGISTRY.is_library(path):
+            return None  # the default targets never take in a library directory
         if path is None and self._file_targets:
             found = source_path(module)
             if found is not None and os.path.realpath(found) in self._file_targets:
@@ -327,9 +333,17 @@ class RunWatcher(Watcher):
             if report.skipped:
                 refused.append(f"{report.module}: {len(report.skipped)} left on the old version")
         refused.extend(self._check_main())
+        if self.verbose:
+            self._tell_new_files()
         if refused:
             self._restart_for(refused)
         return reports
+
+    def _tell_new_files(self) -> None:
+        files = self.files
+        for path in sorted(files.keys() - self._told, key=files.__getitem__):
+            say(f"hotswap: watching {files[path]} ({path})")
+        self._told.update(files)
 
     def _main_path(self) -> str | None:
         if self._main_file is not None:
@@ -421,8 +435,7 @@ def _restarter(watcher_box: list[RunWatcher], command: list[str],
 
 def _program_traceback(tb: TracebackType | None) -> TracebackType | None:
     """Drop the runner's own frames (this module, runpy) from the top of a traceback."""
-    ours = {os.path.realpath(__file__), os.path.realpath(runpy.__file__)}
-    while tb is not None and os.path.realpath(tb.tb_frame.f_code.co_filename) in ours:
+    while tb is not None and tb.tb_frame.f_globals.get("__name__") in (__name__, "runpy"):
         tb = tb.tb_next
     return tb
 
@@ -455,32 +468,41 @@ def run(args: argparse.Namespace, error: Callable[[str], NoReturn]) -> int:
     if main_file is not None and os.path.isdir(main_file):
         main_file = os.path.join(main_file, "__main__.py")
 
-    program.set_sys()
     logger = logging.getLogger("hotswap")
     quiet_log = _SpokenFor(logger)
-    logger.addFilter(quiet_log)
-    watcher = RunWatcher(targets, quiet=args.quiet, verbose=args.verbose, restart=restart,
-                         main_file=main_file, trust=args.trust_path)
-    box.append(watcher)
-    if args.verbose:
-        say(f"hotswap: watching {', '.join(targets)} every {args.interval:g} s")
-    watcher.start(args.interval)
+    watcher: RunWatcher | None = None
+    code, leave = 0, None
     try:
+        program.set_sys()
+        logger.addFilter(quiet_log)
+        watcher = RunWatcher(targets, quiet=args.quiet, verbose=args.verbose, restart=restart,
+                             main_file=main_file, trust=args.trust_path,
+                             explicit=bool(args.watch))
+        box.append(watcher)
+        if args.verbose:
+            say(f"hotswap: watching the modules in {', '.join(targets)} "
+                f"every {args.interval:g} s")
+        watcher.start(args.interval)
         try:
             program.run()
-            _join_program_threads()
+        except SystemExit as exc:
+            leave = exc
         except KeyboardInterrupt:
             return INTERRUPTED
-        except SystemExit:
-            raise
         except BaseException as exc:  # the program's own uncaught exception
-            sys.excepthook(type(exc), exc, _program_traceback(exc.__traceback__))
-            return 1
-        return 0
+            tb = _program_traceback(exc.__traceback__)
+            sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+            code = 1
+        _join_program_threads()  # as the interpreter would, still watching
+    except KeyboardInterrupt:
+        return INTERRUPTED
     finally:
         try:
-            watcher.stop()
+            if watcher is not None:
+                watcher.stop()
         except KeyboardInterrupt:
             pass
         logger.removeFilter(quiet_log)
-
+    if leave is not None:
+        raise leave  # the program's sys.exit(): its code, as Python reports it
+    return code

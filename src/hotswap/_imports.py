@@ -83,11 +83,21 @@ def dependency_order(items: list[tuple[str, str, str | None]]) -> list[str]:
     return ordered
 
 
+_PARSED: dict[str, tuple[str, list[tuple[str, str, str]]]] = {}  # name: (text, imports)
+
+
 def _from_imports(module: Any) -> list[tuple[str, str, str]]:
-    """(source module, name, alias) of every ``from m import name as alias`` in a module."""
-    text = REGISTRY.baseline(module.__name__, module)
+    """(source module, name, alias) of every ``from m import name as alias`` in a module.
+
+    Only modules whose source is already in memory are read (user code: library modules
+    do not import from the program), and each text is parsed once.
+    """
+    text = REGISTRY.known_text(module.__name__)
     if text is None:
         return []
+    cached = _PARSED.get(module.__name__)
+    if cached is not None and cached[0] is text:
+        return cached[1]
     try:
         tree = ast.parse(text)
     except SyntaxError:
@@ -100,6 +110,7 @@ def _from_imports(module: Any) -> list[tuple[str, str, str]]:
             if source:
                 for alias in node.names:
                     out.append((source, alias.name, alias.asname or alias.name))
+    _PARSED[module.__name__] = (text, out)
     return out
 
 

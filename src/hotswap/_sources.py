@@ -169,6 +169,12 @@ class SourceRegistry:
         with self._lock:
             self._baselines[name] = Baseline(path, Fingerprint.of(path), text)
 
+    def known_text(self, name: str) -> str | None:
+        """The module's baseline text if it is already in memory (no file access)."""
+        with self._lock:
+            base = self._baselines.get(name)
+        return base.text if base is not None else None
+
     def baseline(self, name: str, module: ModuleType) -> str | None:
         """The text `module` was built from, or None when that cannot be known."""
         path = source_path(module)

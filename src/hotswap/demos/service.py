@@ -34,6 +34,7 @@ HANDLERS_V1 = '''\
 """Request handlers of a tiny service (the code the demo edits while it serves)."""
 
 import threading
+import time
 
 VERSION = 1
 
@@ -62,6 +63,7 @@ def handle(request_id, user):
             stats["profiles_built"] += 1
         profile.visits += 1
         visits = profile.visits
+    time.sleep(0.0005)   # the backend call each request waits for (simulated I/O)
     return render(request_id, profile, visits)
 
 
@@ -77,6 +79,7 @@ HANDLERS_V2 = '''\
 
 import json
 import threading
+import time
 
 VERSION = 2
 
@@ -108,6 +111,7 @@ def handle(request_id, user):
             stats["profiles_built"] += 1
         profile.visits += 1
         visits = profile.visits
+    time.sleep(0.0005)   # the backend call each request waits for (simulated I/O)
     return render(request_id, profile, visits, profile.badge(visits))
 
 
@@ -188,6 +192,7 @@ class Service:
         default_factory=lambda: queue.Queue(maxsize=256))
     stopping: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
+    stopped: bool | None = None
 
     def start(self) -> None:
         self.threads = [threading.Thread(target=self._work, name=f"worker-{i + 1}", daemon=True)
@@ -228,7 +233,10 @@ class Service:
         return len(self.served) + len(self.errors)
 
     def stop(self, timeout: float = 10.0) -> bool:
-        """Stop the client, let the workers answer everything sent; True if they did."""
+        """Stop the client, let the workers answer everything sent; True if they did.
+        Never blocks for longer than `timeout`; a second call returns the first's answer."""
+        if self.stopped is not None:
+            return self.stopped
         self.stopping.set()
         client = self.threads[-1] if self.threads else None
         if client is not None:
@@ -237,10 +245,15 @@ class Service:
         while self.answered() < self.sent and time.monotonic() < deadline:
             time.sleep(0.01)
         for _ in range(WORKERS):
-            self.requests.put(None)
+            try:
+                self.requests.put(None, timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Full:
+                break  # workers stuck: they are daemon threads, the report says it
         for t in self.threads[:-1]:
             t.join(max(0.0, deadline - time.monotonic()))
-        return self.answered() == self.sent and not any(t.is_alive() for t in self.threads)
+        self.stopped = (self.answered() == self.sent
+                        and not any(t.is_alive() for t in self.threads))
+        return self.stopped
 
 
 class Demo:
@@ -316,9 +329,10 @@ def _serve(demo: Demo, service: Service, phase: int, seconds: float) -> None:
 def _play(handlers: ModuleType, service: Service, path: Path, serve: float) -> int:
     demo = Demo()
     print("hotswap demo: a threaded service whose request handler changes while it serves")
-    print(f"{WORKERS} worker threads take requests from a queue and call handlers.handle();")
-    print("a client thread keeps sending them. The demo rewrites the handlers module's")
-    print("file and calls hotswap.update(handlers); nothing stops or restarts.")
+    print(f"{WORKERS} worker threads take requests from a queue and call handlers.handle(),")
+    print("which waits ~0.5 ms on a (simulated) backend mid-request; a client thread keeps")
+    print("sending requests. The demo rewrites the handlers module's file and calls")
+    print("hotswap.update(handlers); nothing stops or restarts.")
     print(f"  handlers file: {path}")
 
     heading("1. Serving with handlers v1")
@@ -328,8 +342,8 @@ def _play(handlers: ModuleType, service: Service, path: Path, serve: float) -> i
     demo.say(f"service up: {WORKERS} workers hold `handle = handlers.handle`, taken now")
     _serve(demo, service, 1, serve)
     profiles = dict(cache)
-    demo.say(f"live module state: stats={stats}  cache={len(cache)} profiles  "
-             f"id(cache)={id(cache):#x}")
+    demo.say(f"live module state: stats={stats}")
+    print(f"           cache: {len(cache)} cached profiles, id(cache)={id(cache):#x}")
 
     heading("2. Edit the file to v2, then hotswap.update(handlers, check=probe), mid-traffic")
     print(f"  the demo rewrites {path.name} with these changes:")
@@ -340,6 +354,9 @@ def _play(handlers: ModuleType, service: Service, path: Path, serve: float) -> i
     print("    Profile.badge(): new                  an added method (cached profiles get it)")
     print("  probe, the check: render one response with the new code, without touching the")
     print("  live counters, and raise (so the update is rolled back) unless it is v2.")
+    print("  update() swaps the code at a moment when no worker is inside the handlers: a")
+    print("  request begun in v1 handle() that went on into v2 render() would crash.")
+    print("  (a hotswap.Watcher(handlers).start() makes the same call when the file is saved)")
     probes: list[str] = []
 
     def probe() -> None:
@@ -465,7 +482,7 @@ def _finish(demo: Demo, service: Service, handlers: ModuleType) -> int:
     demo.check(total["mixed"] == 0,
                "zero mixed responses: each was wholly v1 or wholly v2 in every part")
     demo.check(all(rows[p]["served"] > 0 for p in (1, 3, 5)),
-               "requests were answered in every phase")
+               "requests were answered in every serving phase (1, 3 and 5)")
     demo.check(versions[1] == {1} and versions[3] == {2} and versions[4] <= {2}
                and versions[5] == {2},
                "v1 before the update; only v2 once update() returned, also after the refusal")
