@@ -8,11 +8,13 @@ call the module's functions. Two things keep them from seeing half an update:
   every call runs entirely on the old version or entirely on the new one. If the modules
   never go quiet within `busy_timeout`, the update is applied anyway and the report names
   the threads that were inside.
-- *An unbroken hold of the interpreter lock.* CPython hands the lock to a waiting thread
-  only after that thread has waited a full switch interval *since the last switch*. So the
-  applying thread first yields (``sleep(0)``), which makes it the most recent holder, and
-  then checks and applies without blocking, in less than one interval; the interval is
-  raised beforehand when a plan is large.
+- *An unbroken hold of the interpreter lock.* A thread waiting for CPython's lock asks the
+  holder to drop it only after waiting a full switch interval with no change of holder in
+  between. So the applying thread yields (``sleep(0)``) and applies only once it has seen
+  another thread make progress meanwhile: it then took the lock *from* another thread,
+  and every waiter owes it at least one full interval, which is sized to cover the plan.
+  While waiting for a quiet moment the interval is short, so other threads are sampled
+  often.
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from ._ops import Plan, Undo
 
 LOCK = threading.RLock()
 
-_OP_COST = 5e-6  # seconds per operation, generously; sizes the switch interval
-BUSY_TIMEOUT = 2.0
+_OP_COST = 2e-5  # seconds per operation, generously: sizes the switch interval
+_MIN_WINDOW = 0.001  # the switch interval while an update waits and applies
+_IDLE_ROUNDS = 3
+BUSY_TIMEOUT = 5.0
 
 
 def undo_all(log: list[Undo]) -> None:
@@ -42,12 +47,12 @@ def undo_all(log: list[Undo]) -> None:
         raise errors[0]
 
 
-def _busy(namespaces: set[int]) -> list[str]:
+def _busy(namespaces: set[int], frames: dict[int, Any]) -> list[str]:
     """Other threads currently executing code whose globals are one of `namespaces`."""
     me = threading.get_ident()
     names = {t.ident: t.name for t in threading.enumerate()}
     inside = []
-    for ident, frame in sys._current_frames().items():
+    for ident, frame in frames.items():
         if ident == me:
             continue
         f = frame
@@ -70,6 +75,12 @@ def _run(plan: Plan) -> list[Undo]:
     return log
 
 
+def _progress(frames: dict[int, object]) -> dict[int, tuple[int, int]]:
+    me = threading.get_ident()
+    return {ident: (id(f), f.f_lasti) for ident, f in frames.items()  # type: ignore[attr-defined]
+            if ident != me}
+
+
 def apply(plan: Plan, namespaces: Iterable[dict[str, object]] = (),
           busy_timeout: float = BUSY_TIMEOUT) -> tuple[list[Undo], list[str]]:
     """Run every operation of `plan` at a quiet moment; on failure undo what ran.
@@ -78,17 +89,26 @@ def apply(plan: Plan, namespaces: Iterable[dict[str, object]] = (),
     wait for a quiet moment timed out (normally empty).
     """
     ids = {id(ns) for ns in namespaces}
+    if threading.active_count() == 1:
+        return _run(plan), []
     before = sys.getswitchinterval()
-    needed = 0.002 + _OP_COST * len(plan.ops)
+    sys.setswitchinterval(max(_MIN_WINDOW, _OP_COST * len(plan.ops)))
     deadline = time.monotonic() + busy_timeout
-    if needed > before:
-        sys.setswitchinterval(needed)
     try:
+        last = _progress(sys._current_frames())
+        idle = 0
         while True:
-            if threading.active_count() > 1:
-                time.sleep(0)  # become the latest holder of the interpreter lock
-            inside = _busy(ids) if ids else []
-            if not inside or time.monotonic() > deadline:
+            time.sleep(0)  # let the others run; take the lock back
+            frames = sys._current_frames()
+            now = _progress(frames)
+            idle = 0 if now != last else idle + 1
+            last = now
+            # No progress for a few rounds: the other threads are blocked, not waiting.
+            handed_over = idle == 0 or idle >= _IDLE_ROUNDS
+            inside = _busy(ids, frames) if ids else []
+            if handed_over and not inside:
+                return _run(plan), []
+            if time.monotonic() > deadline:
                 return _run(plan), inside
     finally:
         sys.setswitchinterval(before)

@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import ModuleType, TracebackType
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from ._errors import UpdateError
 from ._report import Report
@@ -134,10 +134,11 @@ class Program:
         if self.script is not None:
             real = os.path.realpath(self.script)
             return [real if os.path.isdir(real) else os.path.dirname(real)]
+        assert self.module is not None
         cwd = os.getcwd()
         found = [cwd]
         try:
-            spec = importlib.util.find_spec(self.module.partition(".")[0])  # type: ignore[union-attr]
+            spec = importlib.util.find_spec(self.module.partition(".")[0])
         except (ImportError, ValueError):
             spec = None
         if spec is not None:
@@ -158,7 +159,7 @@ class Program:
             if not os.path.isdir(first) and not _is_zip(first):
                 first = os.path.dirname(first)
         else:
-            sys.argv = [self.module or "-m", *self.argv]  # runpy sets argv[0] to the file
+            sys.argv = [str(self.module), *self.argv]  # runpy sets argv[0] to the file
             first = os.getcwd()
         if not sys.flags.safe_path:
             if sys.path:
@@ -170,7 +171,8 @@ class Program:
         if self.script is not None:
             runpy.run_path(self.script, run_name="__main__")
         else:
-            runpy.run_module(self.module, run_name="__main__", alter_sys=True)  # type: ignore[arg-type]
+            assert self.module is not None
+            runpy.run_module(self.module, run_name="__main__", alter_sys=True)
 
 
 def _is_zip(path: str) -> bool:
@@ -240,7 +242,7 @@ def say(line: str) -> None:
     try:
         stream.write(line + "\n")
         stream.flush()
-    except (OSError, ValueError):
+    except Exception:  # noqa: BLE001 - whatever the program made of stderr
         pass
 
 
@@ -291,6 +293,7 @@ class RunWatcher(Watcher):
         self.edited: set[str] = set()  # files applied (or refused) since the start
         self._told: set[str] = set()  # files named by --verbose so far
         super().__init__(dirs, trust=trust)
+        self._check_main()  # the script's text as it starts (for -m: once it is known)
 
     def _wanted(self, name: str, module: ModuleType) -> str | None:
         if name in ("__main__", "__mp_main__"):
@@ -429,7 +432,8 @@ def _restarter(watcher_box: list[RunWatcher], command: list[str],
             os.chdir(cwd)
             os.execv(command[0], command)
         except OSError as exc:
-            say(f"hotswap: could not restart ({exc}); the program keeps running")
+            say(f"hotswap: could not restart ({exc}): the program keeps running the code it "
+                "has, no longer watched")
     return restart
 
 
@@ -460,7 +464,6 @@ def run(args: argparse.Namespace, error: Callable[[str], NoReturn]) -> int:
         if not os.path.exists(path):
             error(f"argument --watch: no such file or directory: {path!r}")
     cwd = os.getcwd()
-    targets = [os.path.abspath(p) for p in args.watch] or program.default_watch()
     box: list[RunWatcher] = []
     restart = (_restarter(box, restart_command(getattr(args, "argv", None)), cwd)
                if args.restart_on_refusal else None)
@@ -473,7 +476,8 @@ def run(args: argparse.Namespace, error: Callable[[str], NoReturn]) -> int:
     watcher: RunWatcher | None = None
     code, leave = 0, None
     try:
-        program.set_sys()
+        program.set_sys()  # first: -m finds the package on the program's sys.path
+        targets = [os.path.abspath(p) for p in args.watch] or program.default_watch()
         logger.addFilter(quiet_log)
         watcher = RunWatcher(targets, quiet=args.quiet, verbose=args.verbose, restart=restart,
                              main_file=main_file, trust=args.trust_path,

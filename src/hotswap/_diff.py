@@ -60,8 +60,10 @@ def _definition(nodes: tuple[ast.stmt, ...]) -> tuple[str, str] | None:
     return None
 
 
-def dump(nodes: tuple[ast.AST, ...] | list[ast.AST] | ast.AST) -> str:
+def dump(nodes: tuple[ast.AST, ...] | list[ast.AST] | ast.AST | None) -> str:
     """A statement's meaning without its position or formatting."""
+    if nodes is None:
+        return ""
     if isinstance(nodes, ast.AST):
         return ast.dump(nodes, include_attributes=False)
     return "\n".join(ast.dump(n, include_attributes=False) for n in nodes)
@@ -82,10 +84,11 @@ def _parse(text: str, filename: str, first_line: int = 0) -> ast.Module:
     return ast.parse("\n" * first_line + text, filename, type_comments=False)
 
 
-def group(body: list[ast.stmt], lines: list[str] | None = None) -> list[Stmt]:
+def group(body: list[ast.stmt], lines: list[str] | None = None, base: int = 0) -> list[Stmt]:
     """Statements of a body, those sharing a line (``a = 1; b = 2``) kept together.
 
-    With the source `lines` at hand, each statement also keeps its exact text.
+    With the source `lines` at hand (``lines[0]`` being line `base` + 1 of the file), each
+    statement also keeps its exact text.
     """
     stmts: list[Stmt] = []
     for node in body:
@@ -99,8 +102,8 @@ def group(body: list[ast.stmt], lines: list[str] | None = None) -> list[Stmt]:
         else:
             stmts.append(Stmt(start, end, (node,), bound_names(node), deleted_names(node)))
     if lines is not None:
-        stmts = [Stmt(s.start, s.end, s.nodes, s.names, s.deleted, "".join(lines[s.start:s.end]))
-                 for s in stmts]
+        stmts = [Stmt(s.start, s.end, s.nodes, s.names, s.deleted,
+                      "".join(lines[s.start - base:s.end - base])) for s in stmts]
     return stmts
 
 
@@ -125,6 +128,7 @@ class Change:
 
     new: Stmt
     old: Stmt | None = None
+    layout: bool = False  # same code, other lines: recompiled only to move line numbers
 
 
 @dataclass
@@ -133,12 +137,13 @@ class ModuleDiff:
     new: Segmentation
     changes: list[Change] = field(default_factory=list)
     removed: list[Stmt] = field(default_factory=list)
-    unchanged: int = 0
+    unchanged: int = 0  # statements not run again (layout-only changes included)
     shifted: list[tuple[Stmt, int]] = field(default_factory=list)  # (old stmt, line delta)
 
     @property
     def empty(self) -> bool:
-        return not self.changes and not self.removed
+        """Nothing that changes behaviour (line numbers may still move)."""
+        return not self.removed and all(c.layout for c in self.changes)
 
 
 def _common(equal: Callable[[int], bool], n: int) -> int:
@@ -201,8 +206,8 @@ def diff(old: Segmentation | None, new_text: str, filename: str) -> ModuleDiff:
         new_stmts, middle, old_middle, shifted = full.stmts, full.stmts, old.stmts, []
     result = ModuleDiff(old, Segmentation(new_lines, new_stmts), shifted=shifted)
     result.changes, result.removed, moved = pair(old_middle, middle)
-    result.shifted.extend(moved)
-    result.unchanged = len(new_stmts) - len(result.changes)
+    result.shifted.extend(m for m in moved if m[1])
+    result.unchanged = len(new_stmts) - sum(not c.layout for c in result.changes)
     return result
 
 
@@ -230,11 +235,10 @@ def pair(old: list[Stmt], new: list[Stmt]
         if key is not None:
             olds = by_def.get(key)
             prev = olds.pop(0) if olds else None
-            if prev is not None and prev.same_code(s):
-                if prev.start != s.start:
-                    moved.append((prev, s.start - prev.start))
+            if prev is not None and prev.text is not None and prev.text == s.text:
+                moved.append((prev, s.start - prev.start))  # delta 0: did not move
                 continue
-            changes.append(Change(s, prev))
+            changes.append(Change(s, prev, layout=prev is not None and prev.same_code(s)))
         else:
             olds = by_code.get(dump(s.nodes))
             if olds:

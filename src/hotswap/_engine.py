@@ -149,12 +149,13 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
         plan = _plan.build(module, d, staged, report, baseline_known=old is not None)
     except UpdateError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a module that exits while staging is broken too
         raise failure(name, path, exc, "the new source failed while staging") from exc
     report.rerun.extend(staged.rerun)
     report.unchanged = d.unchanged
-    report.rebound.extend(rebind_importers(name, plan.rebound, plan,
-                                           skip=[m.__name__ for m in batch]))
+    # Modules of the same batch are rebound too: their unchanged `from a import X` does
+    # not run again, and their own staging (after this one is applied) sees the new X.
+    report.rebound.extend(rebind_importers(name, plan.rebound, plan))
     report.changed = not d.empty
     if not report.changed:
         report.notes.append("no code changed (comments, formatting or layout only)")

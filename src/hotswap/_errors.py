@@ -41,10 +41,19 @@ def failure(module: str, filename: str, exc: BaseException, what: str) -> Update
     """Build the UpdateError for `exc`, naming file and line."""
     lineno = locate(exc, filename)
     where = f"{filename}:{lineno}" if lineno is not None else filename
-    detail = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, SyntaxError):
         detail = f"SyntaxError: {exc.msg}"
+    else:
+        detail = f"{type(exc).__name__}: {_text(exc)}"
     err = UpdateError(f"{where}: {what} {module!r}: {detail}",
                       module=module, filename=filename, lineno=lineno)
     err.__cause__ = exc
     return err
+
+
+def _text(exc: BaseException) -> str:
+    """str(exc), which is user code and may itself raise."""
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001
+        return f"<{type(exc).__name__} whose str() raised>"

@@ -6,10 +6,12 @@ from __future__ import annotations
 import ast
 import re
 import sys
+from types import ModuleType
 from collections.abc import Iterable
 from typing import Any
 
 from ._ops import Plan
+from ._safe import instance_dict, is_a
 from ._sources import REGISTRY
 
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]*(\([^)]*\)|[^\n#;]*)"
@@ -127,10 +129,11 @@ def rebind_importers(modname: str, changed: dict[str, tuple[Any, Any]], plan: Pl
     olds = {id(old) for old, _ in changed.values()}
     done = []
     for other_name, other in list(sys.modules.items()):
-        if other_name in skipped or other is None:
-            continue
-        d = getattr(other, "__dict__", None)
-        if not isinstance(d, dict) or not any(id(v) in olds for v in list(d.values())):
+        if other_name in skipped or not is_a(other, ModuleType) \
+                or REGISTRY.known_text(other_name) is None:
+            continue  # only modules whose source is at hand can say what they imported
+        d = instance_dict(other)
+        if d is None or not any(id(v) in olds for v in list(d.values())):
             continue
         for source, name, alias in _from_imports(other):
             if source == modname and name in changed and d.get(alias) is changed[name][0]:

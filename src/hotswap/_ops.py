@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._safe import instance_dict
+from ._safe import class_has, instance_dict
 
 Undo = Callable[[], None]
 _MISSING: Any = object()
@@ -212,9 +212,10 @@ class InstanceHook(Op):
 
     def apply(self) -> Undo:
         obj = self.obj
-        hook = getattr(type(obj), "__hotswap_migrate__", None)
-        if hook is None:  # the new version dropped the hook
+        kind = type(obj)
+        if not class_has(kind, "__hotswap_migrate__"):  # the new version dropped it
             return lambda: None
+        hook = kind.__hotswap_migrate__
         state = _snapshot(obj)
         try:
             hook(obj)

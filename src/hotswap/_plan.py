@@ -7,6 +7,7 @@ when live closures of a changed nested function must be found.
 from __future__ import annotations
 
 import abc
+import functools
 import types
 from typing import Any
 
@@ -19,8 +20,11 @@ from ._patch.functions import find_raw, incompatibility, nested_changes, shift_c
 from ._patch.instances import compatible, move, retarget_holder, with_subclasses
 from ._patch.rebind import Rebinder
 from ._report import Report
-from ._safe import instance_dict, is_a
+from ._safe import class_has, instance_dict, is_a
 from ._stage import Staged
+
+
+_LRU_WRAPPER = type(functools.lru_cache(maxsize=1)(lambda: None))
 
 
 def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Report,
@@ -32,6 +36,7 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
     patched: set[int] = set()
     nested: list[tuple[types.CodeType, types.CodeType]] = []
 
+    relined = 0
     for p in staged.patches:
         fields = function_fields(p.new)
         if p.new.__defaults__:
@@ -39,9 +44,11 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
         plan.add(SetFunction(p.live, fields))
         patched.add(id(p.live))
         nested.extend(nested_changes(p.live.__code__, p.new.__code__))
-        clear = getattr(p.holder, "cache_clear", None)
-        if callable(clear):
-            plan.add(Call(clear, label=f"clear the cache of {p.name}"))
+        if p.layout:
+            relined += 1
+            continue
+        if is_a(p.holder, _LRU_WRAPPER):  # results of the old body must not be served
+            plan.add(Call(p.holder.cache_clear, label=f"clear the cache of {p.name}"))
         report.functions.append(f"{modname}.{p.name}")
     report.skipped.extend(staged.skipped)
     report.notes.extend(staged.notes)
@@ -93,6 +100,14 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
             report.removed.append(f"{modname}.{name}")
 
     _shift_lines(diff, live, patched, plan)
+    for cls, stmt, delta in staged.moved:
+        kind = stmt.definition
+        if kind is not None:
+            relined += _shift(_functions_of(cls.__dict__.get(kind[1]),
+                                            f"{cls.__qualname__}.{kind[1]}", kind[0] == "class"),
+                              delta, live, patched, plan)
+    if relined:
+        report.notes.append(f"line numbers moved for {relined} unchanged function(s)")
 
     _heap_work(module, staged, nested, plan, report)
     report.redecorated.extend(staged.redecorated)
@@ -113,7 +128,7 @@ def _heap_work(module: types.ModuleType, staged: Staged,
     references to classes that had to be replaced."""
     hooked = [e for e in staged.classes
               if e.fill or "__hotswap_migrate__" in e.set
-              or hasattr(e.cls, "__hotswap_migrate__")]
+              or class_has(e.cls, "__hotswap_migrate__")]
     family: dict[int, tuple[type, Any]] = {}
     for edit in hooked:
         for cls in with_subclasses(edit.cls):
@@ -183,7 +198,7 @@ def _hook_after(cls: type, edit: Any) -> bool:
     """Whether instances of `cls` will have a ``__hotswap_migrate__`` once `edit` applies."""
     if "__hotswap_migrate__" in edit.set:
         return True
-    return hasattr(cls, "__hotswap_migrate__") and "__hotswap_migrate__" not in edit.delete
+    return class_has(cls, "__hotswap_migrate__") and "__hotswap_migrate__" not in edit.delete
 
 
 def _recompute_abstract(cls: type) -> Call:
@@ -216,16 +231,25 @@ def _shift_lines(diff: ModuleDiff, live: dict[str, Any], patched: set[int], plan
     ``inspect`` point at the right lines. A code swap each: no heap walk."""
     for stmt, delta in diff.shifted:
         kind = stmt.definition
-        if kind is None:
-            continue
-        holder = live.get(kind[1])
-        for fn in _functions_of(holder, kind[1], kind[0] == "class"):
-            if id(fn) not in patched and fn.__globals__ is live:
-                plan.add(SetFunction(fn, {"__code__": shift_code(fn.__code__, delta)}))
-                patched.add(id(fn))
+        if kind is not None:
+            _shift(_functions_of(live.get(kind[1]), kind[1], kind[0] == "class"),
+                   delta, live, patched, plan)
+
+
+def _shift(functions: list[types.FunctionType], delta: int, live: dict[str, Any],
+           patched: set[int], plan: Plan) -> int:
+    count = 0
+    for fn in functions:
+        if id(fn) not in patched and fn.__globals__ is live:
+            plan.add(SetFunction(fn, {"__code__": shift_code(fn.__code__, delta)}))
+            patched.add(id(fn))
+            count += 1
+    return count
 
 
 def _functions_of(holder: Any, qualname: str, is_class: bool) -> list[types.FunctionType]:
+    if holder is None:
+        return []
     if not is_class:
         fn = find_raw(holder, qualname) if holder is not None else None
         return [fn] if fn is not None else []
@@ -239,7 +263,7 @@ def _functions_of(holder: Any, qualname: str, is_class: bool) -> list[types.Func
         roles = ("fget", "fset", "fdel") if is_a(value, property) else (None,)
         for role in roles:
             fn = find_raw(value, f"{qualname}.{key}", role)
-            if fn is not None and fn not in out:
+            if fn is not None and all(fn is not f for f in out):
                 out.append(fn)
     return out
 

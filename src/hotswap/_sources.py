@@ -63,7 +63,14 @@ def read_source(path: str) -> str:
     """Decode a source file the way the import system does (PEP 263 cookie, BOM)."""
     with open(path, "rb") as f:
         data = f.read()
-    return importlib.util.decode_source(data)
+    try:
+        return importlib.util.decode_source(data)
+    except UnicodeDecodeError as exc:
+        # As the import system does: a SyntaxError naming the line of the bad byte.
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SyntaxError(f"the source is not valid {exc.encoding}: {exc.reason} "
+                          f"(byte 0x{data[exc.start]:02x})", (path, line, column, None)) from exc
 
 
 def source_path(module: ModuleType) -> str | None:

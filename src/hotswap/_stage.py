@@ -33,6 +33,7 @@ class FunctionPatch:
     new: FunctionType
     name: str
     holder: Any = None  # what the name is bound to, when decorated (to clear caches)
+    layout: bool = False  # same code at other lines: only line numbers move
 
 
 @dataclass
@@ -70,6 +71,7 @@ class Staged:
     patches: list[FunctionPatch] = field(default_factory=list)
     classes: list[ClassEdit] = field(default_factory=list)
     replacements: list[Replacement] = field(default_factory=list)
+    moved: list[tuple[type, Stmt, int]] = field(default_factory=list)  # class, method, delta
     bound: list[str] = field(default_factory=list)
     rerun: list[str] = field(default_factory=list)
     redecorated: list[str] = field(default_factory=list)
@@ -81,7 +83,10 @@ class Staged:
 def future_flags(stmts: list[Stmt]) -> int:
     """Compiler flags of the module's ``from __future__`` imports (they lead the file)."""
     flags = 0
-    for s in stmts[:3]:
+    for s in stmts:
+        if not any(isinstance(n, ast.ImportFrom) and n.module == "__future__" or is_docstring(n)
+                   for n in s.nodes):
+            break
         for node in s.nodes:
             if isinstance(node, ast.ImportFrom) and node.module == "__future__":
                 for alias in node.names:
@@ -155,8 +160,9 @@ class Stage:
 
     # -- bookkeeping --------------------------------------------------------------------
 
-    def patch(self, live: FunctionType, new: FunctionType, name: str, holder: Any = None) -> None:
-        self.out.patches.append(FunctionPatch(live, new, name, holder))
+    def patch(self, live: FunctionType, new: FunctionType, name: str, holder: Any = None,
+              layout: bool = False) -> None:
+        self.out.patches.append(FunctionPatch(live, new, name, holder, layout))
         self.out.canonical[id(new)] = live
         self.out.keep.append(new)
 
@@ -217,11 +223,30 @@ class Stage:
             same = dump(old.decorator_list) == dump(node.decorator_list)
         else:
             same = not node.decorator_list and holder is raw_live
+        if raw_live is not None and same and isinstance(old, (ast.FunctionDef,
+                                                             ast.AsyncFunctionDef)) \
+                and dump(old.args) == dump(node.args) and dump(old.returns) == dump(node.returns):
+            # Only the body changed: the new code is compiled, not run, and the live
+            # function keeps its defaults (state like any other: a `cache={}` default is
+            # not reset, and default expressions naming since-deleted temporaries are not
+            # evaluated again).
+            code = code_of(self.decorate(node, _unused_taker, keep=False))
+            if code is not None and incompatibility(raw_live, code) is None:
+                twin = FunctionType(code, self.ns, raw_live.__name__, raw_live.__defaults__,
+                                    raw_live.__closure__)
+                twin.__kwdefaults__ = raw_live.__kwdefaults__
+                twin.__annotations__ = raw_live.__annotations__
+                self.patch(raw_live, twin, qualname, holder, change.layout)
+                if self.live.get(node.name) is raw_live:
+                    self.ns[node.name] = twin  # statements staged after this one call it
+                return
+        if change.layout:
+            return  # same code at other lines, and no live function of ours to re-line
         if raw_live is not None and same:
             def take(fn: FunctionType) -> Any:
                 reason = incompatibility(raw_live, fn.__code__)
                 if reason is None:
-                    self.patch(raw_live, fn, qualname, holder)
+                    self.patch(raw_live, fn, qualname, holder, change.layout)
                     return holder if holder is not raw_live else fn
                 self.out.skipped.append((f"{self.modname}.{qualname}",
                                          f"{reason}: the new function replaces it; "
@@ -246,6 +271,28 @@ class Stage:
             body.append(self.decorate(node, self.substitute(raw_live, qualname), keep=True))
         else:
             body.append(node)
+
+
+def _unused_taker(fn: FunctionType) -> FunctionType:
+    return fn
+
+
+def _check_future(diff: ModuleDiff, filename: str, flags: int) -> None:
+    """``from __future__`` imports must lead the file, and changing them changes how every
+    statement compiles: that cannot be applied live."""
+    leading = True
+    for i, s in enumerate(diff.new.stmts):
+        for node in s.nodes:
+            is_future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
+            if is_future and not leading:
+                raise SyntaxError("from __future__ imports must occur at the beginning of the "
+                                  "file", (filename, node.lineno, node.col_offset + 1, None))
+            if not is_future and not (i == 0 and is_docstring(node)):
+                leading = False
+    if diff.old is not None and future_flags(diff.old.stmts) != flags:
+        raise SyntaxError("the module's __future__ imports changed: every statement would "
+                          "compile differently, so this cannot be applied live (restart)",
+                          (filename, diff.new.stmts[0].lineno if diff.new.stmts else 1, 1, None))
 
 
 def last_binders(stmts: list[Stmt]) -> dict[str, Stmt]:
@@ -276,7 +323,9 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff) -> Staged:
     """Run every changed and added statement of `diff`, in source order, in staging."""
     from ._patch import classes  # classes builds on Stage
 
-    st = Stage(module, filename, future_flags(diff.new.stmts))
+    flags = future_flags(diff.new.stmts)
+    _check_future(diff, filename, flags)
+    st = Stage(module, filename, flags)
     final = final_names(diff.new.stmts)
     last = last_binders(diff.new.stmts)
     shared = shared_def_names(diff.old.stmts) if diff.old is not None else set()

@@ -20,10 +20,11 @@ import dataclasses
 import threading
 import time
 import types
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._diff import Change, final_names, group, pair
 from .._ops import MISSING, Plan
+from .._safe import class_has, functions_in, is_a
 from .._stage import (ClassEdit, Replacement, Stage, code_named, is_docstring, last_binders,
                       same_header, shared_def_names)
 from .enums import INTERNALS as ENUM_INTERNALS
@@ -35,7 +36,7 @@ _NEVER_MOVED = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__
 
 
 def own_class(st: Stage, obj: Any, qualname: str) -> bool:
-    return (isinstance(obj, type) and obj.__module__ == st.modname
+    return (is_a(obj, type) and obj.__module__ == st.modname
             and obj.__qualname__ == qualname)
 
 
@@ -47,9 +48,15 @@ def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
     if own_class(st, live, node.name):
         if rebuild_reason(live, old, node) is None:
             offset = 0
+            texts = None
             if change.old is not None and old is not None:
                 offset = change.old.start + 1 - _first_line(old)
-            inplace(st, live, old, node, [node], offset)
+                if change.old.text is not None and change.new.text is not None:
+                    texts = _Texts(change.old.text.splitlines(keepends=True),
+                                   _first_line(old) - 1,
+                                   change.new.text.splitlines(keepends=True),
+                                   _first_line(node) - 1)
+            inplace(st, live, old, node, [node], offset, texts)
             return
         since = len(st.out.patches)
         st.run([canonical_class(st, node, live)])
@@ -76,11 +83,15 @@ def rebuild_reason(live: type, old: ast.ClassDef | None, node: ast.ClassDef) -> 
                              for s in stmts)
         if any("__slots__" in s.names for s in stmts):
             return "its __slots__ changed"
+        if is_enum(live) and any(s.definition == ("def", "__new__") for s in stmts
+                                 if not (s in removed or any(c.new is s and c.layout
+                                                             for c in changes))):
+            return "its members' constructor changed"  # EnumType keeps it aside
     if fields_changed and node.decorator_list:
         return "a class-level statement of a decorated class changed"
     if fields_changed and is_enum(live):
         return "its members changed"
-    if fields_changed and issubclass(live, tuple) and hasattr(live, "_fields"):
+    if fields_changed and issubclass(live, tuple) and class_has(live, "_fields"):
         return "its named tuple fields may have changed"
     return None
 
@@ -133,24 +144,41 @@ def shell_code(st: Stage, chain: list[ast.ClassDef], body: list[ast.stmt]) -> ty
     return code
 
 
+class _Texts(NamedTuple):
+    """The exact source of a class statement, old and new, so that its body statements can
+    be compared as text first (equal text: not even recompiled) and by syntax second."""
+
+    old: list[str]
+    old_base: int
+    new: list[str]
+    new_base: int
+
+
 def _first_line(node: ast.stmt) -> int:
     return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
 
 
 def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
-            chain: list[ast.ClassDef], offset: int = 0) -> None:
+            chain: list[ast.ClassDef], offset: int = 0, texts: _Texts | None = None) -> None:
     """Stage a changed class body whose header did not change (or is unknown).
 
     `offset` is how far the old class statement moved since its syntax was parsed: old
     line numbers plus `offset` are where its live methods were compiled.
     """
     qual = cls.__qualname__
-    new_stmts = group(node.body)
-    old_stmts = group(old.body) if old is not None else []
+    if texts is not None:
+        new_stmts = group(node.body, texts.new, texts.new_base)
+        old_stmts = group(old.body, texts.old, texts.old_base) if old is not None else []
+    else:
+        new_stmts = group(node.body)
+        old_stmts = group(old.body) if old is not None else []
     shared = shared_def_names(old_stmts)
     last = last_binders(new_stmts)
     if old is not None:
-        changes, removed, _moved = pair(old_stmts, new_stmts)
+        changes, removed, moved = pair(old_stmts, new_stmts)
+        for prev, delta in moved:  # unchanged methods: where are they now?
+            if delta != offset:
+                st.out.moved.append((cls, prev, delta - offset))
     else:
         changes, removed = [Change(s) for s in new_stmts], []
     edit = ClassEdit(cls, f"{st.modname}.{qual}")
@@ -169,7 +197,7 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
             oldn = oldn if isinstance(oldn, ast.ClassDef) else None
             if own_class(st, inner, f"{qual}.{n.name}"):
                 if rebuild_reason(inner, oldn, n) is None:
-                    inplace(st, inner, oldn, n, chain + [n], offset)
+                    inplace(st, inner, oldn, n, chain + [n], offset, texts)
                     continue
                 body.append(canonical_class(st, n, inner))
                 rebuilt.append((n.name, inner))
@@ -227,15 +255,12 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
     for name in sorted(gone - final):
         if name in cls.__dict__ and name not in _NEVER_MOVED:
             edit.delete.append(name)
-    if edit.set or edit.delete or len(st.out.patches) > patches_before:
+    if edit.set or edit.delete or any(not p.layout for p in st.out.patches[patches_before:]):
         st.out.classes.append(edit)
 
 
 def _defined_in(value: Any, qual: str) -> bool:
-    fn = getattr(value, "__func__", value)
-    if isinstance(value, property):
-        fn = value.fget
-    return isinstance(fn, types.FunctionType) and fn.__qualname__.startswith(qual + ".")
+    return any(fn.__qualname__.startswith(qual + ".") for fn in functions_in(value))
 
 
 def _annotations(cls: type, node: ast.ClassDef, changes: list[Change], removed: list[Any],
@@ -256,19 +281,19 @@ def _annotations(cls: type, node: ast.ClassDef, changes: list[Change], removed: 
                 result[name] = staged[name]
             elif name in current:
                 result[name] = current[name]
-    if result != current or list(result) != list(current):
+    # compared by identity: annotation values may be objects whose == misbehaves
+    if list(result) != list(current) or any(result[k] is not current[k] for k in result):
         edit.set["__annotations__"] = result
 
 
 def _class_cells(new: type) -> list[types.CellType]:
     cells = []
     for value in new.__dict__.values():
-        for fn in (getattr(value, "__func__", None), value,
-                   *(getattr(value, a, None) for a in ("fget", "fset", "fdel"))):
-            if isinstance(fn, types.FunctionType) and "__class__" in fn.__code__.co_freevars:
+        for fn in functions_in(value):
+            if "__class__" in fn.__code__.co_freevars:
                 cell = fn.__closure__[fn.__code__.co_freevars.index("__class__")]  # type: ignore[index]
                 try:
-                    if cell.cell_contents is new and cell not in cells:
+                    if cell.cell_contents is new and all(cell is not c for c in cells):
                         cells.append(cell)
                 except ValueError:
                     pass

@@ -14,6 +14,7 @@ import enum
 from typing import Any
 
 from .._ops import Plan, Retarget, SetAttr
+from .._safe import same_value
 
 # The bookkeeping EnumType keeps in the class namespace; rebuilt from members below.
 INTERNALS = frozenset({"_member_names_", "_member_map_", "_value2member_map_",
@@ -37,7 +38,7 @@ def migrate_members(new: type[enum.Enum], live: type[enum.Enum], plan: Plan,
             members[key] = staged
             continue
         members[key] = current
-        if current._value_ != staged._value_:
+        if not same_value(current._value_, staged._value_):
             if plain:
                 plan.add(SetAttr(current, "_value_", staged._value_))
             else:

@@ -19,16 +19,18 @@ from typing import Any
 
 from .._heap import as_container, held
 from .._ops import InstanceHook, Plan, SetCell, slot_names
-from .._safe import instance_dict
+from .._safe import class_has, instance_dict
 from .._report import Report
 
 
 def with_subclasses(cls: type) -> list[type]:
     out: list[type] = []
+    seen: set[int] = set()  # by identity: a metaclass may define a hostile __eq__
     todo = [cls]
     while todo:
         c = todo.pop()
-        if c not in out:
+        if id(c) not in seen:
+            seen.add(id(c))
             out.append(c)
             todo.extend(type.__subclasses__(c))
     return out
@@ -56,6 +58,26 @@ def retarget_holder(holder: Any, old: Any, new: Any, plan: Plan) -> None:
         plan.add(SetCell(holder, new))
 
 
+def _holders(instances: list[Any]) -> tuple[dict[int, int], list[Any]]:
+    """How many references to each instance sit in rewritable containers, and those
+    containers. A function of its own, so that no loop variable of it still holds an
+    instance when the caller compares reference counts."""
+    counts = {id(o): 0 for o in instances}
+    holders: list[Any] = []
+    for ref in gc.get_referrers(*instances):
+        box = None if ref is instances else as_container(ref)
+        if box is None or any(box is h for h in holders):
+            continue
+        hits = 0
+        for value in held(box):
+            if id(value) in counts:
+                counts[id(value)] += 1
+                hits += 1
+        if hits:
+            holders.append(box)
+    return counts, holders
+
+
 def move(instances: list[Any], new: type, live: type, plan: Plan, report: Report,
          name: str, reason: str) -> None:
     """Move instances of `live` into new objects of `new` (another layout), where safe."""
@@ -64,17 +86,7 @@ def move(instances: list[Any], new: type, live: type, plan: Plan, report: Report
                     f"keeps working: {reason}; the new class has its own __new__")
         return
     report.heap_walks += 1
-    ids = {id(o): 0 for o in instances}
-    holders = []
-    for ref in gc.get_referrers(*instances):
-        box = None if ref is instances else as_container(ref)
-        if box is None or any(box is h for h in holders):
-            continue
-        hits = [v for v in held(box) if id(v) in ids]
-        for v in hits:
-            ids[id(v)] += 1
-        if hits:
-            holders.append(box)
+    ids, holders = _holders(instances)
     probe = [object()]
     base = [sys.getrefcount(p) for p in probe][0]
     movable = [o for o in instances if sys.getrefcount(o) == base + ids[id(o)]]
@@ -96,7 +108,7 @@ def move(instances: list[Any], new: type, live: type, plan: Plan, report: Report
         for obj in held(holder):
             if id(obj) in moved:
                 retarget_holder(holder, obj, moved[id(obj)], plan)
-    if hasattr(new, "__hotswap_migrate__"):
+    if class_has(new, "__hotswap_migrate__"):
         for twin in moved.values():
             plan.add(InstanceHook(twin))
     if moved:

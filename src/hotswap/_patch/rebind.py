@@ -16,7 +16,7 @@ import types
 from typing import Any
 
 from .._ops import Plan, SetCell
-from .._safe import instance_dict, is_a
+from .._safe import functions_in, instance_dict, is_a
 from .functions import clone
 
 _MAX_DEPTH = 8
@@ -95,11 +95,8 @@ class Rebinder:
         return v
 
     def _is_staged_class(self, cls: type) -> bool:
-        for item in cls.__dict__.values():
-            fn = getattr(item, "__func__", item)
-            if isinstance(fn, types.FunctionType) and fn.__globals__ is self.staging:
-                return True
-        return False
+        return any(fn.__globals__ is self.staging
+                   for item in cls.__dict__.values() for fn in functions_in(item))
 
     def _function(self, fn: types.FunctionType, d: int) -> Any:
         target = fn

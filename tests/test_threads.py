@@ -1,0 +1,165 @@
+"""Threads: calls running in other threads never see half an update, and updates from
+several threads are serialized."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import hotswap
+
+HAMMER = """
+    VERSION = {n}
+
+
+    def f():
+        return {n}
+
+
+    def g():
+        return G_VERSION
+
+
+    G_VERSION = {n}
+
+
+    class K:
+        def m(self):
+            return {n}
+
+
+    def compute():
+        return (VERSION, f(), K().m(), g())
+"""
+
+WORKERS = 4
+UPDATES = 200
+V_A, V_B = 7_100_001, 7_100_002  # not small ints: no other module holds these objects
+
+
+def test_workers_never_see_a_mixed_version(modules):
+    mf = modules(HAMMER.format(n=V_A))
+    mod = mf.module
+    compute = mod.compute
+    assert compute() == (V_A,) * 4
+
+    stop = threading.Event()
+    started = threading.Barrier(WORKERS + 1)
+    seen: list[dict[tuple, int]] = [{} for _ in range(WORKERS)]
+    after_stop: list[object] = [None] * WORKERS
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        counts = seen[i]
+
+        def record(result: tuple) -> None:
+            counts[result] = counts.get(result, 0) + 1
+
+        try:
+            started.wait()
+            while not stop.is_set():
+                record(mod.compute())
+            # this call starts after the final update returned: it must run the final version
+            after_stop[i] = mod.compute()
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(WORKERS)]
+    # More thread switches than the default makes a torn update likelier, and the test faster.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    reports = []
+    try:
+        for t in threads:
+            t.start()
+        started.wait()
+        for k in range(UPDATES):
+            mf.write(HAMMER.format(n=V_B if k % 2 == 0 else V_A))
+            reports.append(hotswap.update(mod))
+        final = V_B if (UPDATES - 1) % 2 == 0 else V_A
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        stop.set()
+        sys.setswitchinterval(interval)
+
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    assert [r.generation for r in reports] == list(range(1, UPDATES + 1))
+    observed: dict[tuple, int] = {}
+    for counts in seen:
+        for result, count in counts.items():
+            observed[result] = observed.get(result, 0) + count
+    torn = [n for r in reports for n in r.notes if "other threads" in n]
+    mixed = {r: c for r, c in observed.items() if len(set(r)) != 1}
+    assert mixed == {}, f"calls saw half an update: {mixed}; {len(torn)} torn update(s)"
+    # an update is applied only when no worker is inside the module's code
+    assert torn == [], f"{len(torn)} of {UPDATES} updates applied with workers inside: {torn[0]}"
+    assert set(observed) == {(V_A,) * 4, (V_B,) * 4}  # both versions were seen, nothing else
+    assert all(counts for counts in seen)  # every worker got to run
+    assert after_stop == [(final,) * 4] * WORKERS
+    assert compute() == (final,) * 4
+    assert hotswap.generation(mod) == UPDATES
+
+
+SERIAL = """
+    def version():
+        return {n}
+
+
+    class Box:
+        def version(self):
+            return {n}
+"""
+
+
+def test_updates_from_two_threads_are_serialized(modules):
+    rounds = 25
+    files = [modules(SERIAL.format(n=0)), modules(SERIAL.format(n=0))]
+    boxes = [mf.module.Box() for mf in files]
+    start = threading.Barrier(len(files))
+    guard = threading.Lock()
+    inside = [0]
+    overlap = [0]
+    reports: list[list[hotswap.Report]] = [[] for _ in files]
+    errors: list[BaseException] = []
+
+    def check(mf, n: int) -> None:
+        with guard:
+            inside[0] += 1
+            overlap[0] = max(overlap[0], inside[0])
+        try:
+            time.sleep(0.002)  # an unserialized update from the other thread would land here
+            assert mf.module.version() == n
+        finally:
+            with guard:
+                inside[0] -= 1
+
+    def updater(i: int) -> None:
+        mf = files[i]
+        try:
+            start.wait()
+            for n in range(1, rounds + 1):
+                mf.write(SERIAL.format(n=n * 10 + i))
+                reports[i].append(hotswap.update(mf.module, check=lambda: check(mf, n * 10 + i)))
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=updater, args=(i,)) for i in range(len(files))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    assert overlap[0] == 1  # never two updates (with their checks) at once
+    for i, mf in enumerate(files):
+        assert [r.module for r in reports[i]] == [mf.name] * rounds
+        assert [r.generation for r in reports[i]] == list(range(1, rounds + 1))
+        assert all(r.changed and f"{mf.name}.version" in r.functions for r in reports[i])
+        assert hotswap.generation(mf.module) == rounds
+        assert mf.module.version() == rounds * 10 + i
+        assert boxes[i].version() == rounds * 10 + i
