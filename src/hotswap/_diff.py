@@ -84,11 +84,29 @@ def _parse(text: str, filename: str, first_line: int = 0) -> ast.Module:
     return ast.parse("\n" * first_line + text, filename, type_comments=False)
 
 
-def group(body: list[ast.stmt], lines: list[str] | None = None, base: int = 0) -> list[Stmt]:
+def mangle(private: str | None, name: str) -> str:
+    """A name as a class body named `private` stores it (``__x`` in ``class C`` is ``_C__x``)."""
+    if private is None or not name.startswith("__") or name.endswith("__") or "." in name:
+        return name
+    owner = private.lstrip("_")
+    return f"_{owner}{name}" if owner else name
+
+
+def demangle(private: str, name: str) -> str:
+    """The name as written in the source, for a class dict key (``_C__x`` is ``__x``)."""
+    prefix = "_" + private.lstrip("_")
+    if prefix != "_" and name.startswith(prefix + "__") and not name.endswith("__"):
+        return name[len(prefix):]
+    return name
+
+
+def group(body: list[ast.stmt], lines: list[str] | None = None, base: int = 0,
+          private: str | None = None) -> list[Stmt]:
     """Statements of a body, those sharing a line (``a = 1; b = 2``) kept together.
 
     With the source `lines` at hand (``lines[0]`` being line `base` + 1 of the file), each
-    statement also keeps its exact text.
+    statement also keeps its exact text. In a class body named `private`, the names bound
+    are the mangled ones the class dict holds.
     """
     stmts: list[Stmt] = []
     for node in body:
@@ -101,9 +119,12 @@ def group(body: list[ast.stmt], lines: list[str] | None = None, base: int = 0) -
                               prev.deleted | deleted_names(node)))
         else:
             stmts.append(Stmt(start, end, (node,), bound_names(node), deleted_names(node)))
-    if lines is not None:
-        stmts = [Stmt(s.start, s.end, s.nodes, s.names, s.deleted,
-                      "".join(lines[s.start - base:s.end - base])) for s in stmts]
+    if lines is not None or private is not None:
+        stmts = [Stmt(s.start, s.end, s.nodes,
+                      frozenset(mangle(private, n) for n in s.names),
+                      frozenset(mangle(private, n) for n in s.deleted),
+                      None if lines is None else "".join(lines[s.start - base:s.end - base]))
+                 for s in stmts]
     return stmts
 
 

@@ -16,7 +16,8 @@ from ._heap import walk
 from ._ops import (MISSING, Call, FillAttrs, InstanceHook, Plan, Retarget, SetCell, SetFunction,
                    TrySetBases, function_fields)
 from ._patch.enums import migrate_members
-from ._patch.functions import find_raw, incompatibility, nested_changes, shift_code
+from ._patch.functions import incompatibility, nested_changes
+from ._patch.lines import reline
 from ._patch.instances import compatible, move, retarget_holder, with_subclasses
 from ._patch.rebind import Rebinder
 from ._report import Report
@@ -99,13 +100,8 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
             plan.set_item(live, name)
             report.removed.append(f"{modname}.{name}")
 
-    _shift_lines(diff, live, patched, plan)
-    for cls, stmt, delta in staged.moved:
-        kind = stmt.definition
-        if kind is not None:
-            relined += _shift(_functions_of(cls.__dict__.get(kind[1]),
-                                            f"{cls.__qualname__}.{kind[1]}", kind[0] == "class"),
-                              delta, live, patched, plan)
+    relined += reline(live, [(s.start + 1, s.end, delta) for s, delta in diff.shifted]
+                      + staged.moved, patched, plan)
     if relined:
         report.notes.append(f"line numbers moved for {relined} unchanged function(s)")
 
@@ -224,46 +220,3 @@ def _defined_here(value: Any, live: dict[str, Any]) -> bool:
     if is_a(value, type):
         return value.__module__ == live.get("__name__")
     return False
-
-
-def _shift_lines(diff: ModuleDiff, live: dict[str, Any], patched: set[int], plan: Plan) -> None:
-    """Unchanged definitions that moved get their line numbers moved, so tracebacks and
-    ``inspect`` point at the right lines. A code swap each: no heap walk."""
-    for stmt, delta in diff.shifted:
-        kind = stmt.definition
-        if kind is not None:
-            _shift(_functions_of(live.get(kind[1]), kind[1], kind[0] == "class"),
-                   delta, live, patched, plan)
-
-
-def _shift(functions: list[types.FunctionType], delta: int, live: dict[str, Any],
-           patched: set[int], plan: Plan) -> int:
-    count = 0
-    for fn in functions:
-        if id(fn) not in patched and fn.__globals__ is live:
-            plan.add(SetFunction(fn, {"__code__": shift_code(fn.__code__, delta)}))
-            patched.add(id(fn))
-            count += 1
-    return count
-
-
-def _functions_of(holder: Any, qualname: str, is_class: bool) -> list[types.FunctionType]:
-    if holder is None:
-        return []
-    if not is_class:
-        fn = find_raw(holder, qualname) if holder is not None else None
-        return [fn] if fn is not None else []
-    if not is_a(holder, type) or holder.__qualname__ != qualname:
-        return []
-    out: list[types.FunctionType] = []
-    for key, value in holder.__dict__.items():
-        if is_a(value, type):
-            out.extend(_functions_of(value, f"{qualname}.{key}", True))
-            continue
-        roles = ("fget", "fset", "fdel") if is_a(value, property) else (None,)
-        for role in roles:
-            fn = find_raw(value, f"{qualname}.{key}", role)
-            if fn is not None and all(fn is not f for f in out):
-                out.append(fn)
-    return out
-

@@ -71,7 +71,7 @@ class Staged:
     patches: list[FunctionPatch] = field(default_factory=list)
     classes: list[ClassEdit] = field(default_factory=list)
     replacements: list[Replacement] = field(default_factory=list)
-    moved: list[tuple[type, Stmt, int]] = field(default_factory=list)  # class, method, delta
+    moved: list[tuple[int, int, int]] = field(default_factory=list)  # live lines, delta
     bound: list[str] = field(default_factory=list)
     rerun: list[str] = field(default_factory=list)
     redecorated: list[str] = field(default_factory=list)

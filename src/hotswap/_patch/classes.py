@@ -22,7 +22,7 @@ import time
 import types
 from typing import Any, NamedTuple
 
-from .._diff import Change, final_names, group, pair
+from .._diff import Change, final_names, group, mangle, pair
 from .._ops import MISSING, Plan
 from .._safe import class_has, functions_in, is_a
 from .._stage import (ClassEdit, Replacement, Stage, code_named, is_docstring, last_binders,
@@ -166,19 +166,21 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
     line numbers plus `offset` are where its live methods were compiled.
     """
     qual = cls.__qualname__
+    private = cls.__name__
     if texts is not None:
-        new_stmts = group(node.body, texts.new, texts.new_base)
-        old_stmts = group(old.body, texts.old, texts.old_base) if old is not None else []
+        new_stmts = group(node.body, texts.new, texts.new_base, private)
+        old_stmts = (group(old.body, texts.old, texts.old_base, private)
+                     if old is not None else [])
     else:
-        new_stmts = group(node.body)
-        old_stmts = group(old.body) if old is not None else []
+        new_stmts = group(node.body, private=private)
+        old_stmts = group(old.body, private=private) if old is not None else []
     shared = shared_def_names(old_stmts)
     last = last_binders(new_stmts)
     if old is not None:
         changes, removed, moved = pair(old_stmts, new_stmts)
         for prev, delta in moved:  # unchanged methods: where are they now?
             if delta != offset:
-                st.out.moved.append((cls, prev, delta - offset))
+                st.out.moved.append((prev.start + 1 + offset, prev.end + offset, delta - offset))
     else:
         changes, removed = [Change(s) for s in new_stmts], []
     edit = ClassEdit(cls, f"{st.modname}.{qual}")
@@ -192,7 +194,7 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
         if kind is not None and kind[0] == "class":
             n = s.nodes[0]
             assert isinstance(n, ast.ClassDef)
-            inner = cls.__dict__.get(n.name)
+            inner = cls.__dict__.get(mangle(private, n.name))
             oldn = ch.old.nodes[0] if ch.old is not None else None
             oldn = oldn if isinstance(oldn, ast.ClassDef) else None
             if own_class(st, inner, f"{qual}.{n.name}"):
@@ -213,8 +215,9 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
                 return code_named(shell_code(st, chain, [probe]), name)
 
             line = ch.old.start + 1 + offset if ch.old is not None and name in shared else None
-            st.function(ch, n, cls.__dict__.get(name), f"{qual}.{name}", body, code_of, line)
-            rebind.append(name)
+            st.function(ch, n, cls.__dict__.get(mangle(private, name)), f"{qual}.{name}",
+                        body, code_of, line)
+            rebind.append(mangle(private, name))
         elif len(s.nodes) == 1 and is_docstring(s.nodes[0]):
             continue
         else:

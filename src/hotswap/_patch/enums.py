@@ -14,11 +14,15 @@ import enum
 from typing import Any
 
 from .._ops import Plan, Retarget, SetAttr
-from .._safe import same_value
+from .._safe import instance_dict, same_value
 
 # The bookkeeping EnumType keeps in the class namespace; rebuilt from members below.
 INTERNALS = frozenset({"_member_names_", "_member_map_", "_value2member_map_",
                        "_unhashable_values_", "_unhashable_values_map_"})
+
+
+_MEMBER_INTERNALS = frozenset({"_value_", "_name_", "_sort_order_", "__objclass__",
+                               "_missing_"})
 
 
 def is_enum(cls: Any) -> bool:
@@ -38,6 +42,11 @@ def migrate_members(new: type[enum.Enum], live: type[enum.Enum], plan: Plan,
             members[key] = staged
             continue
         members[key] = current
+        # attributes a custom __new__/__init__ gives members (HTTPStatus's description)
+        mine, theirs = instance_dict(current) or {}, instance_dict(staged) or {}
+        for attr, value in theirs.items():
+            if attr not in _MEMBER_INTERNALS and not same_value(mine.get(attr), value):
+                plan.add(SetAttr(current, attr, value))
         if not same_value(current._value_, staged._value_):
             if plain:
                 plan.add(SetAttr(current, "_value_", staged._value_))
