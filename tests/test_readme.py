@@ -1,0 +1,50 @@
+"""Every code block of the README runs as written.
+
+Python blocks run in a fresh interpreter each (they import modules they write, so they
+must not share a process with other tests). Shell blocks that run hotswap itself are run
+too; the install commands are what CI runs (.ci/run), so they are checked there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README.read_text(), re.S)
+PYTHON = [code for lang, code in BLOCKS if lang == "python"]
+COMMANDS = [line.split("#")[0].strip() for lang, code in BLOCKS if lang == "sh"
+            for line in code.splitlines() if line.startswith("python -m hotswap demo")]
+
+
+def test_the_readme_has_code_to_check() -> None:
+    assert len(PYTHON) >= 4 and len(COMMANDS) >= 2
+    first = [code for lang, code in BLOCKS if lang == "sh"][0].splitlines()
+    assert first == ["pip install . && python -m hotswap demo",
+                     "pip install -e '.[test]' && python -m pytest"]
+
+
+@pytest.mark.parametrize("code", PYTHON, ids=[f"python-{i}" for i in range(len(PYTHON))])
+def test_python_block_runs(code: str, tmp_path: Path) -> None:
+    script = tmp_path / "block.py"
+    script.write_text(code)
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_demo_command_runs(command: str) -> None:
+    argv = shlex.split(command)
+    assert argv[0] == "python"
+    done = subprocess.run([sys.executable, *argv[1:]], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "checks passed" in done.stdout
