@@ -39,7 +39,6 @@ import re
 import shlex
 import statistics
 import string
-import sys
 import textwrap
 import types
 from collections.abc import Callable

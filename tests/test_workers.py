@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import json
 import multiprocessing
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -31,6 +33,7 @@ def value():
 # import it (a function of this test file would drag pytest's test module into them).
 TASK = '''\
 import os
+import subprocess
 import time
 
 import hotswap
@@ -44,8 +47,15 @@ def task(delay):
 '''
 
 
-def _run_round(pool, task, n: int = 2 * WORKERS, delay: float = 0.02):
-    return pool.map(task, [delay] * n, chunksize=1)
+def _run_round(pool, task, deadline: float, n: int = 2 * WORKERS, delay: float = 0.02):
+    """One round of tasks; a worker that died with a task would make map() wait forever,
+    so the wait is bounded by the test's deadline."""
+    timeout = max(deadline - time.monotonic(), 1.0)
+    try:
+        return pool.map_async(task, [delay] * n, chunksize=1).get(timeout)
+    except multiprocessing.TimeoutError:
+        codes = [(p.pid, p.exitcode) for p in getattr(pool, "_pool", [])]
+        pytest.fail(f"the pool stopped answering within {timeout:.1f} s (workers: {codes})")
 
 
 # Forking while the watcher thread runs is the point of the test; Python 3.12+ warns
@@ -78,7 +88,7 @@ def test_pool_workers_pick_up_an_edit_made_in_the_parent(tmp_path, method):
         first: dict[int, tuple[str, int]] = {}
         deadline = time.monotonic() + DEADLINE
         while len(first) < WORKERS and time.monotonic() < deadline:
-            for pid, value, fn_id in _run_round(pool, task):
+            for pid, value, fn_id in _run_round(pool, task, deadline):
                 assert value == "v1"
                 first.setdefault(pid, (value, fn_id))
         assert len(first) == WORKERS, f"only {len(first)} workers answered"
@@ -89,7 +99,7 @@ def test_pool_workers_pick_up_an_edit_made_in_the_parent(tmp_path, method):
         latest: dict[int, str] = {}
         deadline = time.monotonic() + DEADLINE
         while time.monotonic() < deadline:
-            for pid, value, fn_id in _run_round(pool, task):
+            for pid, value, fn_id in _run_round(pool, task, deadline):
                 assert pid in first  # the same workers: updated in place, not replaced
                 assert fn_id == first[pid][1]  # the function object kept its identity
                 if latest.get(pid) == "v2 from the parent's edit":
@@ -116,3 +126,75 @@ def test_pool_workers_pick_up_an_edit_made_in_the_parent(tmp_path, method):
             sys.modules.pop(name, None)
     assert watcher is not None and not watcher.running
     assert ENV not in os.environ
+
+
+# An application usually imports hotswap in its main module, and the task functions live
+# there too. A spawned worker re-imports that module (as __mp_main__) while it is being
+# prepared, before it reads its first task: the watch must reach those workers as well.
+APP = '''\
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+
+import hotswap
+import {target}
+
+NEW = "v2 from the parent's edit"
+
+
+def task(delay):
+    time.sleep(delay)
+    return os.getpid(), {target}.value()
+
+
+def rounds(pool, deadline):
+    timeout = max(deadline - time.monotonic(), 1.0)
+    return pool.map_async(task, [0.02] * 8, chunksize=1).get(timeout)
+
+
+if __name__ == "__main__":
+    watcher = hotswap.Watcher({target}).start(interval=0.05)
+    pool = multiprocessing.get_context("spawn").Pool(4)
+    latest = {{}}
+    try:
+        deadline = time.monotonic() + 20
+        first = {{}}
+        while len(first) < 4 and time.monotonic() < deadline:
+            first.update(rounds(pool, deadline))
+        assert set(first.values()) == {{"v1"}}, first
+        with open({target}.__file__, "w") as f:
+            f.write("def value():\\n    return " + repr(NEW) + "\\n")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            latest.update(rounds(pool, deadline))
+            if len(latest) == 4 and set(latest.values()) == {{NEW}}:
+                break
+        print(json.dumps({{"first": sorted(first), "latest": latest,
+                          "parent": {target}.value()}}))
+    finally:
+        pool.terminate()
+        pool.join()
+        watcher.stop()
+    sys.exit(0 if latest and set(latest.values()) == {{NEW}} and len(latest) == 4 else 3)
+'''
+
+
+def test_spawned_workers_of_a_main_script_that_imports_hotswap_follow_the_edit(tmp_path):
+    tag = uuid.uuid4().hex[:12]
+    target = f"hs_apptarget_{tag}"
+    (tmp_path / f"{target}.py").write_text(TARGET_V1)
+    script = tmp_path / "app.py"
+    script.write_text(APP.format(target=target))
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+
+    proc = subprocess.run([sys.executable, "-B", str(script)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=90)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["parent"] == "v2 from the parent's edit"
+    assert sorted(int(pid) for pid in result["latest"]) == result["first"]
+    assert set(result["latest"].values()) == {"v2 from the parent's edit"}

@@ -15,7 +15,7 @@ import ast
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ._names import bound_names, deleted_names
+from ._names import bound_names, deleted_names, reads
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,11 @@ class Stmt:
     names: frozenset[str]  # bound by it
     deleted: frozenset[str] = frozenset()  # unbound by a top-level `del`
     text: str | None = None  # its exact source, when known: a cheap first equality test
+    reads: frozenset[str] = frozenset()  # names it reads while running (see _names.reads)
 
     def shifted(self, delta: int) -> "Stmt":
-        return self if delta == 0 else Stmt(self.start + delta, self.end + delta,
-                                            self.nodes, self.names, self.deleted, self.text)
+        return self if delta == 0 else Stmt(self.start + delta, self.end + delta, self.nodes,
+                                            self.names, self.deleted, self.text, self.reads)
 
     definition: tuple[str, str] | None = field(init=False, compare=False)
 
@@ -116,14 +117,17 @@ def group(body: list[ast.stmt], lines: list[str] | None = None, base: int = 0,
             prev = stmts.pop()
             stmts.append(Stmt(prev.start, max(prev.end, end), prev.nodes + (node,),
                               prev.names | bound_names(node),
-                              prev.deleted | deleted_names(node)))
+                              prev.deleted | deleted_names(node), None,
+                              prev.reads | reads(node)))
         else:
-            stmts.append(Stmt(start, end, (node,), bound_names(node), deleted_names(node)))
+            stmts.append(Stmt(start, end, (node,), bound_names(node), deleted_names(node),
+                              None, reads(node)))
     if lines is not None or private is not None:
         stmts = [Stmt(s.start, s.end, s.nodes,
                       frozenset(mangle(private, n) for n in s.names),
                       frozenset(mangle(private, n) for n in s.deleted),
-                      None if lines is None else "".join(lines[s.start - base:s.end - base]))
+                      None if lines is None else "".join(lines[s.start - base:s.end - base]),
+                      s.reads)
                  for s in stmts]
     return stmts
 
@@ -150,6 +154,7 @@ class Change:
     new: Stmt
     old: Stmt | None = None
     layout: bool = False  # same code, other lines: recompiled only to move line numbers
+    refresh: bool = False  # unchanged, but it reads a name an earlier change rebound
 
 
 @dataclass
@@ -280,3 +285,46 @@ def pair(old: list[Stmt], new: list[Stmt]
     for olds in (*by_def.values(), *by_code.values()):
         removed.extend(olds)
     return changes, removed, moved
+
+
+def with_refreshes(stmts: list[Stmt], changes: list[Change], live_defs: set[str],
+                   dirty: set[str] | frozenset[str] = frozenset()) -> list[Change]:
+    """The changes plus the unchanged statements that must run again, in source order.
+
+    A fresh import computes ``DOUBLE = LIMIT * 2`` and ``def clip(x, hi=LIMIT)`` from the
+    current LIMIT: when a change rebinds a name, every later statement reading it while it
+    runs is run again (and what that rebinds propagates further). A def or class that keeps
+    its identity (it exists live: `live_defs`) rebinds nothing. `dirty` are names already
+    rebound outside (a class body reads the module's).
+    """
+    def rebinds(s: Stmt) -> bool:
+        kind = s.definition
+        return kind is None or kind[1] not in live_defs
+
+    if not dirty and not any(rebinds(c.new) for c in changes if not c.layout):
+        return changes  # body edits only: nothing is rebound, nothing to refresh
+    by_stmt = {id(c.new): c for c in changes}
+    dirty = set(dirty)
+    out: list[Change] = []
+    for s in stmts:
+        change = by_stmt.get(id(s))
+        if change is None or change.layout:
+            if not (dirty and s.reads & dirty):
+                if change is not None:
+                    out.append(change)
+                continue
+            change = Change(s, s, refresh=True)  # its own previous version: it is unchanged
+        out.append(change)
+        if rebinds(s):
+            dirty |= s.names
+    return out
+
+
+def dirty_names(changes: list[Change], live_defs: set[str]) -> set[str]:
+    """Names the changes rebind (definitions that keep their identity rebind nothing)."""
+    out: set[str] = set()
+    for c in changes:
+        kind = c.new.definition
+        if not c.layout and (kind is None or kind[1] not in live_defs):
+            out |= c.new.names
+    return out

@@ -12,6 +12,7 @@ import linecache
 import logging
 import sys
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class _ModuleState:
     segmentation: Segmentation | None = None
     generation: int = 0
     history: deque[_Applied] = field(default_factory=lambda: deque(maxlen=_history_limit))
+    owner: weakref.ref[ModuleType] | None = None
 
 
 _STATES: dict[str, _ModuleState] = {}
@@ -78,11 +80,20 @@ def _resolve(target: ModuleType | str) -> ModuleType:
     raise TypeError(f"expected a module or a dotted module name, not {type(target).__name__}")
 
 
-def _state(name: str) -> _ModuleState:
+def _state(name: str, module: ModuleType | None = None) -> _ModuleState:
     state = _STATES.get(name)
     if state is None:
         state = _STATES[name] = _ModuleState()
+        if module is not None:
+            # Parsed statements and undo logs are many objects: they go with the module.
+            state.owner = weakref.ref(module, lambda _ref, name=name: _forget(name, _ref))
     return state
+
+
+def _forget(name: str, ref: weakref.ref[ModuleType]) -> None:
+    state = _STATES.get(name)
+    if state is not None and state.owner is ref:
+        del _STATES[name]
 
 
 def generation(target: ModuleType | str) -> int:
@@ -123,7 +134,7 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
     """Diff, stage, plan and (unless `dry_run`) apply one module of a transaction."""
     start = time.perf_counter()
     name = module.__name__
-    state = _state(name)
+    state = _state(name, module)
     report = Report(name, dry_run=dry_run, generation=state.generation)
     baseline = REGISTRY.baseline(name, module)
     if baseline is not None and text == baseline:
@@ -152,7 +163,7 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
     except (Exception, SystemExit) as exc:  # a module that exits while staging is broken too
         raise failure(name, path, exc, "the new source failed while staging") from exc
     report.rerun.extend(staged.rerun)
-    report.unchanged = d.unchanged
+    report.unchanged = d.unchanged - staged.refreshed
     # Modules of the same batch are rebound too: their unchanged `from a import X` does
     # not run again, and their own staging (after this one is applied) sees the new X.
     report.rebound.extend(rebind_importers(name, plan.rebound, plan))

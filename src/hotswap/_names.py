@@ -111,3 +111,42 @@ def deleted_names(stmt: ast.stmt) -> frozenset[str]:
 def has_star_import(stmt: ast.stmt) -> bool:
     return any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
                for n in ast.walk(stmt))
+
+
+class _Reader(ast.NodeVisitor):
+    """Names a statement reads while it runs, not when functions it defines are called:
+    a def's decorators, defaults and annotations, a class's header and body, any other
+    statement whole, but never the bodies of functions and lambdas."""
+
+    def __init__(self) -> None:
+        self.reads: set[str] = set()
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load):
+            self.reads.add(node.id)
+
+    def _signature(self, args: ast.arguments) -> None:
+        for default in (*args.defaults, *args.kw_defaults):
+            if default is not None:
+                self.visit(default)
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+            if arg is not None and arg.annotation is not None:
+                self.visit(arg.annotation)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for deco in node.decorator_list:
+            self.visit(deco)
+        self._signature(node.args)
+        if node.returns is not None:
+            self.visit(node.returns)
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._signature(node.args)
+
+
+def reads(stmt: ast.stmt) -> frozenset[str]:
+    r = _Reader()
+    r.visit(stmt)
+    return frozenset(r.reads)

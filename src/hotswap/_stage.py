@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._diff import Change, ModuleDiff, Stmt, dump, final_names
+from ._diff import Change, ModuleDiff, Stmt, dirty_names, dump, final_names, with_refreshes
+from ._names import reads
 from ._patch.functions import clone, find_raw, incompatibility, lambdas_in, role_of
 
 FunctionType = types.FunctionType
@@ -78,6 +79,7 @@ class Staged:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     keep: list[Any] = field(default_factory=list)  # keeps ids in `canonical` meaningful
+    refreshed: int = 0  # unchanged statements run again: they read a rebound name
 
 
 def future_flags(stmts: list[Stmt]) -> int:
@@ -126,6 +128,7 @@ class Stage:
         self.flags = flags
         self.out = Staged(self.ns)
         self._slots = 0
+        self.dirty: set[str] = set()  # names rebound by this update (they refresh readers)
 
     # -- compiling and running -----------------------------------------------------------
 
@@ -221,9 +224,11 @@ class Stage:
         old = change.old.nodes[0] if change.old is not None else None
         if isinstance(old, (ast.FunctionDef, ast.AsyncFunctionDef)):
             same = dump(old.decorator_list) == dump(node.decorator_list)
+            if change.refresh and any(reads(d) & self.dirty for d in node.decorator_list):
+                same = False  # a decorator's arguments changed value: decorate anew
         else:
             same = not node.decorator_list and holder is raw_live
-        if raw_live is not None and same and isinstance(old, (ast.FunctionDef,
+        if raw_live is not None and same and not change.refresh and isinstance(old, (ast.FunctionDef,
                                                              ast.AsyncFunctionDef)) \
                 and dump(old.args) == dump(node.args) and dump(old.returns) == dump(node.returns):
             # Only the body changed: the new code is compiled, not run, and the live
@@ -330,7 +335,11 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff) -> Staged:
     last = last_binders(diff.new.stmts)
     shared = shared_def_names(diff.old.stmts) if diff.old is not None else set()
     first = diff.new.stmts[0] if diff.new.stmts else None
-    for change in diff.changes:
+    live_defs = set(st.live)  # a def or class already live keeps its identity
+    changes = with_refreshes(diff.new.stmts, diff.changes, live_defs)
+    st.dirty = dirty_names(changes, live_defs)
+    st.out.refreshed = sum(c.refresh for c in changes)
+    for change in changes:
         stmt = change.new
         kind = stmt.definition
         if kind is not None and kind[0] == "def":
@@ -345,7 +354,8 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff) -> Staged:
             node = stmt.nodes[0]
             assert isinstance(node, ast.ClassDef)
             classes.stage_class(st, change, node)
-        elif stmt is first and len(stmt.nodes) == 1 and is_docstring(stmt.nodes[0]):
+        elif stmt is first and len(stmt.nodes) == 1 and is_docstring(stmt.nodes[0]) \
+                and not change.refresh:
             st.ns["__doc__"] = stmt.nodes[0].value.value  # type: ignore[attr-defined]
             st.out.bound.append("__doc__")
             continue

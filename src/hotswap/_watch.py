@@ -297,7 +297,12 @@ def resume_in_spawned_worker() -> Watcher | None:
     the watch its parent had running (handed over through the environment)."""
     spec = os.environ.get(ENV)
     mp = sys.modules.get("multiprocessing")
-    if not spec or mp is None or mp.parent_process() is None or _RUNNING:
+    # While a spawned worker imports its main module, parent_process() is not set yet,
+    # but the process object is marked as still inheriting from its parent.
+    worker = mp is not None and (
+        mp.parent_process() is not None
+        or getattr(mp.current_process(), "_inheriting", False))
+    if not spec or not worker or _RUNNING:
         return None
     try:
         data = json.loads(spec)

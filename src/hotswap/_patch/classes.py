@@ -22,7 +22,7 @@ import time
 import types
 from typing import Any, NamedTuple
 
-from .._diff import Change, final_names, group, mangle, pair
+from .._diff import Change, final_names, group, mangle, pair, with_refreshes
 from .._ops import MISSING, Plan
 from .._safe import class_has, functions_in, is_a
 from .._stage import (ClassEdit, Replacement, Stage, code_named, is_docstring, last_binders,
@@ -183,6 +183,7 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
                 st.out.moved.append((prev.start + 1 + offset, prev.end + offset, delta - offset))
     else:
         changes, removed = [Change(s) for s in new_stmts], []
+    changes = with_refreshes(new_stmts, changes, set(cls.__dict__), st.dirty)
     edit = ClassEdit(cls, f"{st.modname}.{qual}")
     patches_before = len(st.out.patches)
     body: list[ast.stmt] = []
