@@ -18,7 +18,7 @@ from ._ops import (MISSING, Call, FillAttrs, InstanceHook, Plan, Retarget, SetCe
 from ._patch.enums import migrate_members
 from ._patch.functions import incompatibility, nested_changes
 from ._patch.lines import reline
-from ._patch.instances import compatible, move, retarget_holder, with_subclasses
+from ._patch.instances import Move, compatible, move_all, retarget_holder, with_subclasses
 from ._patch.rebind import Rebinder
 from ._report import Report
 from ._safe import class_has, instance_dict, is_a
@@ -147,6 +147,7 @@ def _heap_work(module: types.ModuleType, staged: Staged,
         else:
             report.skipped.append((label, f"live closure keeps its old body: {reason}"))
 
+    moves: list[Move] = []
     for r in replaced:
         report.replaced.append(r.name)
         report.notes.append(f"{r.name} was replaced by a new class: {r.reason}")
@@ -160,7 +161,7 @@ def _heap_work(module: types.ModuleType, staged: Staged,
             if instances:
                 report.instances.append(f"{r.name} ({len(instances)} retargeted)")
         elif instances:
-            move(instances, r.new, r.live, plan, report, r.name, r.reason)
+            moves.append(Move(instances, r.new, r.live, r.name, r.reason))
         for holder in found.holders[id(r.live)]:
             if holder is module.__dict__ or holder is staged.namespace:
                 continue
@@ -169,6 +170,8 @@ def _heap_work(module: types.ModuleType, staged: Staged,
             bases = tuple(r.new if b is r.live else b for b in sub.__bases__)
             plan.add(TrySetBases(sub, bases, report.skipped,
                                  f"{sub.__module__}.{sub.__qualname__}"))
+    move_all(moves, plan, report)  # holders of the instances to move: one more pass
+    del moves
 
     hooks: list[Any] = []  # run after every other change, on the finished classes
     filled: dict[str, int] = {}

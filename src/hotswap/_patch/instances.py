@@ -58,14 +58,16 @@ def retarget_holder(holder: Any, old: Any, new: Any, plan: Plan) -> None:
         plan.add(SetCell(holder, new))
 
 
-def _holders(instances: list[Any]) -> tuple[dict[int, int], list[Any]]:
+def _holders(instances: list[Any], ours: list[list[Any]]) -> tuple[dict[int, int], list[Any]]:
     """How many references to each instance sit in rewritable containers, and those
-    containers. A function of its own, so that no loop variable of it still holds an
-    instance when the caller compares reference counts."""
+    containers (not counting `instances` and the lists in `ours`, which are hotswap's).
+    A function of its own, so that no loop variable of it still holds an instance when
+    the caller compares reference counts."""
     counts = {id(o): 0 for o in instances}
+    skip = {id(instances), *(id(x) for x in ours)}
     holders: list[Any] = []
     for ref in gc.get_referrers(*instances):
-        box = None if ref is instances else as_container(ref)
+        box = None if id(ref) in skip else as_container(ref)
         if box is None or any(box is h for h in holders):
             continue
         hits = 0
@@ -78,23 +80,61 @@ def _holders(instances: list[Any]) -> tuple[dict[int, int], list[Any]]:
     return counts, holders
 
 
-def move(instances: list[Any], new: type, live: type, plan: Plan, report: Report,
-         name: str, reason: str) -> None:
-    """Move instances of `live` into new objects of `new` (another layout), where safe."""
-    if new.__new__ is not object.__new__:
-        report.skip(name, f"{len(instances)} live instance(s) keep the old class, which "
-                    f"keeps working: {reason}; the new class has its own __new__")
+class Move:
+    """Instances of a replaced class to move to the new class's layout."""
+
+    def __init__(self, instances: list[Any], new: type, live: type, name: str,
+                 reason: str) -> None:
+        self.instances, self.new, self.live = instances, new, live
+        self.name, self.reason = name, reason
+
+
+def move_all(moves: list[Move], plan: Plan, report: Report) -> None:
+    """Move instances of replaced classes into new objects of their new classes, where
+    safe. The holders of every instance of every class are found in one more pass."""
+    todo = []
+    for m in moves:
+        if m.new.__new__ is object.__new__:
+            todo.append(m)
+        else:
+            report.skip(m.name, f"{len(m.instances)} live instance(s) keep the old class, "
+                        f"which keeps working: {m.reason}; the new class has its own __new__")
+    if not todo:
         return
     report.heap_walks += 1
-    ids, holders = _holders(instances)
+    everyone = [o for m in todo for o in m.instances]
+    ids, holders = _holders(everyone, [m.instances for m in todo])
+    # Each instance is held by its class's list of instances and by `everyone`; the probe
+    # is held the same way, so equal counts mean no reference we cannot see.
     probe = [object()]
-    base = [sys.getrefcount(p) for p in probe][0]
-    movable = [o for o in instances if sys.getrefcount(o) == base + ids[id(o)]]
-    stay = len(instances) - len(movable)
+    probes = list(probe)
+    base = [sys.getrefcount(p) for p in probes][0]
+    movable = {id(o) for o in everyone if sys.getrefcount(o) == base + ids[id(o)]}
+    del everyone
     moved: dict[int, Any] = {}
-    shared = [s for s in slot_names(live) if s in set(slot_names(new))]
-    for obj in movable:
-        twin = object.__new__(new)  # not live until a holder points at it
+    for m in todo:
+        count = _twins(m, movable, moved, plan)
+        if count:
+            report.instances.append(f"{m.name} ({count} moved to the new layout)")
+        if len(m.instances) > count:
+            report.skip(m.name, f"{len(m.instances) - count} live instance(s) keep the old "
+                        f"class, which keeps working: {m.reason}; they are referenced from "
+                        "places that cannot be rewritten (a tuple, a running frame, a slot)")
+    for holder in holders:
+        for obj in held(holder):
+            if id(obj) in moved:
+                retarget_holder(holder, obj, moved[id(obj)], plan)
+
+
+def _twins(m: Move, movable: set[int], moved: dict[int, Any], plan: Plan) -> int:
+    """New objects of the new class carrying the state of the movable instances."""
+    shared = [s for s in slot_names(m.live) if s in set(slot_names(m.new))]
+    hook = class_has(m.new, "__hotswap_migrate__")
+    count = 0
+    for obj in m.instances:
+        if id(obj) not in movable:
+            continue
+        twin = object.__new__(m.new)  # not live until a holder points at it
         for slot in shared:
             try:
                 object.__setattr__(twin, slot, object.__getattribute__(obj, slot))
@@ -104,16 +144,7 @@ def move(instances: list[Any], new: type, live: type, plan: Plan, report: Report
         if state is not None and instance_dict(twin) is not None:
             twin.__dict__.update(state)
         moved[id(obj)] = twin
-    for holder in holders:
-        for obj in held(holder):
-            if id(obj) in moved:
-                retarget_holder(holder, obj, moved[id(obj)], plan)
-    if class_has(new, "__hotswap_migrate__"):
-        for twin in moved.values():
+        if hook:
             plan.add(InstanceHook(twin))
-    if moved:
-        report.instances.append(f"{name} ({len(moved)} moved to the new layout)")
-    if stay:
-        report.skip(name, f"{stay} live instance(s) keep the old class, which keeps working: "
-                    f"{reason}; they are referenced from places that cannot be rewritten "
-                    "(a tuple, a running frame, a slot)")
+        count += 1
+    return count
