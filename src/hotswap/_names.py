@@ -108,10 +108,6 @@ def deleted_names(stmt: ast.stmt) -> frozenset[str]:
     return frozenset(out)
 
 
-def has_star_import(stmt: ast.stmt) -> bool:
-    return any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
-               for n in ast.walk(stmt))
-
 
 class _Reader(ast.NodeVisitor):
     """Names a statement reads while it runs, not when functions it defines are called:

@@ -125,10 +125,6 @@ def nested_changes(old: CodeType, new: CodeType) -> list[tuple[CodeType, CodeTyp
     return [(o, news[k]) for k, o in olds.items() if k in news and news[k] != o]
 
 
-def has_nested_functions(code: CodeType) -> bool:
-    return any(c.co_name not in _TRANSIENT for c in _nested(code))
-
-
 def shift_code(code: CodeType, delta: int) -> CodeType:
     """`code` as if written `delta` lines lower (nested code objects included)."""
     consts = tuple(shift_code(c, delta) if isinstance(c, CodeType) else c
