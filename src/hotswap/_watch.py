@@ -44,16 +44,19 @@ Target = ModuleType | str | os.PathLike[str]
 @dataclass
 class _File:
     module: str
-    key: tuple[int, int, int] | None  # (mtime_ns, size, inode) at the last look
+    key: tuple[int, ...] | None  # (mtime_ns, size, inode, mode, owner) at the last look
     digest: bytes | None  # content hash of the version the module runs (or last failed)
+    refused: bytes | None = None  # content hash last refused by the ownership rule
 
 
-def _stat_key(path: str) -> tuple[int, int, int] | None:
+def _stat_key(path: str) -> tuple[int, ...] | None:
+    """What a stat says about a file (through symlinks): a change to any part means look
+    again. Mode and owner are in it so that fixing a refused file's permissions is noticed."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode, st.st_uid)
 
 
 def _decode(data: bytes) -> str | None:
@@ -171,20 +174,23 @@ class Watcher:
                 key = _stat_key(path)
                 if key is None or key == entry.key:
                     continue  # unchanged, or missing for a moment while an editor saves
+                real = os.path.realpath(path)
                 try:
                     data = Path(path).read_bytes()
                 except OSError:
                     continue
-                if _stat_key(path) != key:
-                    continue  # written while we read: take it at the next poll
+                if _stat_key(path) != key or os.path.realpath(path) != real:
+                    continue  # written or relinked while we read: take it at the next poll
                 entry.key = key
                 digest = _digest(data)
                 if digest == entry.digest:
                     continue  # touched, or saved with identical content
-                refusal = self.trust.refusal(path)
+                refusal = self.trust.refusal(real)
                 if refusal is not None:
-                    self._refuse(path, entry, digest, refusal)
+                    if digest != entry.refused:  # said once per version
+                        self._refuse(path, entry, digest, refusal)
                     continue
+                entry.refused = None
                 changed[path] = (entry.module, digest, _decode(data))
             if not changed:
                 return []
@@ -215,7 +221,7 @@ class Watcher:
                           module=entry.module, filename=path)
         log.error("hotswap: %s", err)
         self.errors.append(err)
-        entry.digest = digest  # not retried until the file changes again
+        entry.refused = digest  # not said again until the file (or its mode) changes
 
     # -- background thread ------------------------------------------------------------
 
