@@ -1,7 +1,9 @@
 """From what staging produced to the list of operations that will change the live program.
 
-Planning reads live objects but changes none. It is also where the one heap walk happens,
-when live closures of a changed nested function must be found.
+Planning reads live objects but changes none. It is also where the heap is walked, once
+for everything an update needs from it (live closures of changed nested functions,
+instances to migrate, references to a replaced class), and once more only when instances
+must move to a new ``__slots__`` layout (their holders are known only after the first).
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
             plan.set_attr(edit.cls, key)
             report.removed.append(f"{edit.name}.{key}")
         (report.rebuilt if edit.rebuilt else report.classes).append(edit.name)
-        if isinstance(edit.cls, abc.ABCMeta):
+        if is_a(edit.cls, abc.ABCMeta):
             plan.add(_recompute_abstract(edit.cls))
 
     for name in dict.fromkeys(staged.bound):
