@@ -188,37 +188,6 @@ def _inside(path: str, folder: str) -> bool:
 
 # -- what is said --------------------------------------------------------------------------
 
-_SHORT = (  # Report field -> (singular, plural) for the one-line summary
-    ("functions", "function", "functions"),
-    ("classes", "class", "classes"),
-    ("rebuilt", "class rebuilt", "classes rebuilt"),
-    ("replaced", "class replaced", "classes replaced"),
-    ("redecorated", "re-decorated", "re-decorated"),
-    ("closures", "closure", "closures"),
-    ("instances", "instance migrated", "instances migrated"),
-    ("added", "added", "added"),
-    ("removed", "removed", "removed"),
-    ("rebound", "rebound", "rebound"),
-    ("rerun", "statement re-run", "statements re-run"),
-)
-
-
-def summary(report: Report) -> str:
-    """One line for an applied update: ``hotswap: updated app.rules (2 functions, 1 class)
-    in 1.3 ms``. (Report's own ``str`` is the multi-line form.)"""
-    parts = []
-    for field, one, many in _SHORT:
-        n = len(getattr(report, field))
-        if n:
-            parts.append(f"{n} {one if n == 1 else many}")
-    what = ", ".join(parts) if parts else "no code changed"
-    verb = "would update" if report.dry_run else "updated"
-    line = f"hotswap: {verb} {report.module} ({what}) in {report.duration * 1000:.1f} ms"
-    if report.skipped:
-        line += f"; {len(report.skipped)} left on the old version"
-    return line
-
-
 def not_live(report: Report) -> list[str]:
     """One line per thing the update left on its old version."""
     return [f"hotswap: not applied live: {name}: {why}" for name, why in report.skipped]
@@ -330,7 +299,7 @@ class RunWatcher(Watcher):
             if self.verbose:
                 say(str(report))
             elif not self.quiet:
-                say(summary(report))
+                say(report.summary())
             for line in not_live(report):
                 say(line)
             if report.skipped:

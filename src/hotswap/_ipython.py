@@ -50,35 +50,6 @@ _NEVER = ("__main__", "__mp_main__")  # the running script / notebook: never re-
 _SELF = __name__.rpartition(".")[0]  # hotswap does not update itself while it runs
 _LIBRARY_DIRS = ("site-packages", "dist-packages")
 
-# (Report field, singular, plural) in the order the one-line note lists them
-_COUNTS = (
-    ("functions", "function", "functions"),
-    ("classes", "class", "classes"),
-    ("rebuilt", "class rebuilt", "classes rebuilt"),
-    ("replaced", "class replaced", "classes replaced"),
-    ("redecorated", "re-decorated", "re-decorated"),
-    ("closures", "closure", "closures"),
-    ("instances", "instance migrated", "instances migrated"),
-    ("added", "name added", "names added"),
-    ("removed", "name removed", "names removed"),
-    ("rebound", "name rebound", "names rebound"),
-    ("rerun", "statement re-run", "statements re-run"),
-)
-
-
-def summary(report: Report) -> str:
-    """One line for an applied update: ``hotswap: updated mod (1 function, 1 class)``."""
-    parts = []
-    for field, one, many in _COUNTS:
-        n = len(getattr(report, field))
-        if n:
-            parts.append(f"{n} {one if n == 1 else many}")
-    if report.skipped:
-        parts.append(f"{len(report.skipped)} left on the old version")
-    counts = f" ({', '.join(parts)})" if parts else ""
-    return f"hotswap: updated {report.module}{counts}"
-
-
 class UserModules(Watcher):
     """A Watcher over every user module, those imported later included.
 
@@ -145,7 +116,7 @@ class Extension:
                   file=sys.stderr)
         if self.verbose:
             for report in reports:
-                lines = [summary(report)]
+                lines = [report.summary(timing=False)]
                 lines += [f"  left on the old version: {n}: {why}" for n, why in report.skipped]
                 lines += [f"  note: {n}" for n in report.notes]
                 print("\n".join(lines))
@@ -222,7 +193,7 @@ class Extension:
             lines.append(f"  trusted: {', '.join(self.watcher.trust.trusted)}")
         if self.updates:
             lines.append("last updates:")
-            lines += [f"  {_clock(t)} {summary(r).removeprefix('hotswap: ')}"
+            lines += [f"  {_clock(t)} {r.summary(timing=False).removeprefix('hotswap: ')}"
                       for t, r in self.updates]
         else:
             lines.append("no updates applied yet")

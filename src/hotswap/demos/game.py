@@ -8,17 +8,15 @@ checked, so it doubles as a smoke test: exit code 1 if any check fails.
 
 from __future__ import annotations
 
-import importlib
-import sys
-import tempfile
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import hotswap
+
+from ._common import guarded, heading, indented, scratch_module, verdict
 
 MODULE = "arena_rules"
 
@@ -146,36 +144,10 @@ class Demo:
         return f"|{''.join(cells)}|  {hp}"
 
 
-def heading(text: str) -> None:
-    print(f"\n== {text} ==")
-
-
-def indented(text: str, prefix: str = "    ") -> str:
-    return "\n".join(prefix + line for line in text.splitlines())
-
-
 def main(delay: float = 0.08) -> int:
     """Run the demo; 0 if everything it showed really happened, 1 otherwise."""
-    # A stale .pyc must never shadow a rewritten file (same size, same mtime second).
-    saved_flag = sys.dont_write_bytecode
-    sys.dont_write_bytecode = True
-    with tempfile.TemporaryDirectory(prefix="hotswap-demo-") as tmp:
-        path = Path(tmp) / f"{MODULE}.py"
-        path.write_text(RULES_V1)
-        sys.path.insert(0, tmp)
-        importlib.invalidate_caches()
-        sys.modules.pop(MODULE, None)
-        try:
-            return _play(importlib.import_module(MODULE), path, delay)
-        except Exception:
-            # Still a smoke test when the engine breaks in a way no check foresaw.
-            traceback.print_exc()
-            print("\n== FAILED: the demo raised an unexpected error (traceback above) ==")
-            return 1
-        finally:
-            sys.path.remove(tmp)
-            sys.modules.pop(MODULE, None)
-            sys.dont_write_bytecode = saved_flag
+    with scratch_module(MODULE, RULES_V1) as (rules, path):
+        return guarded(lambda: _play(rules, path, delay))
 
 
 def _play(rules: ModuleType, path: Path, delay: float) -> int:
@@ -267,10 +239,4 @@ def _codes(rules: ModuleType, step: Any) -> list[Any]:
 
 
 def _finish(demo: Demo) -> int:
-    if demo.failures:
-        heading(f"FAILED: {len(demo.failures)} of {demo.checks} checks")
-        for claim in demo.failures:
-            print(f"  not true: {claim}")
-        return 1
-    heading(f"Done: all {demo.checks} checks passed")
-    return 0
+    return verdict(demo.failures, demo.checks)

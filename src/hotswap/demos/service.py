@@ -9,15 +9,11 @@ the demo prints is also checked, so it doubles as a smoke test: exit code 1 if a
 
 from __future__ import annotations
 
-import importlib
 import json
 import queue
 import re
-import sys
-import tempfile
 import threading
 import time
-import traceback
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +21,8 @@ from types import ModuleType
 from typing import Any
 
 import hotswap
+
+from ._common import guarded, heading, indented, scratch_module, verdict
 
 MODULE = "service_handlers"
 
@@ -275,41 +273,14 @@ class Demo:
         print(f"  {time.monotonic() - self.t0:5.2f}s  {text}")
 
 
-def heading(text: str) -> None:
-    print(f"\n== {text} ==")
-
-
-def indented(text: str, prefix: str = "    ") -> str:
-    return "\n".join(prefix + line for line in text.splitlines())
-
-
 def main(serve: float = 0.8) -> int:
     """Run the demo; 0 if everything it showed really happened, 1 otherwise."""
-    # A stale .pyc must never shadow a rewritten file (same size, same mtime second).
-    saved_flag = sys.dont_write_bytecode
-    sys.dont_write_bytecode = True
-    with tempfile.TemporaryDirectory(prefix="hotswap-demo-") as tmp:
-        path = Path(tmp) / f"{MODULE}.py"
-        path.write_text(HANDLERS_V1)
-        sys.path.insert(0, tmp)
-        importlib.invalidate_caches()
-        sys.modules.pop(MODULE, None)
-        service: Service | None = None
+    with scratch_module(MODULE, HANDLERS_V1) as (handlers, path):
+        service = Service(handlers.handle)
         try:
-            handlers = importlib.import_module(MODULE)
-            service = Service(handlers.handle)
-            return _play(handlers, service, path, serve)
-        except Exception:
-            # Still a smoke test when the engine breaks in a way no check foresaw.
-            traceback.print_exc()
-            print("\n== FAILED: the demo raised an unexpected error (traceback above) ==")
-            return 1
+            return guarded(lambda: _play(handlers, service, path, serve))
         finally:
-            if service is not None:
-                service.stop()
-            sys.path.remove(tmp)
-            sys.modules.pop(MODULE, None)
-            sys.dont_write_bytecode = saved_flag
+            service.stop()
 
 
 def _latest(service: Service, phase: int) -> Served | None:
@@ -494,10 +465,4 @@ def _finish(demo: Demo, service: Service, handlers: ModuleType) -> int:
     demo.check(handlers.stats["requests"] == len(ids),
                f"handlers.stats['requests'] = {handlers.stats['requests']:,}, one per request "
                "answered: no count lost to an update")
-    if demo.failures:
-        heading(f"FAILED: {len(demo.failures)} of {demo.checks} checks")
-        for claim in demo.failures:
-            print(f"  not true: {claim}")
-        return 1
-    heading(f"Done: all {demo.checks} checks passed")
-    return 0
+    return verdict(demo.failures, demo.checks)
