@@ -124,11 +124,11 @@ def _heap_work(module: types.ModuleType, staged: Staged,
     """Everything that needs the heap, found in one walk: live closures of changed nested
     functions, old instances (for dataclass defaults and migration hooks), and the
     references to classes that had to be replaced."""
-    hooked = [e for e in staged.classes
-              if e.fill or "__hotswap_migrate__" in e.set
-              or class_has(e.cls, "__hotswap_migrate__")]
+    needing_instances = [e for e in staged.classes
+                         if e.fill or "__hotswap_migrate__" in e.set
+                         or class_has(e.cls, "__hotswap_migrate__")]
     family: dict[int, tuple[type, Any]] = {}
-    for edit in hooked:
+    for edit in needing_instances:
         for cls in with_subclasses(edit.cls):
             family.setdefault(id(cls), (cls, edit))
     replaced = staged.replacements
@@ -177,7 +177,7 @@ def _heap_work(module: types.ModuleType, staged: Staged,
 
     hooks: list[Any] = []  # run after every other change, on the finished classes
     filled: dict[str, int] = {}
-    hooked: dict[str, int] = {}
+    offered: dict[str, int] = {}
     for cls, edit in family.values():
         label = f"{cls.__module__}.{cls.__qualname__}"
         for obj in found.instances.get(id(cls), ()):
@@ -188,9 +188,9 @@ def _heap_work(module: types.ModuleType, staged: Staged,
                 filled[label] = filled.get(label, 0) + 1
             if _hook_after(cls, edit):
                 hooks.append(InstanceHook(obj))
-                hooked[label] = hooked.get(label, 0) + 1
+                offered[label] = offered.get(label, 0) + 1
     report.instances.extend(f"{n} ({k} given new field defaults)" for n, k in filled.items())
-    report.instances.extend(f"{n} ({k} offered __hotswap_migrate__)" for n, k in hooked.items())
+    report.instances.extend(f"{n} ({k} offered __hotswap_migrate__)" for n, k in offered.items())
     for op in hooks:
         plan.add(op)
 
