@@ -9,7 +9,6 @@ must move to a new ``__slots__`` layout (their holders are known only after the 
 from __future__ import annotations
 
 import abc
-import functools
 import types
 from typing import Any
 
@@ -18,16 +17,13 @@ from ._heap import walk
 from ._ops import (MISSING, Call, FillAttrs, InstanceHook, Plan, Retarget, SetCell, SetFunction,
                    TrySetBases, function_fields)
 from ._patch.enums import migrate_members
-from ._patch.functions import incompatibility, nested_changes
+from ._patch.functions import caches_in, incompatibility, nested_changes
 from ._patch.lines import reline
 from ._patch.instances import Move, compatible, move_all, retarget_holder, with_subclasses
 from ._patch.rebind import Rebinder
 from ._report import Report
-from ._safe import class_has, instance_dict, is_a
+from ._safe import class_has, functions_in, instance_dict, is_a
 from ._stage import Staged
-
-
-_LRU_WRAPPER = type(functools.lru_cache(maxsize=1)(lambda: None))
 
 
 def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Report,
@@ -50,8 +46,8 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
         if p.layout:
             relined += 1
             continue
-        if is_a(p.holder, _LRU_WRAPPER):  # results of the old body must not be served
-            plan.add(Call(p.holder.cache_clear, label=f"clear the cache of {p.name}"))
+        for cache in caches_in(p.holder) if p.holder is not None else ():
+            plan.add(Call(cache.cache_clear, label=f"clear the cache of {p.name}"))
         report.functions.append(f"{modname}.{p.name}")
     report.skipped.extend(staged.skipped)
     report.notes.extend(staged.notes)
@@ -164,8 +160,12 @@ def _heap_work(module: types.ModuleType, staged: Staged,
                 report.instances.append(f"{r.name} ({len(instances)} retargeted)")
         elif instances:
             moves.append(Move(instances, r.new, r.live, r.name, r.reason))
+        # The old class's own methods keep their __class__ cell: instances left on the old
+        # class still call them, and their super() must keep meaning the old class.
+        own_cells = {id(c) for v in r.live.__dict__.values() for f in functions_in(v)
+                     for c in f.__closure__ or ()}
         for holder in found.holders[id(r.live)]:
-            if holder is module.__dict__ or holder is staged.namespace:
+            if holder is module.__dict__ or holder is staged.namespace or id(holder) in own_cells:
                 continue
             retarget_holder(holder, r.live, r.new, plan)
         for sub in r.live.__subclasses__():

@@ -129,6 +129,7 @@ class Stage:
         self.out = Staged(self.ns)
         self._slots = 0
         self.dirty: set[str] = set()  # names rebound by this update (they refresh readers)
+        self.rebuilt: dict[str, type] = {}  # module-level classes rebuilt: their new version
 
     # -- compiling and running -----------------------------------------------------------
 
@@ -335,7 +336,10 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff) -> Staged:
     last = last_binders(diff.new.stmts)
     shared = shared_def_names(diff.old.stmts) if diff.old is not None else set()
     first = diff.new.stmts[0] if diff.new.stmts else None
-    live_defs = set(st.live)  # a def or class already live keeps its identity
+    # A def or class already live keeps its identity, so it rebinds nothing; except a
+    # class whose statement runs again as a whole: code generated from it (a dataclass
+    # subclass's fields) must be generated again.
+    live_defs = set(st.live) - classes.rebuilding(st, diff.changes)
     changes = with_refreshes(diff.new.stmts, diff.changes, live_defs)
     st.dirty = dirty_names(changes, live_defs)
     st.out.refreshed = sum(c.refresh for c in changes)

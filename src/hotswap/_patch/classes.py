@@ -23,6 +23,7 @@ import types
 from typing import Any, NamedTuple
 
 from .._diff import Change, final_names, group, mangle, pair, with_refreshes
+from .._names import reads
 from .._ops import MISSING, Plan
 from .._safe import class_has, functions_in, is_a
 from .._stage import (ClassEdit, Replacement, Stage, code_named, is_docstring, last_binders,
@@ -46,7 +47,7 @@ def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
     old = change.old.nodes[0] if change.old is not None else None
     old = old if isinstance(old, ast.ClassDef) else None
     if own_class(st, live, node.name):
-        if rebuild_reason(live, old, node) is None:
+        if rebuild_reason(live, old, node) is None and not _regenerate(st, change, node, live):
             offset = 0
             texts = None
             if change.old is not None and old is not None:
@@ -59,11 +60,43 @@ def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
             inplace(st, live, old, node, [node], offset, texts)
             return
         since = len(st.out.patches)
-        st.run([canonical_class(st, node, live)])
-        if migrate(st, st.ns[node.name], live, since):
+        rebuilt_before = {n: st.ns[n] for n in st.rebuilt}
+        st.ns.update(st.rebuilt)  # a class rebuilt earlier is seen as its new version
+        try:
+            st.run([canonical_class(st, node, live)])
+        finally:
+            new = st.ns[node.name]
+            st.ns.update(rebuilt_before)
+        if migrate(st, new, live, since):
             st.ns[node.name] = live
+            st.rebuilt[node.name] = new
         return
     st.run([canonical_class(st, node, None)])
+
+
+def rebuilding(st: Stage, changes: list[Change]) -> set[str]:
+    """Module-level classes of `changes` whose class statement will run again whole."""
+    out = set()
+    for c in changes:
+        node = c.new.nodes[0] if c.new.definition and c.new.definition[0] == "class" else None
+        if isinstance(node, ast.ClassDef) and own_class(st, st.live.get(node.name), node.name):
+            old = c.old.nodes[0] if c.old is not None else None
+            if rebuild_reason(st.live[node.name], old if isinstance(old, ast.ClassDef) else None,
+                              node) is not None:
+                out.add(node.name)
+    return out
+
+
+def _regenerate(st: Stage, change: Change, node: ast.ClassDef, live: type) -> bool:
+    """An unchanged class that generates code from its bases (a dataclass, an enum, a
+    named tuple) runs again when one of those bases was rebuilt."""
+    if not change.refresh:
+        return False
+    header = set().union(*(reads(n) for n in (*node.bases, *node.decorator_list,
+                                             *(k.value for k in node.keywords))))
+    generated = bool(node.decorator_list) or is_enum(live) or \
+        (issubclass(live, tuple) and class_has(live, "_fields"))
+    return generated and bool(header & st.dirty)
 
 
 def rebuild_reason(live: type, old: ast.ClassDef | None, node: ast.ClassDef) -> str | None:
@@ -334,6 +367,11 @@ def bases_refused(cls: type, bases: tuple[type, ...]) -> str | None:
     return None
 
 
+def _canonical_bases(st: Stage, new: type) -> tuple[type, ...]:
+    """`new`'s bases, with classes rebuilt in this update read as the live ones."""
+    return tuple(st.out.canonical.get(id(b), b) for b in new.__bases__)
+
+
 def migrate(st: Stage, new: type, live: type, since: int) -> bool:
     """Move a class rebuilt in staging into the live class, which keeps its identity.
 
@@ -342,7 +380,7 @@ def migrate(st: Stage, new: type, live: type, since: int) -> bool:
     `since` is where the patches planned while building `new` start.
     """
     name = f"{st.modname}.{live.__qualname__}"
-    reason = layout_change(new, live) or bases_refused(live, new.__bases__)
+    reason = layout_change(new, live) or bases_refused(live, _canonical_bases(st, new))
     movable = True
     if reason is None and getattr(new, "_fields", None) != getattr(live, "_fields", None):
         reason, movable = "its named tuple fields changed (old instances are shorter "\
@@ -352,8 +390,9 @@ def migrate(st: Stage, new: type, live: type, since: int) -> bool:
         st.out.replacements.append(Replacement(live, new, name, reason, movable))
         return False
     edit = ClassEdit(live, name, rebuilt=True, cells=_class_cells(new))
-    if new.__bases__ != live.__bases__:
-        edit.bases = new.__bases__
+    bases = _canonical_bases(st, new)
+    if bases != live.__bases__:
+        edit.bases = bases
     members = new._member_map_ if is_enum(new) else {}
     if members:
         edit.enum_source = new

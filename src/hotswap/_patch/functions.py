@@ -75,6 +75,27 @@ def find_raw(obj: Any, qualname: str, role: str | None = None,
     return None
 
 
+_LRU_WRAPPER = type(functools.lru_cache(maxsize=1)(lambda: None))
+
+
+def caches_in(holder: Any, max_depth: int = 6) -> list[Any]:
+    """The ``functools.lru_cache``/``cache`` wrappers inside a decorated object (under a
+    staticmethod, a property, another decorator...): results of the old body they hold
+    must not be served after the body changed."""
+    found: list[Any] = []
+    seen: set[int] = set()
+    queue: deque[tuple[Any, int]] = deque([(holder, 0)])
+    while queue:
+        cur, depth = queue.popleft()
+        if id(cur) in seen or depth > max_depth or is_a(cur, (type, types.ModuleType)):
+            continue
+        seen.add(id(cur))
+        if is_a(cur, _LRU_WRAPPER):
+            found.append(cur)
+        queue.extend((nxt, depth + 1) for nxt in _inner(cur))
+    return found
+
+
 def role_of(decorators: list[Any]) -> str | None:
     """For ``@x.setter``-style decorators, which accessor of the property the def is."""
     import ast
