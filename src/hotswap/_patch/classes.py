@@ -400,6 +400,8 @@ def migrate(st: Stage, new: type, live: type, since: int) -> bool:
     for key, value in new.__dict__.items():
         if key in skip or key in members:
             continue
+        if type(value) in (types.MemberDescriptorType, types.GetSetDescriptorType):
+            continue  # a slot of the new class: the live class's own (same layout) stays
         current = live.__dict__.get(key, MISSING)
         if isinstance(value, type) and own_class(st, current, f"{live.__qualname__}.{key}") \
                 and value.__qualname__ == current.__qualname__:
@@ -407,8 +409,9 @@ def migrate(st: Stage, new: type, live: type, since: int) -> bool:
                 continue
         if value is not current:
             edit.set[key] = value
-    for key in live.__dict__:
-        if key not in new.__dict__ and key not in skip:
+    for key, value in live.__dict__.items():
+        if key not in new.__dict__ and key not in skip and type(value) not in (
+                types.MemberDescriptorType, types.GetSetDescriptorType):
             edit.delete.append(key)
     edit.fill = _new_field_defaults(new, live)
     st.out.classes.append(edit)
