@@ -123,20 +123,36 @@ def rebind_importers(modname: str, changed: dict[str, tuple[Any, Any]], plan: Pl
     A module is touched only if its own source says ``from modname import name`` and its
     global still holds the old object: a value it rebound itself is its own.
     """
+    done: list[str] = []
+    todo = [(modname, changed)]
+    seen = {modname, *skip}
+    while todo:  # a module that re-exports the name passes it on to its own importers
+        source, values = todo.pop()
+        for other_name, rebound in _importers_of(source, values, seen, plan):
+            done.extend(f"{other_name}.{alias}" for alias in rebound)
+            seen.add(other_name)
+            todo.append((other_name, rebound))
+    return done
+
+
+def _importers_of(modname: str, changed: dict[str, tuple[Any, Any]], skip: set[str],
+                  plan: Plan) -> list[tuple[str, dict[str, tuple[Any, Any]]]]:
     if not changed:
         return []
-    skipped = set(skip) | {modname}
     olds = {id(old) for old, _ in changed.values()}
-    done = []
+    out = []
     for other_name, other in list(sys.modules.items()):
-        if other_name in skipped or not is_a(other, ModuleType) \
+        if other_name in skip or not is_a(other, ModuleType) \
                 or REGISTRY.known_text(other_name) is None:
             continue  # only modules whose source is at hand can say what they imported
         d = instance_dict(other)
         if d is None or not any(id(v) in olds for v in list(d.values())):
             continue
+        rebound: dict[str, tuple[Any, Any]] = {}
         for source, name, alias in _from_imports(other):
             if source == modname and name in changed and d.get(alias) is changed[name][0]:
                 plan.set_item(d, alias, changed[name][1])
-                done.append(f"{other_name}.{alias}")
-    return done
+                rebound[alias] = changed[name]
+        if rebound:
+            out.append((other_name, rebound))
+    return out
