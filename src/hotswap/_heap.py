@@ -26,12 +26,17 @@ class Found:
 
 
 def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
-         referenced: Iterable[Any] = ()) -> Found:
+         referenced: Iterable[Any] = (), namespace: dict[str, Any] | None = None,
+         qualnames: frozenset[str] = frozenset()) -> Found:
     """One pass: functions running `codes`, direct instances of `classes`, and the
-    containers (dicts, lists, cells) that hold one of `referenced`."""
+    containers (dicts, lists, cells) that hold one of `referenced`. With a module's
+    `namespace`, also the functions over it whose code has one of `qualnames`: closures
+    made from an older copy of a nested function's code (one whose lines moved since)."""
     codes, classes, referenced = list(codes), list(classes), list(referenced)
     found = Found()
     targets = [*codes, *classes, *referenced]
+    if namespace is not None and qualnames:
+        targets.append(namespace)
     if not targets:
         return found
     code_ids = {id(c) for c in codes}
@@ -44,8 +49,11 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
         if id(ref) in own:
             continue
         kind = type(ref)
-        if kind is types.FunctionType and id(ref.__code__) in code_ids:
-            found.functions.append(ref)
+        if kind is types.FunctionType and (
+                id(ref.__code__) in code_ids
+                or (ref.__globals__ is namespace and ref.__code__.co_qualname in qualnames)):
+            if all(ref is not f for f in found.functions):
+                found.functions.append(ref)
         if id(kind) in class_ids:
             found.instances[id(kind)].append(ref)
         if ref_ids:

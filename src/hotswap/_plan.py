@@ -131,12 +131,20 @@ def _heap_work(module: types.ModuleType, staged: Staged,
     if not (nested or family or replaced):
         return
     report.heap_walks += 1
+    # Closures hold the nested code they were made from; if the enclosing function's lines
+    # moved since, that is an older copy than the one the function holds now: they are
+    # also found by their qualified name, when it names one nested function only.
+    names = [old.co_qualname for old, _ in nested]
+    unique = {old.co_qualname: new for old, new in nested if names.count(old.co_qualname) == 1}
     found = walk((old for old, _ in nested), [c for c, _ in family.values()]
-                 + [r.live for r in replaced], [r.live for r in replaced])
+                 + [r.live for r in replaced], [r.live for r in replaced],
+                 module.__dict__, frozenset(unique))
 
     news = {id(old): new for old, new in nested}
     for fn in found.functions:
-        new = news[id(fn.__code__)]
+        new = news.get(id(fn.__code__)) or unique[fn.__code__.co_qualname]
+        if fn.__code__ is new:
+            continue
         label = f"{module.__name__}.{fn.__qualname__}"
         reason = incompatibility(fn, new)
         if reason is None:
