@@ -275,6 +275,10 @@ class Stage:
             if raw_live is not None or holder is not None:
                 self.out.redecorated.append(f"{self.modname}.{qualname}")
             body.append(self.decorate(node, self.substitute(raw_live, qualname), keep=True))
+        elif raw_live is not None:
+            # Its decorators were removed: the live function itself takes the new code and
+            # the name, so references to it (and the old wrapper) follow.
+            body.append(self.decorate(node, self.substitute(raw_live, qualname), keep=True))
         else:
             body.append(node)
 
