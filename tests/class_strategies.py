@@ -1,8 +1,8 @@
 """Random modules of classes with mixed features, as data that renders to source, and
 random edits of them (for tests/test_random_classes.py).
 
-A `Model` is two module-level decorators made with ``functools.wraps`` and 1-4 classes
-``K0``..``K3``. Each class is of one *family*:
+A `Model` is two module-level decorators made with ``functools.wraps`` and 1-5 classes
+``K0``..``K4``. Each class is of one *family*:
 
 * ``plain``: ``__init__(self, p0, p1)`` sets ``x`` and ``y`` (a subclass inherits it); a
   base-less plain class may also set attributes ``z<c><j>`` that either come with a
@@ -510,7 +510,7 @@ def new_member(draw: Draw, model: Model, k: Klass, name: str) -> None:
 def models(draw: Draw) -> Model:
     classes: list[Klass] = []
     serial = 1
-    for i in range(draw(st.integers(1, 4))):
+    for i in range(draw(st.integers(1, 5))):
         bases = [c for c in classes if compatible(c.family, c.family)]
         if bases and draw(st.booleans()):
             b = draw(st.sampled_from(bases))

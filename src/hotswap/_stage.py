@@ -343,7 +343,7 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff) -> Staged:
     # A def or class already live keeps its identity, so it rebinds nothing; except a
     # class whose statement runs again as a whole: code generated from it (a dataclass
     # subclass's fields) must be generated again.
-    live_defs = set(st.live) - classes.rebuilding(st, diff.changes)
+    live_defs = set(st.live) - classes.rebuilding(st, diff.new.stmts, diff.changes)
     changes = with_refreshes(diff.new.stmts, diff.changes, live_defs)
     st.dirty = dirty_names(changes, live_defs)
     st.out.refreshed = sum(c.refresh for c in changes)

@@ -47,7 +47,7 @@ def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
     old = change.old.nodes[0] if change.old is not None else None
     old = old if isinstance(old, ast.ClassDef) else None
     if own_class(st, live, node.name):
-        if rebuild_reason(live, old, node) is None and not _regenerate(st, change, node, live):
+        if rebuild_reason(live, old, node) is None and not _regenerate(node, live, st.dirty):
             offset = 0
             texts = None
             if change.old is not None and old is not None:
@@ -74,29 +74,41 @@ def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
     st.run([canonical_class(st, node, None)])
 
 
-def rebuilding(st: Stage, changes: list[Change]) -> set[str]:
-    """Module-level classes of `changes` whose class statement will run again whole."""
-    out = set()
-    for c in changes:
-        node = c.new.nodes[0] if c.new.definition and c.new.definition[0] == "class" else None
-        if isinstance(node, ast.ClassDef) and own_class(st, st.live.get(node.name), node.name):
+def rebuilding(st: Stage, stmts: list[Any], changes: list[Change]) -> set[str]:
+    """Module-level classes whose class statement will run again whole: those whose own
+    statement needs it, and, in source order, every class generating code from one of
+    them (a dataclass subclass of a rebuilt dataclass, and its subclasses in turn), even
+    when its own statement did not change or changed only in its methods."""
+    by_stmt = {id(c.new): c for c in changes if not c.layout}
+    out: set[str] = set()
+    for s in stmts:
+        node = s.nodes[0] if s.definition and s.definition[0] == "class" else None
+        if not isinstance(node, ast.ClassDef):
+            continue
+        live = st.live.get(node.name)
+        if not own_class(st, live, node.name):
+            continue
+        c = by_stmt.get(id(s))
+        if c is not None:
             old = c.old.nodes[0] if c.old is not None else None
-            if rebuild_reason(st.live[node.name], old if isinstance(old, ast.ClassDef) else None,
+            if rebuild_reason(live, old if isinstance(old, ast.ClassDef) else None,
                               node) is not None:
                 out.add(node.name)
+                continue
+        if _regenerate(node, live, out):
+            out.add(node.name)
     return out
 
 
-def _regenerate(st: Stage, change: Change, node: ast.ClassDef, live: type) -> bool:
-    """An unchanged class that generates code from its bases (a dataclass, an enum, a
-    named tuple) runs again when one of those bases was rebuilt."""
-    if not change.refresh:
-        return False
+def _regenerate(node: ast.ClassDef, live: type, dirty: set[str]) -> bool:
+    """Whether a class that generates code from its header (a dataclass, an enum, a named
+    tuple) must run again because its header reads a name rebound by this update (a base
+    rebuilt, a decorator argument changed)."""
     header = set().union(*(reads(n) for n in (*node.bases, *node.decorator_list,
                                              *(k.value for k in node.keywords))))
     generated = bool(node.decorator_list) or is_enum(live) or \
         (issubclass(live, tuple) and class_has(live, "_fields"))
-    return generated and bool(header & st.dirty)
+    return generated and bool(header & dirty)
 
 
 def rebuild_reason(live: type, old: ast.ClassDef | None, node: ast.ClassDef) -> str | None:
@@ -422,7 +434,9 @@ def migrate(st: Stage, new: type, live: type, since: int) -> bool:
 
 def _detach(st: Stage, new: type, live: type, since: int) -> None:
     """A replacing class gets functions of its own: the old class keeps its old methods
-    untouched, for the instances that cannot move to the new layout."""
+    untouched, for the instances that cannot move to the new layout. So do the classes
+    nested in it that staging built with it: their methods were planned as patches of the
+    old nested classes' functions too."""
     prefix = live.__qualname__ + "."
     recent = st.out.patches[since:]
     mine = [p for p in recent if p.live.__qualname__.startswith(prefix)]
@@ -433,12 +447,25 @@ def _detach(st: Stage, new: type, live: type, since: int) -> None:
         fresh[id(p.live)] = clone(p.new, st.live)
     scratch = Plan()
     rebind = Rebinder(st.ns, st.live, fresh, scratch)
-    for key, value in list(new.__dict__.items()):
-        fixed = rebind.fix(value)
-        if fixed is not value:
-            type.__setattr__(new, key, fixed)
+    for cls in _built_with(new, live):
+        for key, value in list(cls.__dict__.items()):
+            fixed = rebind.fix(value)
+            if fixed is not value:
+                type.__setattr__(cls, key, fixed)
     for op in scratch.ops:  # edits inside objects staging just made: nothing live
         op.apply()
+
+
+def _built_with(new: type, live: type) -> list[type]:
+    """`new` and the classes nested in it (at any depth) that its class statement built,
+    as opposed to ones it took over from `live`."""
+    out = [new]
+    for key, value in new.__dict__.items():
+        current = live.__dict__.get(key, MISSING)
+        if is_a(value, type) and value is not current \
+                and value.__qualname__ == f"{new.__qualname__}.{key}":
+            out.extend(_built_with(value, current if is_a(current, type) else value))
+    return out
 
 
 def _new_field_defaults(new: type, live: type) -> dict[str, Any]:

@@ -87,12 +87,28 @@ class Rebinder:
                 if new is not item:
                     self.plan.set_attr(v, k, new)
             return v
+        if type(v) is functools._lru_cache_wrapper:
+            return self._lru_cache(v, d)
         wrapped = (instance_dict(v) or {}).get("__wrapped__")
-        if wrapped is not None:  # a callable object made by a decorator (lru_cache, ...)
+        if wrapped is not None:  # a callable object made by a decorator
             new = self.fix(wrapped, d)
             if new is not wrapped:
                 self.plan.set_attr(v, "__wrapped__", new)
         return v
+
+    def _lru_cache(self, v: Any, d: int) -> Any:
+        """An lru_cache wrapper calls the function it was made around, whatever its
+        ``__wrapped__`` says: one whose function must change is made again around the new
+        one (with an empty cache, which the old function's results had no place in)."""
+        wrapped = v.__dict__.get("__wrapped__")
+        new = self.fix(wrapped, d) if wrapped is not None else None
+        if new is None or new is wrapped:
+            return v
+        params = v.cache_parameters()
+        fresh = functools.lru_cache(maxsize=params["maxsize"], typed=params["typed"])(new)
+        fresh.__dict__.update((k, item) for k, item in v.__dict__.items()
+                              if k != "__wrapped__")
+        return fresh
 
     def _is_staged_class(self, cls: type) -> bool:
         return any(fn.__globals__ is self.staging
