@@ -113,6 +113,10 @@ class _Done:
     new: Segmentation
     undo: list[Undo]
     report: Report
+    # importers whose ``from this import X`` was rebound: module name -> the names
+    followers: dict[str, set[str]] = field(default_factory=dict)
+    riders: list[_Done] = field(default_factory=list)  # importers refreshed because of it
+    followed: frozenset[str] = frozenset()  # its globals rebound by an earlier module
 
 
 def _source(module: ModuleType, text: str | None = None) -> tuple[str, str]:
@@ -130,14 +134,17 @@ def _source(module: ModuleType, text: str | None = None) -> tuple[str, str]:
 
 
 def _one(module: ModuleType, path: str, text: str, dry_run: bool,
-         batch: Sequence[ModuleType]) -> _Done | Report:
-    """Diff, stage, plan and (unless `dry_run`) apply one module of a transaction."""
+         batch: Sequence[ModuleType], stale: frozenset[str] = frozenset()) -> _Done | Report:
+    """Diff, stage, plan and (unless `dry_run`) apply one module of a transaction.
+
+    `stale` are its globals an earlier module of the transaction rebound (see
+    `stage`): with them, an unchanged source still runs the statements reading them."""
     start = time.perf_counter()
     name = module.__name__
     state = _state(name, module)
     report = Report(name, dry_run=dry_run, generation=state.generation)
     baseline = REGISTRY.baseline(name, module)
-    if baseline is not None and text == baseline:
+    if baseline is not None and text == baseline and not stale:
         report.notes.append("source unchanged: nothing to do")
         return _finish(report, start)
     old = state.segmentation
@@ -156,7 +163,7 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
     except SyntaxError as exc:
         raise failure(name, path, exc, "cannot compile the new source of") from exc
     try:
-        staged = stage(module, path, d)
+        staged = stage(module, path, d, stale)
         plan = _plan.build(module, d, staged, report, baseline_known=old is not None)
     except UpdateError:
         raise
@@ -166,8 +173,9 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
     report.unchanged = d.unchanged - staged.refreshed
     # Modules of the same batch are rebound too: their unchanged `from a import X` does
     # not run again, and their own staging (after this one is applied) sees the new X.
-    report.rebound.extend(rebind_importers(name, plan.rebound, plan))
-    report.changed = not d.empty
+    followers = rebind_importers(name, plan.rebound, plan)
+    report.rebound.extend(f"{m}.{a}" for m, names in followers.items() for a in sorted(names))
+    report.changed = not d.empty or bool(stale and plan.ops)
     if not report.changed:
         report.notes.append("no code changed (comments, formatting or layout only)")
     if dry_run:
@@ -181,7 +189,8 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
                             f"module's code ({'; '.join(inside)}): those calls may "
                             "finish on a mix of old and new code")
     report.duration = time.perf_counter() - start
-    return _Done(module, path, text, baseline, old, d.new, undo, report)
+    return _Done(module, path, text, baseline, old, d.new, undo, report, followers,
+                 followed=stale)
 
 
 def transaction(targets: Sequence[ModuleType | str], *, dry_run: bool = False,
@@ -202,15 +211,30 @@ def transaction(targets: Sequence[ModuleType | str], *, dry_run: bool = False,
                                        getattr(m, "__package__", None)) for m in modules])
         done: list[_Done] = []
         reports: dict[str, Report] = {}
+        stale: dict[str, set[str]] = {}  # module -> globals rebound by an earlier one
+        root: dict[str, _Done] = {}  # an importer refreshed outside the batch -> its cause
         try:
-            for name in order:
+            queue = list(order)
+            for name in queue:  # grows with importers that must be refreshed
                 path, text = sources[name]
-                result = _one(by_name[name], path, text, dry_run, modules)
+                result = _one(by_name[name], path, text, dry_run, modules,
+                              frozenset(stale.pop(name, ())))
                 if isinstance(result, Report):
                     reports[name] = result
-                else:
-                    done.append(result)
-                    reports[name] = result.report
+                    continue
+                done.append(result)
+                reports[name] = result.report
+                if name in root:
+                    root[name].riders.append(result)
+                for other, names in result.followers.items():
+                    if other in queue[:queue.index(name) + 1]:
+                        continue  # already updated in this transaction (an import cycle)
+                    if other not in by_name and not _ride(other, sources, by_name):
+                        continue
+                    if other not in queue:
+                        queue.append(other)
+                        root[other] = root.get(name, result)
+                    stale.setdefault(other, set()).update(names)
             if check is not None and done:
                 try:
                     check()
@@ -225,15 +249,38 @@ def transaction(targets: Sequence[ModuleType | str], *, dry_run: bool = False,
                 undo_all(d.undo)
             raise
         for d in done:
-            _commit(d)
+            _commit(d, rider=d.module.__name__ in root)
         return [reports[m.__name__] for m in modules]
 
 
-def _commit(d: _Done) -> None:
+def _ride(name: str, sources: dict[str, tuple[str, str]],
+          by_name: dict[str, ModuleType]) -> bool:
+    """Add an importer outside the transaction, to run again the statements reading the
+    names it follows, from the source it was built from (not a newer file on disk: only
+    the modules asked for are updated). False when that source is unknown."""
+    module = sys.modules.get(name)
+    path = source_path(module) if isinstance(module, ModuleType) else None
+    text = REGISTRY.known_text(name) if path is not None else None
+    if module is None or path is None or text is None:
+        return False
+    by_name[name] = module  # type: ignore[assignment]
+    sources[name] = (path, text)
+    return True
+
+
+def _commit(d: _Done, rider: bool = False) -> None:
+    """Make an applied module the new baseline. A rider (an importer refreshed because of
+    another module) keeps its generation: its undo goes with the update that caused it."""
     name = d.module.__name__
     state = _state(name)
-    if d.report.changed:
-        state.history.append(_Applied(d.undo, d.baseline, d.old))
+    if d.riders:
+        d.report.notes.extend(
+            f"{r.module.__name__} ran again "
+            f"{len(r.report.rerun) + len(r.report.functions)} statement(s) reading names "
+            f"it imported ({', '.join(sorted(r.followed))})" for r in d.riders)
+    if d.report.changed and not rider:
+        undo = d.undo + [u for r in d.riders for u in r.undo]
+        state.history.append(_Applied(undo, d.baseline, d.old))
         state.generation += 1
     state.segmentation = d.new
     REGISTRY.set_text(name, d.path, d.text)

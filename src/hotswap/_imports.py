@@ -116,33 +116,35 @@ def _from_imports(module: Any) -> list[tuple[str, str, str]]:
     return out
 
 
-def rebind_importers(modname: str, changed: dict[str, tuple[Any, Any]], plan: Plan,
-                     skip: Iterable[str] = ()) -> list[str]:
+def rebind_importers(modname: str, changed: dict[str, tuple[Any, Any]], plan: Plan
+                     ) -> dict[str, set[str]]:
     """Plan rebinding of names other modules imported from `modname` whose value changed.
 
     A module is touched only if its own source says ``from modname import name`` and its
-    global still holds the old object: a value it rebound itself is its own.
+    global still holds the old object: a value it rebound itself is its own. Returns, for
+    each module touched, the names rebound in it: its statements reading them are stale.
     """
-    done: list[str] = []
+    done: dict[str, set[str]] = {}
     todo = [(modname, changed)]
-    seen = {modname, *skip}
     while todo:  # a module that re-exports the name passes it on to its own importers
         source, values = todo.pop()
-        for other_name, rebound in _importers_of(source, values, seen, plan):
-            done.extend(f"{other_name}.{alias}" for alias in rebound)
-            seen.add(other_name)
-            todo.append((other_name, rebound))
+        for other_name, rebound in _importers_of(source, values, modname, plan):
+            names = done.setdefault(other_name, set())
+            fresh = {alias: v for alias, v in rebound.items() if alias not in names}
+            names.update(rebound)
+            if fresh:  # each name passes through a module once, however it got there
+                todo.append((other_name, fresh))
     return done
 
 
-def _importers_of(modname: str, changed: dict[str, tuple[Any, Any]], skip: set[str],
+def _importers_of(modname: str, changed: dict[str, tuple[Any, Any]], origin: str,
                   plan: Plan) -> list[tuple[str, dict[str, tuple[Any, Any]]]]:
     if not changed:
         return []
     olds = {id(old) for old, _ in changed.values()}
     out = []
     for other_name, other in list(sys.modules.items()):
-        if other_name in skip or not is_a(other, ModuleType) \
+        if other_name in (modname, origin) or not is_a(other, ModuleType) \
                 or REGISTRY.known_text(other_name) is None:
             continue  # only modules whose source is at hand can say what they imported
         d = instance_dict(other)

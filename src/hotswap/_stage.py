@@ -329,8 +329,13 @@ def code_named(code: types.CodeType, name: str) -> types.CodeType | None:
     return None
 
 
-def stage(module: types.ModuleType, filename: str, diff: ModuleDiff) -> Staged:
-    """Run every changed and added statement of `diff`, in source order, in staging."""
+def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
+          stale: frozenset[str] = frozenset()) -> Staged:
+    """Run every changed and added statement of `diff`, in source order, in staging.
+
+    `stale` are globals already rebound from outside (``from a import X`` following
+    ``a.X``): the unchanged statements reading them run again too, as a fresh import
+    would compute them from the new values."""
     from ._patch import classes  # classes builds on Stage
 
     flags = future_flags(diff.new.stmts)
@@ -343,9 +348,9 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff) -> Staged:
     # A def or class already live keeps its identity, so it rebinds nothing; except a
     # class whose statement runs again as a whole: code generated from it (a dataclass
     # subclass's fields) must be generated again.
-    live_defs = set(st.live) - classes.rebuilding(st, diff.new.stmts, diff.changes)
-    changes = with_refreshes(diff.new.stmts, diff.changes, live_defs)
-    st.dirty = dirty_names(changes, live_defs)
+    live_defs = set(st.live) - classes.rebuilding(st, diff.new.stmts, diff.changes, stale)
+    changes = with_refreshes(diff.new.stmts, diff.changes, live_defs, stale)
+    st.dirty = dirty_names(changes, live_defs) | stale
     st.out.refreshed = sum(c.refresh for c in changes)
     for change in changes:
         stmt = change.new
