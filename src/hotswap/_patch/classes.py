@@ -74,11 +74,13 @@ def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
     st.run([canonical_class(st, node, None)])
 
 
-def rebuilding(st: Stage, stmts: list[Any], changes: list[Change]) -> set[str]:
+def rebuilding(st: Stage, stmts: list[Any], changes: list[Change],
+               stale: frozenset[str] = frozenset()) -> set[str]:
     """Module-level classes whose class statement will run again whole: those whose own
     statement needs it, and, in source order, every class generating code from one of
     them (a dataclass subclass of a rebuilt dataclass, and its subclasses in turn), even
-    when its own statement did not change or changed only in its methods."""
+    when its own statement did not change or changed only in its methods. `stale` are
+    names rebound from outside before this update (see `stage`)."""
     by_stmt = {id(c.new): c for c in changes if not c.layout}
     out: set[str] = set()
     for s in stmts:
@@ -95,7 +97,7 @@ def rebuilding(st: Stage, stmts: list[Any], changes: list[Change]) -> set[str]:
                               node) is not None:
                 out.add(node.name)
                 continue
-        if _regenerate(node, live, out):
+        if _regenerate(node, live, out | stale):
             out.add(node.name)
     return out
 
