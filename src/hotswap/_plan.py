@@ -98,10 +98,16 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
             plan.set_item(live, name)
             report.removed.append(f"{modname}.{name}")
 
-    relined += reline(live, [(s.start + 1, s.end, delta) for s, delta in diff.shifted]
-                      + staged.moved, patched, plan)
+    moved, factories = reline(live, [(s.start + 1, s.end, delta) for s, delta in diff.shifted]
+                              + staged.moved, patched, plan)
+    relined += moved
     if relined:
         report.notes.append(f"line numbers moved for {relined} unchanged function(s)")
+    if factories:
+        report.notes.append(
+            "closures made earlier by " + ", ".join(f"{modname}.{q}" for q in factories)
+            + " keep their old line numbers in tracebacks until the nested function next changes "
+            "(finding them would walk the heap)")
 
     _heap_work(module, staged, nested, plan, report)
     report.redecorated.extend(staged.redecorated)

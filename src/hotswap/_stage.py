@@ -22,8 +22,10 @@ from typing import Any
 from ._diff import Change, ModuleDiff, Stmt, dirty_names, dump, final_names, with_refreshes
 from ._names import reads
 from ._patch.functions import clone, find_raw, incompatibility, lambdas_in, role_of
+from ._patch.lines import at_current_lines
 
 FunctionType = types.FunctionType
+_ABSENT: Any = object()  # an attribute a function did not have
 
 
 @dataclass
@@ -80,6 +82,27 @@ class Staged:
     notes: list[str] = field(default_factory=list)
     keep: list[Any] = field(default_factory=list)  # keeps ids in `canonical` meaningful
     refreshed: int = 0  # unchanged statements run again: they read a rebound name
+    # live functions handed to re-run decorators, with their attributes before: a
+    # decorator may set attributes on them (or fail half-way through doing so)
+    handed: list[tuple[FunctionType, dict[str, Any]]] = field(default_factory=list)
+
+    def settle(self) -> None:
+        """Staging is over: keep, of each handed function's attributes, only those the
+        decorators set or removed, so that undoing later leaves the program's own later
+        changes (``f.calls = 3``) alone."""
+        self.handed = [(fn, {k: before.get(k, _ABSENT) for k in {*before, *fn.__dict__}
+                             if fn.__dict__.get(k, _ABSENT) is not before.get(k, _ABSENT)})
+                       for fn, before in self.handed]
+
+    def restore(self) -> None:
+        """Give the live functions handed to decorators their attributes back: the update
+        failed (or is undone), and a failed update leaves every object as it was."""
+        for fn, attrs in reversed(self.handed):
+            for key, value in attrs.items():
+                if value is _ABSENT:
+                    fn.__dict__.pop(key, None)
+                else:
+                    fn.__dict__[key] = value
 
 
 def future_flags(stmts: list[Stmt]) -> int:
@@ -185,6 +208,7 @@ class Stage:
         def handle(fn: FunctionType) -> Any:
             if raw_live is not None and incompatibility(raw_live, fn.__code__) is None:
                 self.patch(raw_live, fn, name)
+                self.out.handed.append((raw_live, dict(raw_live.__dict__)))
                 return raw_live
             moved = clone(fn, self.live)
             self.out.canonical[id(fn)] = moved
@@ -218,6 +242,7 @@ class Stage:
         the old def started: the name is bound to the last of them only, so the live
         function found through it must also come from that line to be this def's.
         """
+        node = at_current_lines(node, change.new)  # run again unchanged: compile it where it is
         role = role_of(node.decorator_list)
         raw_live = self.live_raw(holder, qualname, role)
         if line is not None and raw_live is not None and raw_live.__code__.co_firstlineno != line:
@@ -352,31 +377,37 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
     changes = with_refreshes(diff.new.stmts, diff.changes, live_defs, stale)
     st.dirty = dirty_names(changes, live_defs) | stale
     st.out.refreshed = sum(c.refresh for c in changes)
-    for change in changes:
-        stmt = change.new
-        kind = stmt.definition
-        if kind is not None and kind[0] == "def":
-            node = stmt.nodes[0]
-            assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            body: list[ast.stmt] = []
-            line = change.old.start + 1 if change.old and node.name in shared else None
-            st.function(change, node, st.live.get(node.name), node.name, body,
-                        lambda probe: code_named(st.compile([probe]), node.name), line)
-            st.run(body)
-        elif kind is not None and kind[0] == "class":
-            node = stmt.nodes[0]
-            assert isinstance(node, ast.ClassDef)
-            classes.stage_class(st, change, node)
-        elif stmt is first and len(stmt.nodes) == 1 and is_docstring(stmt.nodes[0]) \
-                and not change.refresh:
-            st.ns["__doc__"] = stmt.nodes[0].value.value  # type: ignore[attr-defined]
-            st.out.bound.append("__doc__")
-            continue
-        else:
-            st.run(list(stmt.nodes))
-            if change.old is not None:
-                st.pair_lambdas(change)
-            text = ast.unparse(stmt.nodes[0]).splitlines()[0]
-            st.out.rerun.append(f"line {stmt.lineno}: {text[:60]}")
-        st.out.bound.extend(n for n in sorted(stmt.names) if n in final and last[n] is stmt)
+    try:
+        for change in changes:
+            stmt = change.new
+            kind = stmt.definition
+            if kind is not None and kind[0] == "def":
+                node = stmt.nodes[0]
+                assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                body: list[ast.stmt] = []
+                line = change.old.start + 1 if change.old and node.name in shared else None
+                st.function(change, node, st.live.get(node.name), node.name, body,
+                            lambda probe: code_named(st.compile([probe]), node.name), line)
+                st.run(body)
+            elif kind is not None and kind[0] == "class":
+                node = stmt.nodes[0]
+                assert isinstance(node, ast.ClassDef)
+                classes.stage_class(st, change, node)
+            elif stmt is first and len(stmt.nodes) == 1 and is_docstring(stmt.nodes[0]) \
+                    and not change.refresh:
+                st.ns["__doc__"] = stmt.nodes[0].value.value  # type: ignore[attr-defined]
+                st.out.bound.append("__doc__")
+                continue
+            else:
+                st.run([at_current_lines(n, stmt) for n in stmt.nodes])
+                if change.old is not None:
+                    st.pair_lambdas(change)
+                text = ast.unparse(stmt.nodes[0]).splitlines()[0]
+                st.out.rerun.append(f"line {stmt.lineno}: {text[:60]}")
+            st.out.bound.extend(n for n in sorted(stmt.names) if n in final and last[n] is stmt)
+    except BaseException:
+        st.out.settle()
+        st.out.restore()
+        raise
+    st.out.settle()
     return st.out

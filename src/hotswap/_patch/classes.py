@@ -22,7 +22,7 @@ import time
 import types
 from typing import Any, NamedTuple
 
-from .._diff import Change, final_names, group, mangle, pair, with_refreshes
+from .._diff import Change, Stmt, final_names, group, mangle, pair, with_refreshes
 from .._names import reads
 from .._ops import MISSING, Plan
 from .._safe import class_has, functions_in, is_a
@@ -31,6 +31,7 @@ from .._stage import (ClassEdit, Replacement, Stage, code_named, is_docstring, l
 from .enums import INTERNALS as ENUM_INTERNALS
 from .enums import is_enum
 from .functions import clone, role_of
+from .lines import at_current_lines, first_line
 from .rebind import Rebinder
 
 _NEVER_MOVED = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__"})
@@ -42,7 +43,9 @@ def own_class(st: Stage, obj: Any, qualname: str) -> bool:
 
 
 def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
-    """Stage a module-level class statement."""
+    """Stage a module-level class statement (at the lines it stands on now: one run again
+    unchanged may have been parsed higher or lower, see `at_current_lines`)."""
+    node = at_current_lines(node, change.new)
     live = st.live.get(node.name)
     old = change.old.nodes[0] if change.old is not None else None
     old = old if isinstance(old, ast.ClassDef) else None
@@ -51,12 +54,12 @@ def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
             offset = 0
             texts = None
             if change.old is not None and old is not None:
-                offset = change.old.start + 1 - _first_line(old)
+                offset = change.old.start + 1 - first_line(old)
                 if change.old.text is not None and change.new.text is not None:
                     texts = _Texts(change.old.text.splitlines(keepends=True),
-                                   _first_line(old) - 1,
+                                   first_line(old) - 1,
                                    change.new.text.splitlines(keepends=True),
-                                   _first_line(node) - 1)
+                                   first_line(node) - 1)
             inplace(st, live, old, node, [node], offset, texts)
             return
         since = len(st.out.patches)
@@ -201,10 +204,6 @@ class _Texts(NamedTuple):
     new_base: int
 
 
-def _first_line(node: ast.stmt) -> int:
-    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-
-
 def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
             chain: list[ast.ClassDef], offset: int = 0, texts: _Texts | None = None) -> None:
     """Stage a changed class body whose header did not change (or is unknown).
@@ -230,7 +229,8 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
                 st.out.moved.append((prev.start + 1 + offset, prev.end + offset, delta - offset))
     else:
         changes, removed = [Change(s) for s in new_stmts], []
-    changes = with_refreshes(new_stmts, changes, set(cls.__dict__), st.dirty)
+    changes = _with_old_versions(with_refreshes(new_stmts, changes, set(cls.__dict__), st.dirty),
+                                 old_stmts, new_stmts)
     edit = ClassEdit(cls, f"{st.modname}.{qual}")
     patches_before = len(st.out.patches)
     body: list[ast.stmt] = []
@@ -308,6 +308,34 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
             edit.delete.append(name)
     if edit.set or edit.delete or any(not p.layout for p in st.out.patches[patches_before:]):
         st.out.classes.append(edit)
+
+
+def _with_old_versions(changes: list[Change], old_stmts: list[Stmt],
+                       new_stmts: list[Stmt]) -> list[Change]:
+    """`changes`, each definition run again unchanged paired with its old version.
+
+    `with_refreshes` gives such a statement itself as its old version; but the old syntax
+    is the one whose lines `offset` maps to the live code (the new one may have been moved
+    to where it stands now): a def sharing its name is looked up on its live line, and a
+    nested class is compared with its own old body, not with itself.
+    """
+    twins = _twins(old_stmts, new_stmts)
+    return [Change(c.new, twins.get(id(c.new), c.old), c.layout, c.refresh)
+            if c.refresh and c.old is c.new else c for c in changes]
+
+
+def _twins(old_stmts: list[Stmt], new_stmts: list[Stmt]) -> dict[int, Stmt]:
+    """For each definition of the new body (by id), the old one `pair` matches it with:
+    the same kind and name, in order."""
+    olds: dict[tuple[str, str], list[Stmt]] = {}
+    for s in old_stmts:
+        if s.definition is not None:
+            olds.setdefault(s.definition, []).append(s)
+    twins: dict[int, Stmt] = {}
+    for s in new_stmts:
+        if s.definition is not None and olds.get(s.definition):
+            twins[id(s)] = olds[s.definition].pop(0)
+    return twins
 
 
 def _defined_in(value: Any, qual: str) -> bool:

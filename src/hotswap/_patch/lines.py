@@ -6,20 +6,50 @@ functions get a copy of their code shifted by the same amount (nested code inclu
 They are found without a heap walk: in the module's globals and its classes, through
 decorators and descriptors, and matched by the line they start on, which also catches
 functions made at import time by a helper (``__add__, __radd__ = _fallbacks(...)``).
+
+A statement below an edit is not parsed again: its line range shifts, its syntax keeps the
+lines it was parsed at. When such a statement must run again (it reads a name the update
+rebinds), it is first moved to where it stands now, so the code it compiles does not claim
+its old lines.
 """
 
 from __future__ import annotations
 
+import ast
 import bisect
+import copy
 import types
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
+from .._diff import Stmt
 from .._ops import Plan, SetFunction
 from .._safe import functions_in, instance_dict, is_a
 from .functions import shift_code
 
 Shift = tuple[int, int, int]  # first line, last line (of the live code), delta
+Node = TypeVar("Node", bound=ast.stmt)
+
+
+def first_line(node: ast.stmt) -> int:
+    """Where a statement starts in the file: its first decorator, if it has any."""
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+
+
+def at_current_lines(node: Node, stmt: Stmt) -> Node:
+    """`node` (the first of `stmt`'s nodes) as written where `stmt` starts now.
+
+    A shifted `stmt` keeps the syntax of the version it was parsed from, whose lines may be
+    several updates old; compiled as is, a statement run again unchanged would give its
+    functions those old first lines, and nothing would re-line them afterwards (they are
+    patched, not moved). Only such a statement is copied; the others are returned as is.
+    """
+    delta = stmt.start + 1 - first_line(stmt.nodes[0])
+    if delta == 0:
+        return node
+    moved = copy.deepcopy(node)
+    ast.increment_lineno(moved, delta)
+    return moved
 
 
 def _functions(live: dict[str, Any]) -> Iterator[types.FunctionType]:
@@ -47,13 +77,20 @@ def _functions(live: dict[str, Any]) -> Iterator[types.FunctionType]:
                 todo.append((wrapped, depth + 1))
 
 
-def reline(live: dict[str, Any], shifts: list[Shift], patched: set[int], plan: Plan) -> int:
-    """Plan the line moves of every live function starting inside a shifted range."""
+def reline(live: dict[str, Any], shifts: list[Shift], patched: set[int], plan: Plan
+           ) -> tuple[int, list[str]]:
+    """Plan the line moves of every live function starting inside a shifted range.
+
+    Returns how many moved, and the qualified names of those that make closures: the
+    closures they made earlier hold the old nested code and are not re-lined, since
+    finding them would take a heap walk, which an edit of bodies never costs.
+    """
     if not shifts:
-        return 0
+        return 0, []
     shifts = sorted(shifts)
     starts = [lo for lo, _, _ in shifts]
     count = 0
+    factories: list[str] = []
     for fn in _functions(live):
         if id(fn) in patched:
             continue
@@ -63,4 +100,11 @@ def reline(live: dict[str, Any], shifts: list[Shift], patched: set[int], plan: P
             plan.add(SetFunction(fn, {"__code__": shift_code(fn.__code__, shifts[i][2])}))
             patched.add(id(fn))
             count += 1
-    return count
+            if _makes_closures(fn.__code__):
+                factories.append(fn.__qualname__)
+    return count, factories
+
+
+def _makes_closures(code: types.CodeType) -> bool:
+    return any(isinstance(c, types.CodeType) and (c.co_freevars or _makes_closures(c))
+               for c in code.co_consts)

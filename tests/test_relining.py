@@ -1,0 +1,88 @@
+"""Line numbers of statements that did not change but run again, after lines moved.
+
+A statement below an edit keeps the syntax it was parsed with (only its line range
+shifts). When it runs again because it reads a name the update rebinds (here: an import
+gaining a name), what it compiles must start where a fresh import has it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+
+def _first_line(obj: Any) -> int:
+    """Where the plain function under `obj` (under any decorators) says it starts."""
+    return inspect.unwrap(obj).__code__.co_firstlineno
+
+
+CLASS = """\
+from json import {names}
+X = 1
+{above}
+class B(JSONEncoder):
+    def m(self):
+        return 1
+    def n(self):
+        return 2
+"""
+
+
+def test_methods_of_a_class_run_again_move_once(modules: Any) -> None:
+    """The class statement runs again (its base's name was rebound) one line higher: its
+    methods were moved by the whole-statement shift and once more as if they had moved
+    inside the class (the second method ended two lines low)."""
+    mf = modules(CLASS.format(names="JSONEncoder", above="Y = 2\n"))
+    mf.update(CLASS.format(names="JSONEncoder, JSONDecoder", above=""))
+    fresh = modules.fresh(CLASS.format(names="JSONEncoder, JSONDecoder", above=""))
+    for name in ("m", "n"):
+        got = _first_line(getattr(mf.module.B, name))
+        assert got == _first_line(getattr(fresh.B, name)), name
+
+
+DECORATED = """\
+from functools import {names}
+X = 1
+{above}
+@cache
+def f(x):
+    return x
+"""
+
+
+def test_a_function_decorated_again_starts_where_it_is_now(modules: Any) -> None:
+    """Decorated again (its decorator's name was rebound) one line lower: the function
+    took code compiled at its old lines, and being patched it was not re-lined."""
+    mf = modules(DECORATED.format(names="cache", above=""))
+    mf.update(DECORATED.format(names="cache, partial", above="Y = 2\n"))
+    fresh = modules.fresh(DECORATED.format(names="cache, partial", above="Y = 2\n"))
+    assert _first_line(mf.module.f) == _first_line(fresh.f)
+
+
+PROPERTY = """\
+from json import {names}
+X = 1
+{above}
+class B:
+    @property
+    def x(self, kind=JSONEncoder):
+        return 1
+    @x.setter
+    def x(self, value, kind=JSONEncoder):
+        pass
+"""
+
+
+def test_methods_run_again_in_a_moved_class_keep_their_identity(modules: Any) -> None:
+    """Guards the pairing that the fix above relies on: a class moved by an earlier update
+    runs again, and so do its getter and setter (their defaults read the rebound name).
+    Defs sharing a name are told apart by their live line; the moved syntax must not
+    make them look new (they would be replaced instead of patched)."""
+    mf = modules(PROPERTY.format(names="JSONEncoder", above=""))
+    getter, setter = mf.module.B.x.fget, mf.module.B.x.fset
+    mf.update(PROPERTY.format(names="JSONEncoder", above="Y = 2\n"))
+    mf.update(PROPERTY.format(names="JSONEncoder, JSONDecoder", above="Y = 2\n"))
+    fresh = modules.fresh(PROPERTY.format(names="JSONEncoder, JSONDecoder", above="Y = 2\n"))
+    assert mf.module.B.x.fget is getter and mf.module.B.x.fset is setter
+    assert _first_line(getter) == _first_line(fresh.B.x.fget)
+    assert _first_line(setter) == _first_line(fresh.B.x.fset)
