@@ -333,6 +333,38 @@ def test_broken_source_is_refused_and_changes_nothing(modules, name):
     refused(live, info, line=line, cause=d.cause, before=before)
 
 
+def test_a_decorator_failing_half_way_on_the_live_function_leaves_it_as_it_was(modules):
+    """A re-run decorator gets the live function itself (one canonical object); one that
+    sets attributes on it and then fails (``@dataclass`` put on a function sets
+    ``__dataclass_params__`` first) must not leave them behind: found by the fuzz test."""
+    mf = modules("import dataclasses\n\ndef f():\n    return 1\n")
+    fn = mf.module.f
+    fn.calls = 3
+    with pytest.raises(hotswap.UpdateError):
+        mf.update("import dataclasses\n\n@dataclasses.dataclass\ndef f():\n    return 2\n")
+    assert fn.__dict__ == {"calls": 3}
+    assert mf.module.f is fn and fn() == 1
+
+
+def test_attributes_a_decorator_set_go_with_rollback_and_later_ones_stay(modules):
+    src = """\
+        def mark(fn):
+            fn.marked = True
+            return fn
+
+        {deco}
+        def f():
+            return {value}
+    """
+    mf = modules(src.format(deco="", value=1))
+    fn = mf.module.f
+    mf.update(src.format(deco="@mark", value=2))
+    assert mf.module.f is fn and fn.marked and fn() == 2
+    fn.calls = 5  # the program's own, after the update
+    hotswap.rollback(mf.module)
+    assert not hasattr(fn, "marked") and fn.calls == 5 and fn() == 1
+
+
 def test_machinery_errors_name_a_line_of_the_failing_statement(modules):
     """Errors raised by machinery (a metaclass, ``__init_subclass__``, ``__set_name__``,
     ``__slots__``, dataclass, enum, a class decorator) have no line of their own in the

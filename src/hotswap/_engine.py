@@ -164,10 +164,17 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
         raise failure(name, path, exc, "cannot compile the new source of") from exc
     try:
         staged = stage(module, path, d, stale)
-        plan = _plan.build(module, d, staged, report, baseline_known=old is not None)
     except UpdateError:
         raise
     except (Exception, SystemExit) as exc:  # a module that exits while staging is broken too
+        raise failure(name, path, exc, "the new source failed while staging") from exc
+    try:
+        plan = _plan.build(module, d, staged, report, baseline_known=old is not None)
+    except UpdateError:
+        staged.restore()
+        raise
+    except (Exception, SystemExit) as exc:
+        staged.restore()
         raise failure(name, path, exc, "the new source failed while staging") from exc
     report.rerun.extend(staged.rerun)
     report.unchanged = d.unchanged - staged.refreshed
@@ -179,15 +186,18 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
     if not report.changed:
         report.notes.append("no code changed (comments, formatting or layout only)")
     if dry_run:
+        staged.restore()
         return _finish(report, start)
     try:
         undo, inside = apply(plan, [m.__dict__ for m in batch])
     except Exception as exc:
+        staged.restore()
         raise failure(name, path, exc, "applying the update failed for") from exc
     if inside:
         report.notes.append("applied while other threads were still running the "
                             f"module's code ({'; '.join(inside)}): those calls may "
                             "finish on a mix of old and new code")
+    undo.insert(0, staged.restore)  # undone last: decorators had set them before it all
     report.duration = time.perf_counter() - start
     return _Done(module, path, text, baseline, old, d.new, undo, report, followers,
                  followed=stale)
