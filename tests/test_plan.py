@@ -215,3 +215,24 @@ def test_plan_of_an_unchanged_source_would_do_nothing(modules):
     assert report.functions == [] and report.rebound == []
     assert "unchanged" in str(report)
     assert hotswap.plan(mf.name).dry_run  # by dotted name, too
+
+
+def test_plan_names_what_the_update_would_leave_on_the_old_version(modules):
+    """A dry run reports refusals that are not errors too: here an instance held in a
+    tuple (which cannot be rewritten) could not move to a new ``__slots__`` layout."""
+    src = """\
+        class V:
+            __slots__ = ({slots})
+            def __init__(self, x):
+                self.x = x
+    """
+    mf = modules(src.format(slots='"x",'))
+    V = mf.module.V
+    pinned = (V(1),)
+    mf.write(src.format(slots='"x", "y"'))
+    report = hotswap.plan(mf.module)
+    assert report.dry_run and report.error is None
+    assert any(name.endswith("V") and "instance" in why for name, why in report.skipped), report
+    assert mf.module.V is V and type(pinned[0]) is V  # the plan changed nothing
+    assert hotswap.generation(mf.module) == 0
+    assert hotswap.update(mf.module).skipped == report.skipped

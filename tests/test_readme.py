@@ -40,6 +40,26 @@ def test_python_block_runs(code: str, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+# A report shown right after the block that prints it is what that block prints (times aside).
+SHOWN = [(code, shown) for (lang, code), (next_lang, shown) in zip(BLOCKS, BLOCKS[1:])
+         if lang == "python" and next_lang == "text" and shown.startswith("hotswap: ")]
+
+
+def _timeless(text: str) -> str:
+    return re.sub(r"in [0-9.]+ ms", "in N ms", text).strip()
+
+
+@pytest.mark.parametrize("code, shown", SHOWN, ids=[f"shown-{i}" for i in range(len(SHOWN))])
+def test_a_report_shown_is_what_its_block_prints(code: str, shown: str, tmp_path: Path) -> None:
+    script = tmp_path / "block.py"
+    script.write_text(code)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path, env=dict(os.environ,
+                                                              PYTHONDONTWRITEBYTECODE="1"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _timeless(done.stdout) == _timeless(shown)
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_demo_command_runs(command: str) -> None:
     argv = shlex.split(command)

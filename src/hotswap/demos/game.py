@@ -53,8 +53,9 @@ def step(world: list[Entity]) -> None:
         e.move()
 '''
 
-# v2: a changed constant, a changed method body, an added method and constant, and a
-# changed function that calls the new method.
+# v2: a changed constant, a changed method body, an added method and constant, a new
+# field (filled in on live entities by a migration hook), and a changed function that
+# calls the new method.
 RULES_V2 = '''\
 """Rules of a tiny one-dimensional arena (the code the demo edits while it runs)."""
 
@@ -70,13 +71,18 @@ stats = {"frames": 0, "bumps": 0}   # live module state: must survive every upda
 class Entity:
     def __init__(self, name: str, x: int, vx: int, hp: int) -> None:
         self.name, self.x, self.vx, self.hp = name, x, vx, hp
+        self.regen_rate = 1
+
+    def __hotswap_migrate__(self) -> None:
+        """Entities made before v2 never ran the new __init__: give them the new field."""
+        self.regen_rate = 1
 
     def move(self) -> None:
         """The arena is a ring now: leaving one side enters the other."""
         self.x = (self.x + self.vx * SPEED) % WIDTH
 
     def regen(self) -> None:
-        self.hp = min(MAX_HP, self.hp + 1)
+        self.hp = min(MAX_HP, self.hp + self.regen_rate)
 
 
 def step(world: list[Entity]) -> None:
@@ -89,7 +95,7 @@ def step(world: list[Entity]) -> None:
 # v3: an edit saved half-way through, as happens in an editor with autosave.
 BROKEN_LINE = "        self.hp = min(MAX_HP, self.hp + 5"
 RULES_V3 = (RULES_V2.replace("VERSION = 2", "VERSION = 3")
-            .replace("        self.hp = min(MAX_HP, self.hp + 1)", BROKEN_LINE))
+            .replace("        self.hp = min(MAX_HP, self.hp + self.regen_rate)", BROKEN_LINE))
 
 State = tuple[int, int, int]
 
@@ -176,6 +182,8 @@ def _play(rules: ModuleType, path: Path, delay: float) -> int:
     print("    VERSION = 1 -> 2, SPEED = 1 -> 2    changed constants")
     print("    Entity.move(): the arena is a ring  a changed method")
     print("    Entity.regen(): +1 hp, MAX_HP = 10  an added method and constant")
+    print("    Entity.regen_rate = 1               a new field; __hotswap_migrate__ fills it in")
+    print("                                        on the entities already alive")
     print("    step(): also calls e.regen()        a changed function")
     path.write_text(RULES_V2)
     try:
@@ -197,6 +205,8 @@ def _play(rules: ModuleType, path: Path, delay: float) -> int:
     demo.check(rules.Entity is entity_class and all(type(e) is entity_class for e in world)
                and hasattr(world[0], "regen"),
                "rules.Entity is the same class, and its live instances gained regen()")
+    demo.check(all(vars(e).get("regen_rate") == 1 for e in world),
+               "the live entities gained the new field regen_rate = 1 (the hook ran once each)")
     demo.check(rules.step is step, "`step`, held since v1, is rules.step: old references "
                                    "run the new code")
     demo.check(rules.stats is stats and stats["frames"] == 6,
