@@ -86,3 +86,30 @@ def test_methods_run_again_in_a_moved_class_keep_their_identity(modules: Any) ->
     assert mf.module.B.x.fget is getter and mf.module.B.x.fset is setter
     assert _first_line(getter) == _first_line(fresh.B.x.fget)
     assert _first_line(setter) == _first_line(fresh.B.x.fset)
+
+
+DECO = """\
+{above}import functools
+
+def deco(fn):
+    @functools.wraps(fn)
+    def wrapper(*args):
+        return fn(*args)
+    return wrapper
+"""
+
+
+def test_wrappers_another_module_holds_are_re_lined_when_their_decorator_moves(modules):
+    """A decorator's wrappers are closures it made: when lines are inserted above the
+    decorator, those held by a module that imports it (``@deco`` applied there) start
+    where a fresh import has them, still without walking the heap."""
+    base = modules(DECO.format(above=""), name="hs_relining_pkg.base")
+    user = modules("from .base import deco\n\n@deco\ndef f(x):\n    return x\n",
+                   name="hs_relining_pkg.user")
+    wrapper = user.module.f
+    report = base.update(DECO.format(above="X = 1\nY = 2\n"))
+    fresh = modules(DECO.format(above="X = 1\nY = 2\n"))
+    fresh_wrapper = fresh.module.deco(lambda x: x)
+    assert report.heap_walks == 0
+    assert wrapper.__code__.co_firstlineno == fresh_wrapper.__code__.co_firstlineno
+    assert user.module.f is wrapper and wrapper(3) == 3

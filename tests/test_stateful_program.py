@@ -955,7 +955,7 @@ class StatefulProgram(RuleBasedStateMachine):
         lead = "closures made earlier by "
         self.unlined.append({(MODS.index(q.split(".")[-2]), q.split(".")[-1])
                              for r in reports.values() for n in r.notes if n.startswith(lead)
-                             for q in n[len(lead):].split(" keep ")[0].split(", ")})
+                             for q in n[len(lead):].split(" and not held")[0].split(", ")})
         self.compare()
         self.take(self.xs[0])
         self.healthy = True

@@ -158,3 +158,20 @@ def _importers_of(modname: str, changed: dict[str, tuple[Any, Any]], origin: str
         if rebound:
             out.append((other_name, rebound))
     return out
+
+
+def importer_namespaces(modname: str) -> list[dict[str, Any]]:
+    """The globals of the modules whose source imports from `modname` (``from modname
+    import X``, or the module itself with ``from pkg import mod``): where functions made
+    by its decorators are held. Only sources already in memory are read."""
+    out = []
+    for other_name, other in list(sys.modules.items()):
+        if other_name == modname or not is_a(other, ModuleType) \
+                or REGISTRY.known_text(other_name) is None:
+            continue
+        if any(source == modname or f"{source}.{name}" == modname
+               for source, name, _ in _from_imports(other)):
+            d = instance_dict(other)
+            if d is not None:
+                out.append(d)
+    return out

@@ -14,6 +14,7 @@ from typing import Any
 
 from ._diff import ModuleDiff, final_names
 from ._heap import walk
+from ._imports import importer_namespaces
 from ._ops import (MISSING, Call, FillAttrs, InstanceHook, Plan, Retarget, SetCell, SetFunction,
                    TrySetBases, function_fields)
 from ._patch.enums import migrate_members
@@ -99,15 +100,16 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
             report.removed.append(f"{modname}.{name}")
 
     moved, factories = reline(live, [(s.start + 1, s.end, delta) for s, delta in diff.shifted]
-                              + staged.moved, patched, plan)
+                              + staged.moved, patched, plan,
+                              lambda: importer_namespaces(modname))
     relined += moved
     if relined:
         report.notes.append(f"line numbers moved for {relined} unchanged function(s)")
     if factories:
         report.notes.append(
             "closures made earlier by " + ", ".join(f"{modname}.{q}" for q in factories)
-            + " keep their old line numbers in tracebacks until the nested function next changes "
-            "(finding them would walk the heap)")
+            + " and not held by a module keep their old line numbers in tracebacks until the "
+            "nested function next changes (finding them would walk the heap)")
 
     _heap_work(module, staged, nested, plan, report)
     report.redecorated.extend(staged.redecorated)

@@ -19,7 +19,7 @@ import ast
 import bisect
 import copy
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from .._diff import Stmt
@@ -52,10 +52,14 @@ def at_current_lines(node: Node, stmt: Stmt) -> Node:
     return moved
 
 
-def _functions(live: dict[str, Any]) -> Iterator[types.FunctionType]:
-    modname = live.get("__name__")
+def _functions(live: dict[str, Any], held: dict[str, Any] | None = None
+               ) -> Iterator[types.FunctionType]:
+    """Functions over the globals `live` found in the namespace `held` (by default `live`
+    itself) and its classes, through decorators and descriptors."""
+    held = live if held is None else held
+    modname = held.get("__name__")
     seen: set[int] = set()
-    todo: list[tuple[Any, int]] = [(v, 0) for v in list(live.values())]
+    todo: list[tuple[Any, int]] = [(v, 0) for v in list(held.values())]
     while todo:
         value, depth = todo.pop()
         if id(value) in seen or depth > 6:
@@ -77,31 +81,40 @@ def _functions(live: dict[str, Any]) -> Iterator[types.FunctionType]:
                 todo.append((wrapped, depth + 1))
 
 
-def reline(live: dict[str, Any], shifts: list[Shift], patched: set[int], plan: Plan
-           ) -> tuple[int, list[str]]:
+def reline(live: dict[str, Any], shifts: list[Shift], patched: set[int], plan: Plan,
+           importers: Callable[[], list[dict[str, Any]]] = list) -> tuple[int, list[str]]:
     """Plan the line moves of every live function starting inside a shifted range.
 
-    Returns how many moved, and the qualified names of those that make closures: the
-    closures they made earlier hold the old nested code and are not re-lined, since
-    finding them would take a heap walk, which an edit of bodies never costs.
+    Returns how many moved, and the qualified names of those that make closures. Closures
+    made earlier hold the old nested code: those the module or the modules importing from
+    it hold (a decorator's wrappers, found through `importers`, asked only then) are
+    re-lined too; others would take a heap walk, which an edit of bodies never costs.
     """
     if not shifts:
         return 0, []
     shifts = sorted(shifts)
     starts = [lo for lo, _, _ in shifts]
+
+    def move(fn: types.FunctionType) -> bool:
+        if id(fn) in patched:
+            return False
+        line = fn.__code__.co_firstlineno
+        i = bisect.bisect_right(starts, line) - 1
+        if not (i >= 0 and shifts[i][0] <= line <= shifts[i][1]):
+            return False
+        plan.add(SetFunction(fn, {"__code__": shift_code(fn.__code__, shifts[i][2])}))
+        patched.add(id(fn))
+        return True
+
     count = 0
     factories: list[str] = []
     for fn in _functions(live):
-        if id(fn) in patched:
-            continue
-        line = fn.__code__.co_firstlineno
-        i = bisect.bisect_right(starts, line) - 1
-        if i >= 0 and shifts[i][0] <= line <= shifts[i][1]:
-            plan.add(SetFunction(fn, {"__code__": shift_code(fn.__code__, shifts[i][2])}))
-            patched.add(id(fn))
+        if move(fn):
             count += 1
             if _makes_closures(fn.__code__):
                 factories.append(fn.__qualname__)
+    if factories:
+        count += sum(move(fn) for held in importers() for fn in list(_functions(live, held)))
     return count, factories
 
 
