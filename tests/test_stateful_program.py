@@ -1101,7 +1101,12 @@ class StatefulProgram(RuleBasedStateMachine):
                 if deco is not None and self.alive(("d", deco[0], deco[1]), r.step):
                     made = getattr(fresh[deco[0]], deco[1])(fresh_raw)
                     same(made, obj, f"{what} (as wrapped by {spell(deco)} then)", calls)
-                    same_line(obj, made, f"{what} (its wrapper)")
+                    # a wrapper no module holds any more keeps its lines when its
+                    # decorator moves, if the report said so (see `unlined`)
+                    if getattr(live[i], name) is obj or not any(
+                            (deco[0], deco[1]) in self.unlined[s]
+                            for s in range(r.step + 1, self.step + 1)):
+                        same_line(obj, made, f"{what} (its wrapper)")
             for i, name, obj in r.decos:
                 if self.alive(("d", i, name), r.step):
                     what = f"{tag}{MODS[i]}.{name}"
@@ -1152,8 +1157,11 @@ class StatefulProgram(RuleBasedStateMachine):
 
 # One counterexample at a time: shrinking several distinct ones together took the full five
 # minutes hypothesis allows (one takes seconds); each one found is also a test below.
+# The default run (CI) takes the same examples every time, so that a green main stays
+# green; ``HOTSWAP_EXAMPLES=N`` explores new ones on each run.
 StatefulProgram.TestCase.settings = settings(
     max_examples=EXAMPLES, stateful_step_count=8, deadline=None, report_multiple_bugs=False,
+    derandomize="HOTSWAP_EXAMPLES" not in os.environ,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                            HealthCheck.data_too_large])
 TestStatefulProgram = StatefulProgram.TestCase
