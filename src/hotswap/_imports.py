@@ -7,7 +7,7 @@ import ast
 import re
 import sys
 from types import ModuleType
-from collections.abc import Iterable
+from collections.abc import Iterator
 from typing import Any
 
 from ._ops import Plan
@@ -143,12 +143,8 @@ def _importers_of(modname: str, changed: dict[str, tuple[Any, Any]], origin: str
         return []
     olds = {id(old) for old, _ in changed.values()}
     out = []
-    for other_name, other in list(sys.modules.items()):
-        if other_name in (modname, origin) or not is_a(other, ModuleType) \
-                or REGISTRY.known_text(other_name) is None:
-            continue  # only modules whose source is at hand can say what they imported
-        d = instance_dict(other)
-        if d is None or not any(id(v) in olds for v in list(d.values())):
+    for other_name, other, d in _readable_modules({modname, origin}):
+        if not any(id(v) in olds for v in list(d.values())):
             continue
         rebound: dict[str, tuple[Any, Any]] = {}
         for source, name, alias in _from_imports(other):
@@ -164,14 +160,17 @@ def importer_namespaces(modname: str) -> list[dict[str, Any]]:
     """The globals of the modules whose source imports from `modname` (``from modname
     import X``, or the module itself with ``from pkg import mod``): where functions made
     by its decorators are held. Only sources already in memory are read."""
-    out = []
-    for other_name, other in list(sys.modules.items()):
-        if other_name == modname or not is_a(other, ModuleType) \
-                or REGISTRY.known_text(other_name) is None:
+    return [d for _, other, d in _readable_modules({modname})
+            if any(source == modname or f"{source}.{name}" == modname
+                   for source, name, _ in _from_imports(other))]
+
+
+def _readable_modules(skip: set[str]) -> Iterator[tuple[str, ModuleType, dict[str, Any]]]:
+    """Loaded modules (name, module, globals) whose source is at hand: only those can say
+    what they imported."""
+    for name, module in list(sys.modules.items()):
+        if name in skip or not is_a(module, ModuleType) or REGISTRY.known_text(name) is None:
             continue
-        if any(source == modname or f"{source}.{name}" == modname
-               for source, name, _ in _from_imports(other)):
-            d = instance_dict(other)
-            if d is not None:
-                out.append(d)
-    return out
+        d = instance_dict(module)
+        if d is not None:
+            yield name, module, d
