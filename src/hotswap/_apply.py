@@ -8,30 +8,28 @@ call the module's functions. Two things keep them from seeing half an update:
   every call runs entirely on the old version or entirely on the new one. If the modules
   never go quiet within `busy_timeout`, the update is applied anyway and the report names
   the threads that were inside.
-- *An unbroken hold of the interpreter lock.* A thread waiting for CPython's lock asks the
-  holder to drop it only after waiting a full switch interval with no change of holder in
-  between. So the applying thread yields (``sleep(0)``) and applies only once it has seen
-  another thread make progress meanwhile: it then took the lock *from* another thread,
-  and every waiter owes it at least one full interval, which is sized to cover the plan.
-  While waiting for a quiet moment the interval is short, so other threads are sampled
-  often.
+- *An unbroken hold of the interpreter lock.* The check for a quiet moment and the whole
+  plan run in one hold that began with a change of holder (see `_gil`), with a switch
+  interval sized to cover them and the cyclic collector paused (a full collection in a big
+  heap outlasts any interval), so no other thread runs in between.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
 from collections.abc import Iterable
 from typing import Any
 
+from ._gil import hold_afresh, other_threads
 from ._ops import Plan, Undo
 
 LOCK = threading.RLock()
 
 _OP_COST = 2e-5  # seconds per operation, generously: sizes the switch interval
-_MIN_WINDOW = 0.001  # the switch interval while an update waits and applies
-_IDLE_ROUNDS = 3
+_MIN_WINDOW = 0.002  # the switch interval while an update waits and applies
 BUSY_TIMEOUT = 5.0
 
 
@@ -75,12 +73,6 @@ def _run(plan: Plan) -> list[Undo]:
     return log
 
 
-def _progress(frames: dict[int, object]) -> dict[int, tuple[int, int]]:
-    me = threading.get_ident()
-    return {ident: (id(f), f.f_lasti) for ident, f in frames.items()  # type: ignore[attr-defined]
-            if ident != me}
-
-
 def apply(plan: Plan, namespaces: Iterable[dict[str, object]] = (),
           busy_timeout: float = BUSY_TIMEOUT) -> tuple[list[Undo], list[str]]:
     """Run every operation of `plan` at a quiet moment; on failure undo what ran.
@@ -89,26 +81,22 @@ def apply(plan: Plan, namespaces: Iterable[dict[str, object]] = (),
     wait for a quiet moment timed out (normally empty).
     """
     ids = {id(ns) for ns in namespaces}
-    if threading.active_count() == 1:
+    if not other_threads():
         return _run(plan), []
     before = sys.getswitchinterval()
+    collecting = gc.isenabled()
     sys.setswitchinterval(max(_MIN_WINDOW, _OP_COST * len(plan.ops)))
     deadline = time.monotonic() + busy_timeout
     try:
-        last = _progress(sys._current_frames())
-        idle = 0
         while True:
-            time.sleep(0)  # let the others run; take the lock back
-            frames = sys._current_frames()
-            now = _progress(frames)
-            idle = 0 if now != last else idle + 1
-            last = now
-            # No progress for a few rounds: the other threads are blocked, not waiting.
-            handed_over = idle == 0 or idle >= _IDLE_ROUNDS
-            inside = _busy(ids, frames) if ids else []
-            if handed_over and not inside:
-                return _run(plan), []
-            if time.monotonic() > deadline:
+            if collecting:
+                gc.enable()  # collect between attempts if need be, never within one
+            hold_afresh()
+            gc.disable()
+            inside = _busy(ids, sys._current_frames()) if ids else []
+            if not inside or time.monotonic() > deadline:
                 return _run(plan), inside
     finally:
+        if collecting:
+            gc.enable()
         sys.setswitchinterval(before)

@@ -17,12 +17,11 @@ from __future__ import annotations
 import ast
 import copy
 import dataclasses
-import threading
-import time
 import types
 from typing import Any, NamedTuple
 
 from .._diff import Change, Stmt, final_names, group, mangle, pair, with_refreshes
+from .._gil import hold_afresh, other_threads
 from .._names import reads
 from .._ops import MISSING, Plan
 from .._safe import class_has, functions_in, is_a
@@ -394,13 +393,13 @@ def bases_refused(cls: type, bases: tuple[type, ...]) -> str | None:
 
     Its layout rules are subtle (deallocators, slots, dict and weakref offsets), so they are
     asked of CPython itself: assign and restore at once, right after taking the interpreter
-    lock afresh (see _apply), so that no other thread runs in between.
+    lock afresh (see _gil), so that no other thread runs in between.
     """
     old = cls.__bases__
     if bases == old:
         return None
-    if threading.active_count() > 1:
-        time.sleep(0)
+    if other_threads():
+        hold_afresh()
     try:
         cls.__bases__ = bases
     except TypeError as exc:
