@@ -22,6 +22,7 @@ from ._patch.functions import caches_in, incompatibility, nested_changes
 from ._patch.lines import reline
 from ._patch.instances import Move, compatible, move_all, retarget_holder, with_subclasses
 from ._patch.rebind import Rebinder
+from ._registries import plan_edits
 from ._report import Report
 from ._safe import class_has, functions_in, instance_dict, is_a
 from ._stage import Staged
@@ -87,6 +88,12 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
         if name in live:
             plan.rebound[name] = (live[name], value)
         plan.set_item(live, name, value)
+
+    versions = {id(r.new): r.live for r in staged.replacements}
+    ops, notes = plan_edits(staged.registrations, rebind.fix, versions, staged.clear_caches)
+    for op in ops:
+        plan.add(op)
+    report.notes.extend(notes)
 
     final = final_names(diff.new.stmts)
     if baseline_known:
@@ -180,8 +187,10 @@ def _heap_work(module: types.ModuleType, staged: Staged,
         # class still call them, and their super() must keep meaning the old class.
         own_cells = {id(c) for v in r.live.__dict__.values() for f in functions_in(v)
                      for c in f.__closure__ or ()}
+        registries = {id(d.container) for d in staged.registrations}  # already planned
         for holder in found.holders[id(r.live)]:
-            if holder is module.__dict__ or holder is staged.namespace or id(holder) in own_cells:
+            if holder is module.__dict__ or holder is staged.namespace or \
+                    id(holder) in own_cells or id(holder) in registries:
                 continue
             retarget_holder(holder, r.live, r.new, plan)
         for sub in r.live.__subclasses__():

@@ -23,6 +23,7 @@ from ._diff import Change, ModuleDiff, Stmt, dirty_names, dump, final_names, wit
 from ._names import reads
 from ._patch.functions import clone, find_raw, incompatibility, lambdas_in, role_of
 from ._patch.lines import at_current_lines
+from ._registries import Delta, Watch
 
 FunctionType = types.FunctionType
 _ABSENT: Any = object()  # an attribute a function did not have
@@ -85,6 +86,9 @@ class Staged:
     # live functions handed to re-run decorators, with their attributes before: a
     # decorator may set attributes on them (or fail half-way through doing so)
     handed: list[tuple[FunctionType, dict[str, Any]]] = field(default_factory=list)
+    # what re-run definitions registered in live containers (put back; see _registries)
+    registrations: list[Delta] = field(default_factory=list)
+    clear_caches: list[Callable[[], Any]] = field(default_factory=list)
 
     def settle(self) -> None:
         """Staging is over: keep, of each handed function's attributes, only those the
@@ -153,6 +157,7 @@ class Stage:
         self._slots = 0
         self.dirty: set[str] = set()  # names rebound by this update (they refresh readers)
         self.rebuilt: dict[str, type] = {}  # module-level classes rebuilt: their new version
+        self.watch = Watch(self.live)
 
     # -- compiling and running -----------------------------------------------------------
 
@@ -162,6 +167,7 @@ class Stage:
         return compile(tree, self.filename, "exec", flags=self.flags, dont_inherit=True)
 
     def run(self, nodes: list[ast.stmt]) -> None:
+        self.watch.before_running(nodes)
         exec(self.compile(nodes), self.ns)
 
     def taker(self, handle: Callable[[FunctionType], Any]) -> str:
@@ -406,8 +412,11 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                 st.out.rerun.append(f"line {stmt.lineno}: {text[:60]}")
             st.out.bound.extend(n for n in sorted(stmt.names) if n in final and last[n] is stmt)
     except BaseException:
+        st.watch.revert()
         st.out.settle()
         st.out.restore()
         raise
+    st.out.registrations = st.watch.take()
+    st.out.clear_caches = st.watch.clear_caches
     st.out.settle()
     return st.out

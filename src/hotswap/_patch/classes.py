@@ -20,9 +20,9 @@ import dataclasses
 import types
 from typing import Any, NamedTuple
 
-from .._diff import Change, Stmt, final_names, group, mangle, pair, with_refreshes
+from .._diff import Change, Stmt, dump, final_names, group, mangle, pair, with_refreshes
 from .._gil import hold_afresh, other_threads
-from .._names import reads
+from .._names import bound_names, reads
 from .._ops import MISSING, Plan
 from .._safe import class_has, functions_in, is_a
 from .._stage import (ClassEdit, Replacement, Stage, code_named, is_docstring, last_binders,
@@ -69,11 +69,47 @@ def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
         finally:
             new = st.ns[node.name]
             st.ns.update(rebuilt_before)
+        _keep_state(st, old, node, new, live)
         if migrate(st, new, live, since):
             st.ns[node.name] = live
             st.rebuilt[node.name] = new
         return
     st.run([canonical_class(st, node, None)])
+
+
+def _keep_state(st: Stage, old: ast.ClassDef | None, node: ast.ClassDef, new: type,
+                live: type) -> None:
+    """A class statement run again whole still keeps its state, as module globals do: a
+    data attribute whose assignment did not change (and reads nothing that did) keeps its
+    live value, such as a registry its subclasses filled or a counter, in the new class
+    (which moves into the live one or replaces it)."""
+    if old is None or is_enum(live) or is_enum(new):
+        return
+    def binders(body: list[ast.stmt]) -> dict[str, list[ast.stmt]]:
+        out: dict[str, list[ast.stmt]] = {}
+        for stmt in body:
+            for name in bound_names(stmt):
+                out.setdefault(name, []).append(stmt)
+        return out
+    before, after = binders(old.body), binders(node.body)
+    old_dumps = {dump(s) for s in old.body}
+    changed = set(st.dirty).union(*(bound_names(s) for s in node.body
+                                    if dump(s) not in old_dumps))
+    for name, stmts in after.items():
+        stmt = stmts[0]
+        if len(stmts) != 1 or len(before.get(name, ())) != 1 or \
+                not isinstance(stmt, (ast.Assign, ast.AnnAssign)) or stmt.value is None or \
+                (name.startswith("__") and name.endswith("__")) or \
+                dump(stmt) != dump(before[name][0]) or reads(stmt) & changed:
+            continue
+        key = mangle(node.name, name)
+        mine, theirs = type.__getattribute__(live, "__dict__"), new.__dict__
+        if key not in mine or key not in theirs:
+            continue
+        value = mine[key]
+        if hasattr(type(value), "__get__") or hasattr(type(theirs[key]), "__get__"):
+            continue  # methods, properties, slots: code, not state
+        type.__setattr__(new, key, value)
 
 
 def rebuilding(st: Stage, stmts: list[Any], changes: list[Change],

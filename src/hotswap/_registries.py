@@ -1,0 +1,359 @@
+"""Registrations: what running a definition again adds to containers that outlive it.
+
+A metaclass, an ``__init_subclass__`` or a registering decorator records the class or
+function it is given in a registry (a list, dict or set) that lives on: in the module's
+globals, on a base class, in a decorator's closure or module. Staging runs such definitions
+again, so the registry would end up holding the staged object beside the live one (the
+class registered twice, under its old key and its new one), and it would be changed before
+the update is applied, and even if the update then fails.
+
+So the containers a re-run definition can reach are copied before it runs, and when
+staging ends every one of them is put back as it was. What staging did to them becomes
+operations of the plan instead, applied with the rest of the update and undone with it:
+the new entry names the live object (where the class or function kept its identity) and
+takes the place of the earlier registration of the same definition, which is withdrawn.
+"""
+
+from __future__ import annotations
+
+import ast
+import collections
+import types
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ._names import reads
+from ._ops import MISSING, Call, Op, SetItem
+from ._safe import instance_dict, is_a
+
+_CONTAINERS = (dict, list, set, collections.defaultdict, collections.OrderedDict)
+_MAX_SCAN = 1000  # a container bigger than this is data, not a registry of registries
+
+
+def may_register(nodes: Iterable[ast.stmt], taker: str = "__hotswap_take_") -> bool:
+    """Whether running `nodes` can call code that registers something: a class statement,
+    a def with decorators of its own, any other statement with a call in it."""
+    for node in nodes:
+        if isinstance(node, ast.ClassDef):
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if any(not (isinstance(d, ast.Name) and d.id.startswith(taker))
+                   for d in node.decorator_list):
+                return True
+            continue
+        if any(isinstance(n, ast.Call) for n in ast.walk(node)):
+            return True
+    return False
+
+
+@dataclass
+class Delta:
+    """One container that staging changed: its contents before and after."""
+
+    container: Any
+    label: str
+    before: Any
+    after: Any
+
+
+class Watch:
+    """The containers staging could register into, with their contents before it ran."""
+
+    def __init__(self, live: dict[str, Any]) -> None:
+        self._live = live
+        self._seen: dict[int, tuple[Any, str, Any]] = {}  # id -> (container, label, copy)
+        self._started = False
+        self.clear_caches: list[Callable[[], Any]] = []  # singledispatch dispatch caches
+
+    def before_running(self, nodes: list[ast.stmt]) -> None:
+        """Copy what running `nodes` may register into, unless copied already."""
+        if not may_register(nodes):
+            return
+        if not self._started:
+            self._started = True
+            for name, value in list(self._live.items()):
+                self._reach(value, name, 2)
+        for node in nodes:
+            for name in sorted(reads(node)):
+                value = self._live.get(name, MISSING)
+                if value is not MISSING:
+                    self._reach_far(value, name)
+
+    def _add(self, container: Any, label: str) -> None:
+        if id(container) not in self._seen:
+            copy = list(container) if type(container) is list else (
+                set(container) if type(container) is set else dict(container))
+            self._seen[id(container)] = (container, label, copy)
+
+    def _reach(self, value: Any, label: str, depth: int) -> None:
+        kind = type(value)
+        if kind in _CONTAINERS:
+            self._add(value, label)
+            if depth > 0 and len(value) <= _MAX_SCAN:
+                items = value.values() if isinstance(value, dict) else value
+                for item in list(items):
+                    if type(item) in _CONTAINERS:
+                        self._reach(item, f"{label}[...]", depth - 1)
+            return
+        if depth <= 0:
+            return
+        if kind is types.FunctionType:
+            cells = zip(value.__code__.co_freevars, value.__closure__ or ())
+            for name, cell in cells:
+                try:
+                    inner = cell.cell_contents
+                except ValueError:
+                    continue
+                self._reach(inner, f"{label}.<{name}>", depth - 1)
+            attrs = value.__dict__
+            clear = attrs.get("_clear_cache")
+            if callable(clear) and "registry" in attrs:  # functools.singledispatch
+                self.clear_caches.append(clear)
+            for name, inner in list(attrs.items()):
+                self._reach(inner, f"{label}.{name}", depth - 1)
+        elif is_a(value, type):
+            for name, inner in list(type.__getattribute__(value, "__dict__").items()):
+                if not (name.startswith("__") and name.endswith("__")):
+                    self._reach(inner, f"{label}.{name}", depth - 1)
+        elif not is_a(value, types.ModuleType):
+            attrs = instance_dict(value)
+            for name, inner in list((attrs or {}).items()):
+                self._reach(inner, f"{label}.{name}", depth - 1)
+
+    def _reach_far(self, value: Any, label: str) -> None:
+        """A name the statement reads: follow it to where the code it runs keeps things, in
+        other modules too (a decorator's module, a base class's ``__init_subclass__``, the
+        metaclass's methods)."""
+        self._reach(value, label, 3)
+        functions: list[types.FunctionType] = []
+        if type(value) is types.FunctionType:
+            functions.append(value)
+        elif is_a(value, type):
+            for klass in [*type.__getattribute__(value, "__mro__"), type(value)]:
+                if klass.__module__ == "builtins":
+                    continue
+                for name, inner in type.__getattribute__(klass, "__dict__").items():
+                    inner = getattr(inner, "__func__", inner) if is_a(
+                        inner, (classmethod, staticmethod)) else inner
+                    if type(inner) is types.FunctionType:
+                        functions.append(inner)
+                        self._reach(inner, f"{klass.__qualname__}.{name}", 2)
+                    elif type(inner) in _CONTAINERS:
+                        self._reach(inner, f"{klass.__qualname__}.{name}", 2)
+        for fn in functions:
+            globals_ = fn.__globals__
+            if globals_ is self._live:
+                continue
+            module = globals_.get("__name__", "?")
+            for name, inner in list(globals_.items()):
+                if type(inner) in _CONTAINERS:
+                    self._reach(inner, f"{module}.{name}", 1)
+
+    def take(self) -> list[Delta]:
+        """Put every container back as it was; return what staging had done to them."""
+        deltas = []
+        for container, label, before in self._seen.values():
+            if _same(container, before):
+                continue
+            after = _copy(container)
+            _put_back(container, before)
+            deltas.append(Delta(container, label, before, after))
+        self._seen.clear()
+        return deltas
+
+    def revert(self) -> None:
+        """Staging failed: put everything back."""
+        self.take()
+
+
+def _copy(container: Any) -> Any:
+    if type(container) is list:
+        return list(container)
+    if type(container) is set:
+        return set(container)
+    return dict(container)
+
+
+def _same(container: Any, before: Any) -> bool:
+    if type(container) is list:
+        return len(container) == len(before) and all(a is b for a, b in zip(container, before))
+    if type(container) is set:
+        return len(container) == len(before) and all(x in before for x in container)
+    if len(container) != len(before):
+        return False
+    return all(k in before and before[k] is v for k, v in container.items())
+
+
+def _put_back(container: Any, before: Any) -> None:
+    if type(container) is list:
+        container[:] = before
+    elif type(container) is set:
+        container.intersection_update(before)
+        container.update(before)
+    else:
+        for key in [k for k in container if k not in before]:
+            del container[key]
+        for key, value in before.items():
+            if container.get(key, MISSING) is not value:
+                container[key] = value
+
+
+def _definition(value: Any) -> bool:
+    """Registries of definitions are what this is about: functions and classes."""
+    return type(value) is types.FunctionType or is_a(value, type)
+
+
+@dataclass
+class ListEdit(Op):
+    """Entries staging appended to a list, each in the place of its earlier version if the
+    list holds it, else at the end; and entries staging removed."""
+
+    container: list[Any]
+    replace: list[tuple[Any, Any]]  # (earlier version, entry)
+    append: list[Any]
+    remove: list[Any]
+
+    def apply(self) -> Callable[[], None]:
+        lst = self.container
+        done: list[tuple[str, Any, Any]] = []
+        for old, new in self.replace:
+            i = _index(lst, old)
+            if i is None:
+                lst.append(new)
+                done.append(("appended", new, None))
+            else:
+                lst[i] = new
+                done.append(("replaced", new, old))
+        for new in self.append:
+            lst.append(new)
+            done.append(("appended", new, None))
+        for old in self.remove:
+            i = _index(lst, old)
+            if i is not None:
+                del lst[i]
+                done.append(("removed", old, i))
+
+        def undo() -> None:
+            for what, obj, other in reversed(done):
+                if what == "removed":
+                    lst.insert(min(other, len(lst)), obj)
+                    continue
+                i = _index(lst, obj, last=True)
+                if i is None:
+                    continue
+                if what == "replaced":
+                    lst[i] = other
+                else:
+                    del lst[i]
+        return undo
+
+
+@dataclass
+class SetEdit(Op):
+    container: set[Any]
+    add: list[Any]
+    discard: list[Any]
+
+    def apply(self) -> Callable[[], None]:
+        s = self.container
+        added = [x for x in self.add if x not in s]
+        discarded = [x for x in self.discard if x in s]
+        s.difference_update(discarded)
+        s.update(added)
+
+        def undo() -> None:
+            s.difference_update(added)
+            s.update(discarded)
+        return undo
+
+
+def _index(lst: list[Any], obj: Any, last: bool = False) -> int | None:
+    found = None
+    for i, item in enumerate(lst):
+        if item is obj:
+            found = i
+            if not last:
+                break
+    return found
+
+
+def plan_edits(deltas: list[Delta], fix: Callable[[Any], Any], versions: dict[int, Any],
+               clear_caches: list[Callable[[], Any]]) -> tuple[list[Op], list[str]]:
+    """The operations that redo what staging did to registries, with staged objects
+    replaced by live ones (`fix`) and the earlier registration of each definition
+    withdrawn. `versions` maps a class replacing a live one to the class it replaces."""
+    ops: list[Op] = []
+    notes: list[str] = []
+    for d in deltas:
+        withdrawn = 0
+        if type(d.container) is list:
+            op, withdrawn = _list_edit(d, fix, versions)
+            ops.append(op)
+        elif type(d.container) is set:
+            added = [fix(x) for x in d.after if x not in d.before]
+            gone = [x for x in d.before if x not in d.after]
+            earlier = [versions[id(x)] for x in added if id(x) in versions
+                       and versions[id(x)] in d.before]
+            withdrawn = len(earlier)
+            ops.append(SetEdit(d.container, added, gone + earlier))
+        else:
+            entry_ops, withdrawn = _dict_edits(d, fix, versions)
+            ops.extend(entry_ops)
+        if withdrawn:
+            notes.append(f"{d.label}: {withdrawn} definition(s) registered again; their "
+                         "earlier registration was withdrawn")
+    if deltas and clear_caches:
+        def clear() -> None:
+            for c in clear_caches:
+                c()
+        ops.append(Call(clear, clear, "clear singledispatch caches"))
+    return ops, notes
+
+
+def _list_edit(d: Delta, fix: Callable[[Any], Any],
+               versions: dict[int, Any]) -> tuple[ListEdit, int]:
+    left = collections.Counter(id(x) for x in d.before)
+    added = []
+    for x in d.after:
+        if left[id(x)] > 0:
+            left[id(x)] -= 1
+        else:
+            added.append(fix(x))
+    remove = []  # what staging took out of the list
+    for x in d.before:
+        if left[id(x)] > 0:
+            left[id(x)] -= 1
+            remove.append(x)
+    replace, append = [], []
+    claimed: set[int] = set()
+    for new in added:
+        old = versions.get(id(new), new)
+        if _definition(new) and any(x is old for x in d.before) and id(old) not in claimed:
+            claimed.add(id(old))
+            replace.append((old, new))
+        else:
+            append.append(new)
+    return ListEdit(d.container, replace, append, remove), len(replace)
+
+
+def _dict_edits(d: Delta, fix: Callable[[Any], Any],
+                versions: dict[int, Any]) -> tuple[list[Op], int]:
+    changed: dict[Any, Any] = {}
+    for key, value in d.after.items():
+        if key not in d.before or d.before[key] is not value:
+            changed[fix(key)] = fix(value)
+    ops: list[Op] = [SetItem(d.container, k) for k in d.before
+                     if k not in d.after and k not in changed]
+    withdrawn = 0
+    for key, value in changed.items():
+        ops.append(SetItem(d.container, key, value))
+        if not _definition(value):
+            continue
+        earlier = versions.get(id(value), value)
+        for k0, v0 in d.before.items():
+            if (v0 is value or v0 is earlier) and k0 not in changed and k0 in d.after \
+                    and d.after[k0] is v0:
+                ops.append(SetItem(d.container, k0))
+                withdrawn += 1
+    return ops, withdrawn

@@ -1,0 +1,285 @@
+"""Registrations: a class statement or a decorated def that runs again registers the live
+object once, in place of its earlier registration; and only when the update applies."""
+
+from __future__ import annotations
+
+import pytest
+
+import hotswap
+
+METACLASS = """
+    REGISTRY = []
+
+    class Meta(type):
+        def __init__(cls, name, bases, ns, **kw):
+            super().__init__(name, bases, ns)
+            REGISTRY.append(cls)
+
+    class Base(metaclass=Meta):
+        pass
+
+    class Mixin:
+        def extra(self):
+            return "mixin"
+
+    class Plugin(BASES):
+        def run(self):
+            return "run"
+
+    class Last(Base):
+        pass
+"""
+
+
+def test_metaclass_registry_holds_the_live_class_once_after_a_header_change(modules):
+    mf = modules(METACLASS.replace("BASES", "Base"))
+    registry, Plugin = mf.module.REGISTRY, mf.module.Plugin
+    old = Plugin()
+    assert registry == [mf.module.Base, Plugin, mf.module.Last]
+
+    report = mf.update(METACLASS.replace("BASES", "Base, Mixin"))
+
+    assert mf.module.Plugin is Plugin
+    assert mf.module.REGISTRY is registry
+    assert registry == [mf.module.Base, Plugin, mf.module.Last]  # same place, same object
+    assert old.extra() == "mixin"
+    assert f"{mf.name}.Plugin" in report.rebuilt
+    assert any("REGISTRY" in n and "registered again" in n for n in report.notes)
+
+
+INIT_SUBCLASS = """
+    class Handler:
+        registry = {}
+
+        def __init_subclass__(cls, key=None, **kw):
+            super().__init_subclass__(**kw)
+            Handler.registry[key or cls.__name__] = cls
+
+    class Json(Handler, key=KEY):
+        def handle(self):
+            return "json"
+
+    class Xml(Handler):
+        pass
+"""
+
+
+def test_init_subclass_registry_moves_the_live_class_to_its_new_key(modules):
+    mf = modules(INIT_SUBCLASS.replace("KEY", '"json"'))
+    Handler, Json, Xml = mf.module.Handler, mf.module.Json, mf.module.Xml
+    registry = Handler.registry
+    assert registry == {"json": Json, "Xml": Xml}
+
+    mf.update(INIT_SUBCLASS.replace("KEY", '"js"'))
+
+    assert mf.module.Json is Json and Handler.registry is registry
+    fresh = modules.fresh(INIT_SUBCLASS.replace("KEY", '"js"'))
+    assert sorted(registry) == sorted(fresh.Handler.registry) == ["Xml", "js"]
+    assert registry["js"] is Json and registry["Xml"] is Xml
+
+
+DECORATOR = """
+    HANDLERS = {}
+
+    def handles(code):
+        def deco(fn):
+            HANDLERS[code] = fn
+            return fn
+        return deco
+
+    @handles(CODE)
+    def handle():
+        return BODY
+"""
+
+
+def test_changed_decorator_argument_withdraws_the_old_registration(modules):
+    mf = modules(DECORATOR.replace("CODE", "1").replace("BODY", '"v1"'))
+    handle, handlers = mf.module.handle, mf.module.HANDLERS
+    assert handlers == {1: handle}
+
+    report = mf.update(DECORATOR.replace("CODE", "2").replace("BODY", '"v2"'))
+
+    assert mf.module.handle is handle
+    assert handlers == {2: handle}
+    assert handlers[2]() == "v2"
+    assert f"{mf.name}.handle" in report.redecorated
+
+
+def test_a_registry_in_another_module_is_handled_too(modules):
+    lib = modules("""
+        HANDLERS = {}
+
+        def handles(code):
+            def deco(fn):
+                HANDLERS[code] = fn
+                return fn
+            return deco
+    """)
+    src = f"""
+        from {lib.name} import handles
+
+        @handles(CODE)
+        def handle():
+            return "h"
+    """
+    mf = modules(src.replace("CODE", '"a"'))
+    handle = mf.module.handle
+    assert lib.module.HANDLERS == {"a": handle}
+
+    mf.update(src.replace("CODE", '"b"'))
+
+    assert lib.module.HANDLERS == {"b": handle}
+
+
+SINGLEDISPATCH = """
+    import functools
+
+    @functools.singledispatch
+    def show(x):
+        return "object"
+
+    @show.register(TYPE)
+    def show_number(x):
+        return "number"
+"""
+
+
+def test_singledispatch_registration_type_changed(modules):
+    mf = modules(SINGLEDISPATCH.replace("TYPE", "int"))
+    show = mf.module.show
+    assert (show(1), show(1.5)) == ("number", "object")  # both dispatches are now cached
+
+    mf.update(SINGLEDISPATCH.replace("TYPE", "float"))
+
+    assert mf.module.show is show
+    assert (show(1), show(1.5)) == ("object", "number")
+    assert set(show.registry) == {object, float}
+    assert show.registry[float] is mf.module.show_number
+
+
+SLOTTED = """
+    REGISTRY = []
+
+    class Meta(type):
+        def __init__(cls, name, bases, ns):
+            super().__init__(name, bases, ns)
+            REGISTRY.append(cls)
+
+    class Point(metaclass=Meta):
+        __slots__ = SLOTS
+
+        def __init__(self):
+            self.x = 1
+"""
+
+
+def test_a_replaced_class_takes_the_place_of_the_old_one_in_a_registry(modules):
+    mf = modules(SLOTTED.replace("SLOTS", '("x",)'))
+    registry, old = mf.module.REGISTRY, mf.module.Point
+    assert registry == [old]
+
+    report = mf.update(SLOTTED.replace("SLOTS", '("x", "y")'))
+
+    new = mf.module.Point
+    assert new is not old and f"{mf.name}.Point" in report.replaced
+    assert registry == [new]
+
+
+def test_a_failed_update_registers_nothing(modules):
+    mf = modules(DECORATOR.replace("CODE", "1").replace("BODY", '"v1"'))
+    handle, handlers = mf.module.handle, mf.module.HANDLERS
+    broken = DECORATOR.replace("CODE", "2").replace("BODY", '"v2"') + "\n    raise RuntimeError('x')\n"
+
+    with pytest.raises(hotswap.UpdateError, match="RuntimeError: x"):
+        mf.update(broken)
+
+    assert handlers == {1: handle}
+    assert handle() == "v1"
+
+
+def test_a_check_that_fails_takes_the_registration_back(modules):
+    mf = modules(METACLASS.replace("BASES", "Base"))
+    registry = mf.module.REGISTRY
+    before = list(registry)
+
+    def check() -> None:
+        assert len(registry) == 3  # the update registered the class once, in place
+        raise RuntimeError("the service is unhappy")
+
+    with pytest.raises(hotswap.UpdateError):
+        mf.update(METACLASS.replace("BASES", "Base, Mixin"), check=check)
+
+    assert registry == before
+    assert all(a is b for a, b in zip(registry, before))
+
+
+def test_a_dry_run_registers_nothing_and_rollback_restores_the_registry(modules):
+    mf = modules(INIT_SUBCLASS.replace("KEY", '"json"'))
+    registry = mf.module.Handler.registry
+    before = dict(registry)
+    mf.write(INIT_SUBCLASS.replace("KEY", '"js"'))
+
+    hotswap.plan(mf.module)
+    assert registry == before
+
+    hotswap.update(mf.module)
+    assert set(registry) == {"js", "Xml"}
+    hotswap.rollback(mf.module)
+    assert registry == before
+    assert all(registry[k] is v for k, v in before.items())
+
+
+def test_runtime_registrations_of_other_objects_are_left_alone(modules):
+    mf = modules(DECORATOR.replace("CODE", "1").replace("BODY", '"v1"'))
+    handlers = mf.module.HANDLERS
+
+    def elsewhere() -> str:
+        return "registered at run time"
+    handlers[99] = elsewhere
+
+    mf.update(DECORATOR.replace("CODE", "2").replace("BODY", '"v2"'))
+
+    assert handlers == {2: mf.module.handle, 99: elsewhere}
+
+
+REBUILT_BASE = """
+    class Mixin:
+        pass
+
+    def tag(cls):
+        cls.tagged = True
+        return cls
+
+    HEADER
+        registry = {}
+        served = 0
+        limit = LIMIT
+
+        def __init_subclass__(cls, **kw):
+            super().__init_subclass__(**kw)
+            Handler.registry[cls.__name__] = cls
+
+    class Json(Handler):
+        pass
+
+    class Xml(Handler):
+        pass
+"""
+
+
+@pytest.mark.parametrize("header", ["class Handler(Mixin):",  # replaced: another layout
+                                    "@tag\n    class Handler:"])  # rebuilt in place
+def test_a_rebuilt_class_keeps_its_state_where_its_statement_did_not_change(modules, header):
+    mf = modules(REBUILT_BASE.replace("HEADER", "class Handler:").replace("LIMIT", "10"))
+    Json, Xml = mf.module.Json, mf.module.Xml
+    mf.module.Handler.served = 5  # state of the running program
+
+    report = mf.update(REBUILT_BASE.replace("HEADER", header).replace("LIMIT", "20"))
+
+    Handler = mf.module.Handler
+    assert report.rebuilt + report.replaced == [f"{mf.name}.Handler"]
+    assert Handler.registry == {"Json": Json, "Xml": Xml}  # filled by the subclasses
+    assert Handler.served == 5
+    assert Handler.limit == 20  # its statement changed: the new value
+    assert issubclass(Json, Handler) and issubclass(Xml, Handler)
