@@ -88,7 +88,7 @@ _LISTS = ("functions", "classes", "rebuilt", "added", "removed", "rebound", "rer
 def test_plan_describes_the_update_and_changes_nothing(modules):
     mf = modules(PLAN_V1)
     mod = mf.module
-    importer = modules(f"from {mf.name} import LIMIT, helper\n")
+    importer = modules(f"from {mf.name} import LIMIT, helper\nDOUBLE = LIMIT * 2\n")
     helper, same, Shop, Point = mod.helper, mod.same, mod.Shop, mod.Point
     codes = {fn: fn.__code__ for fn in (helper, same, Shop.price, Shop.legacy)}
     shop_dict = dict(Shop.__dict__)
@@ -115,10 +115,12 @@ def test_plan_describes_the_update_and_changes_nothing(modules):
     assert f"{name}.LIMIT" in report.rebound
     assert f"{importer.name}.LIMIT" in report.rebound  # the importer would follow
     assert f"{importer.name}.helper" not in report.rebound  # a patched function is not rebound
+    assert f"{importer.name} would then run again its statements reading LIMIT " \
+        "(a dry run does not stage importers)" in report.notes
     assert any(entry.startswith(f"{name}.Shop") for entry in report.instances)
     assert any(entry.startswith(f"{name}.Point") for entry in report.instances)
     text = str(report)
-    assert text.startswith(f"hotswap: would update {name}")
+    assert text.startswith(f"hotswap: would update {name} to generation 1 in ")
     assert f"{name}.helper" in text
 
     # nothing changed: code, classes, instances, globals, importers, hooks, generation

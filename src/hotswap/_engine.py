@@ -187,6 +187,9 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
         report.notes.append("no code changed (comments, formatting or layout only)")
     if dry_run:
         staged.restore()
+        report.notes.extend(
+            f"{m} would then run again its statements reading {', '.join(sorted(names))} "
+            "(a dry run does not stage importers)" for m, names in followers.items())
         return _finish(report, start)
     try:
         undo, inside = apply(plan, [m.__dict__ for m in batch])

@@ -63,7 +63,9 @@ class Report:
         if not self.changed:
             head = f"hotswap: {self.module} unchanged ({ms})"
             return "\n".join([head, *(f"  note: {n}" for n in self.notes)])
-        head = f"hotswap: {verb} {self.module} to generation {self.generation} in {ms}"
+        # a dry run's generation is the one in force; applying would make the next one
+        target = self.generation + 1 if self.dry_run else self.generation
+        head = f"hotswap: {verb} {self.module} to generation {target} in {ms}"
         lines = [head]
         for label, items in (
             ("functions patched", self.functions),
