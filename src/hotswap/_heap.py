@@ -45,6 +45,7 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
     found.instances = {i: [] for i in class_ids}
     found.holders = {i: [] for i in ref_ids}
     own = {id(targets), id(codes), id(classes), id(referenced)}
+    seen_functions: set[int] = set()
     for ref in gc.get_referrers(*targets):
         if id(ref) in own:
             continue
@@ -52,7 +53,8 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
         if kind is types.FunctionType and (
                 id(ref.__code__) in code_ids
                 or (ref.__globals__ is namespace and ref.__code__.co_qualname in qualnames)):
-            if all(ref is not f for f in found.functions):
+            if id(ref) not in seen_functions:
+                seen_functions.add(id(ref))
                 found.functions.append(ref)
         if id(kind) in class_ids:
             found.instances[id(kind)].append(ref)
