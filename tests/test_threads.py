@@ -163,3 +163,52 @@ def test_updates_from_two_threads_are_serialized(modules):
         assert hotswap.generation(mf.module) == rounds
         assert mf.module.version() == rounds * 10 + i
         assert boxes[i].version() == rounds * 10 + i
+
+
+SLOTTED = """
+    class Point:
+        __slots__ = SLOTS
+
+        def __init__(self, x):
+            self.x = x
+
+        def version(self):
+            return VERSION
+"""
+
+
+def test_instances_made_while_an_update_is_planned_get_the_new_class(modules, monkeypatch):
+    """The heap walk (here: for the instances of a class whose layout changed) is made
+    before the quiet moment. An instance another thread makes in between would be missed:
+    the update notices (the old class gained a reference), plans again, and moves it too."""
+    from hotswap import _engine
+
+    mf = modules(SLOTTED.replace("SLOTS", '("x",)').replace("VERSION", "1"))
+    Old = mf.module.Point
+    old = (Old,)  # a tuple: the update rewrites references to a replaced class elsewhere
+    made = [Old(1)]
+    real_apply = _engine.apply
+    calls = []
+
+    def apply_after_another_thread_ran(plan, *args, **kwargs):
+        calls.append(kwargs.get("stale_ok"))
+        if len(calls) == 1:
+            made.append(old[0](2))  # what a worker would do right after the walk
+        return real_apply(plan, *args, **kwargs)
+
+    monkeypatch.setattr(_engine, "apply", apply_after_another_thread_ran)
+    idle = threading.Event()
+    bystander = threading.Thread(target=idle.wait, daemon=True)  # other threads exist
+    bystander.start()
+    try:
+        report = mf.update(SLOTTED.replace("SLOTS", '("x", "y")').replace("VERSION", "2"))
+    finally:
+        idle.set()
+        bystander.join()
+
+    New = mf.module.Point
+    assert New is not old[0]
+    assert calls == [False, False]  # planned twice, applied the second time
+    assert [type(p) for p in made] == [New, New]
+    assert [(p.x, p.version()) for p in made] == [(1, 2), (2, 2)]
+    assert any(n.startswith("planned 2 times") for n in report.notes)

@@ -73,12 +73,19 @@ def _run(plan: Plan) -> list[Undo]:
     return log
 
 
+class Stale(Exception):
+    """Another thread made, since the plan was made, an object the plan's heap walk would
+    have found (see `Plan.guards`): nothing was applied; plan again."""
+
+
 def apply(plan: Plan, namespaces: Iterable[dict[str, object]] = (),
-          busy_timeout: float = BUSY_TIMEOUT) -> tuple[list[Undo], list[str]]:
+          busy_timeout: float = BUSY_TIMEOUT,
+          stale_ok: bool = False) -> tuple[list[Undo], list[str]]:
     """Run every operation of `plan` at a quiet moment; on failure undo what ran.
 
     Returns the undo log and the threads that were still inside the modules' code when the
-    wait for a quiet moment timed out (normally empty).
+    wait for a quiet moment timed out (normally empty). Raises `Stale` instead of applying
+    a stale plan, unless `stale_ok`.
     """
     ids = {id(ns) for ns in namespaces}
     if not other_threads():
@@ -95,6 +102,8 @@ def apply(plan: Plan, namespaces: Iterable[dict[str, object]] = (),
             gc.disable()
             inside = _busy(ids, sys._current_frames()) if ids else []
             if not inside or time.monotonic() > deadline:
+                if not stale_ok and plan.stale():
+                    raise Stale
                 return _run(plan), inside
     finally:
         if collecting:

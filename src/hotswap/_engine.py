@@ -8,6 +8,7 @@ updates are kept, boundedly, for `rollback`.
 
 from __future__ import annotations
 
+import copy
 import linecache
 import logging
 import sys
@@ -20,18 +21,19 @@ from types import ModuleType
 from typing import Any
 
 from . import _plan
-from ._apply import LOCK, apply, undo_all
-from ._diff import Segmentation, diff, segment
+from ._apply import LOCK, Stale, apply, undo_all
+from ._diff import ModuleDiff, Segmentation, diff, segment
 from ._errors import UpdateError, failure
 from ._imports import dependency_order, rebind_importers
-from ._ops import Undo
+from ._ops import Plan, Undo
 from ._report import Report
 from ._sources import REGISTRY, read_source, source_path
-from ._stage import stage
+from ._stage import Staged, stage
 
 log = logging.getLogger("hotswap")
 
 _history_limit = 8
+_REPLANS = 2  # plans made again when other threads keep changing what the heap walk found
 
 
 @dataclass
@@ -168,8 +170,48 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
         raise
     except (Exception, SystemExit) as exc:  # a module that exits while staging is broken too
         raise failure(name, path, exc, "the new source failed while staging") from exc
+    before = copy.deepcopy(report)  # what planning starts from, each time it runs
+    for attempt in range(_REPLANS + 1):
+        report = copy.deepcopy(before)
+        plan, followers = _planned(module, path, d, staged, report, old is not None, stale)
+        if dry_run:
+            staged.restore()
+            report.notes.extend(
+                f"{m} would then run again its statements reading {', '.join(sorted(names))} "
+                "(a dry run does not stage importers)" for m, names in followers.items())
+            return _finish(report, start)
+        plan.seal()
+        try:
+            undo, inside = apply(plan, [m.__dict__ for m in batch],
+                                 stale_ok=attempt == _REPLANS)
+        except Stale:
+            continue  # another thread made objects the heap walk missed: walk again
+        except Exception as exc:
+            staged.restore()
+            raise failure(name, path, exc, "applying the update failed for") from exc
+        break
+    if attempt:
+        report.notes.append(f"planned {attempt + 1} times: other threads made objects of the "
+                            "old version while the update was planned"
+                            + ("; those made during the last planning may keep the old code"
+                               if attempt == _REPLANS else ""))
+    if inside:
+        report.notes.append("applied while other threads were still running the "
+                            f"module's code ({'; '.join(inside)}): those calls may "
+                            "finish on a mix of old and new code")
+    undo.insert(0, staged.restore)  # undone last: decorators had set them before it all
+    report.duration = time.perf_counter() - start
+    return _Done(module, path, text, baseline, old, d.new, undo, report, followers,
+                 followed=stale)
+
+
+def _planned(module: ModuleType, path: str, d: ModuleDiff, staged: Staged, report: Report,
+             baseline_known: bool, stale: frozenset[str]) -> tuple[Plan, dict[str, set[str]]]:
+    """The plan of one module's update (and the importers that follow its rebound names),
+    from what staging produced: made again when the heap changed before it could apply."""
+    name = module.__name__
     try:
-        plan = _plan.build(module, d, staged, report, baseline_known=old is not None)
+        plan = _plan.build(module, d, staged, report, baseline_known=baseline_known)
     except UpdateError:
         staged.restore()
         raise
@@ -185,25 +227,7 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
     report.changed = not d.empty or bool(stale and plan.ops)
     if not report.changed:
         report.notes.append("no code changed (comments, formatting or layout only)")
-    if dry_run:
-        staged.restore()
-        report.notes.extend(
-            f"{m} would then run again its statements reading {', '.join(sorted(names))} "
-            "(a dry run does not stage importers)" for m, names in followers.items())
-        return _finish(report, start)
-    try:
-        undo, inside = apply(plan, [m.__dict__ for m in batch])
-    except Exception as exc:
-        staged.restore()
-        raise failure(name, path, exc, "applying the update failed for") from exc
-    if inside:
-        report.notes.append("applied while other threads were still running the "
-                            f"module's code ({'; '.join(inside)}): those calls may "
-                            "finish on a mix of old and new code")
-    undo.insert(0, staged.restore)  # undone last: decorators had set them before it all
-    report.duration = time.perf_counter() - start
-    return _Done(module, path, text, baseline, old, d.new, undo, report, followers,
-                 followed=stale)
+    return plan, followers
 
 
 def transaction(targets: Sequence[ModuleType | str], *, dry_run: bool = False,

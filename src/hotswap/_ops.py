@@ -8,6 +8,7 @@ exactly as it was.
 
 from __future__ import annotations
 
+import sys
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -150,6 +151,18 @@ class Call(Op):
 class Plan:
     ops: list[Op] = field(default_factory=list)
     rebound: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # name: (old, new)
+    # What the heap walk looked for (old classes, old nested code): a new reference to one
+    # of them after the walk (an instance or closure another thread made meanwhile) means
+    # the walk missed it, and the plan must be made again.
+    guards: list[Any] = field(default_factory=list)
+    _counts: list[int] = field(default_factory=list)
+
+    def seal(self) -> None:
+        """Planning is over: note how referenced each guarded object is now."""
+        self._counts = _refcounts(self.guards)
+
+    def stale(self) -> bool:
+        return any(now > then for now, then in zip(_refcounts(self.guards), self._counts))
 
     def add(self, op: Op) -> None:
         self.ops.append(op)
@@ -165,6 +178,10 @@ class Plan:
 
 
 MISSING = _MISSING
+
+
+def _refcounts(objects: list[Any]) -> list[int]:
+    return [sys.getrefcount(o) for o in objects]
 
 
 @dataclass

@@ -146,6 +146,8 @@ def _heap_work(module: types.ModuleType, staged: Staged,
     if not (nested or family or replaced):
         return
     report.heap_walks += 1
+    plan.guards.extend([old for old, _ in nested] + [c for c, _ in family.values()]
+                       + [r.live for r in replaced])
     # Closures hold the nested code they were made from; if the enclosing function's lines
     # moved since, that is an older copy than the one the function holds now: they are
     # also found by their qualified name, when it names one nested function only.
