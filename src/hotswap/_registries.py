@@ -29,6 +29,7 @@ from ._safe import instance_dict, is_a
 
 _CONTAINERS = (dict, list, set, collections.defaultdict, collections.OrderedDict)
 _MAX_SCAN = 1000  # a container bigger than this is data, not a registry of registries
+_MAX_COPY = 10_000  # nor is one bigger than this a registry: it is not copied (a cache)
 
 
 def may_register(nodes: Iterable[ast.stmt], taker: str = "__hotswap_take_") -> bool:
@@ -81,7 +82,7 @@ class Watch:
                     self._reach_far(value, name)
 
     def _add(self, container: Any, label: str) -> None:
-        if id(container) not in self._seen:
+        if id(container) not in self._seen and len(container) <= _MAX_COPY:
             copy = list(container) if type(container) is list else (
                 set(container) if type(container) is set else dict(container))
             self._seen[id(container)] = (container, label, copy)
