@@ -132,7 +132,7 @@ class Watch:
             functions.append(value)
         elif is_a(value, type):
             for klass in [*type.__getattribute__(value, "__mro__"), type(value)]:
-                if klass.__module__ == "builtins":
+                if type.__getattribute__(klass, "__module__") == "builtins":
                     continue
                 for name, inner in type.__getattribute__(klass, "__dict__").items():
                     inner = getattr(inner, "__func__", inner) if is_a(
@@ -177,6 +177,15 @@ def _copy(container: Any) -> Any:
 
 
 def _same(container: Any, before: Any) -> bool:
+    """Whether staging left `container` as it was. Keys whose ``__eq__`` raises make the
+    comparison impossible: such a container counts as untouched (it is left alone)."""
+    try:
+        return _compare(container, before)
+    except Exception:  # noqa: BLE001 - a hostile key: not a registry we can reason about
+        return True
+
+
+def _compare(container: Any, before: Any) -> bool:
     if type(container) is list:
         return len(container) == len(before) and all(a is b for a, b in zip(container, before))
     if type(container) is set:
