@@ -9,6 +9,7 @@ must move to a new ``__slots__`` layout (their holders are known only after the 
 from __future__ import annotations
 
 import abc
+import functools
 import types
 from typing import Any
 
@@ -68,6 +69,9 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
             if edit.cls.__dict__.get(key, MISSING) is value:
                 continue
             plan.set_attr(edit.cls, key, value)
+            if class_has(type(value), "__set_name__"):  # as class creation would (cached_property)
+                plan.add(Call(functools.partial(type(value).__set_name__, value, edit.cls, key),
+                              label=f"{edit.name}.{key}.__set_name__"))
             if not key.startswith("__") or key == "__init__":
                 (report.rebound if key in edit.cls.__dict__ else report.added).append(
                     f"{edit.name}.{key}")
@@ -94,6 +98,11 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
     for op in ops:
         plan.add(op)
     report.notes.extend(notes)
+    if staged.classes or staged.replacements:
+        clears = _dispatch_caches(live)
+        if clears:  # they map classes to overloads by the MRO the classes had
+            plan.add(Call(lambda: [c() for c in clears], lambda: [c() for c in clears],
+                          "clear singledispatch caches"))
 
     final = final_names(diff.new.stmts)
     if baseline_known:
@@ -220,6 +229,22 @@ def _heap_work(module: types.ModuleType, staged: Staged,
     report.instances.extend(f"{n} ({k} offered __hotswap_migrate__)" for n, k in offered.items())
     for op in hooks:
         plan.add(op)
+
+
+def _dispatch_caches(live: dict[str, Any]) -> list[Any]:
+    """The dispatch-cache clearers of the module's singledispatch functions and methods."""
+    out = []
+    for value in list(live.values()):
+        holders = [value]
+        if is_a(value, type) and value.__module__ == live.get("__name__"):
+            holders = [getattr(v, "dispatcher", None) for v in
+                       type.__getattribute__(value, "__dict__").values()
+                       if is_a(v, functools.singledispatchmethod)]
+        for fn in holders:
+            attrs = fn.__dict__ if type(fn) is types.FunctionType else {}
+            if callable(attrs.get("_clear_cache")) and "registry" in attrs:
+                out.append(attrs["_clear_cache"])
+    return out
 
 
 def _hook_after(cls: type, edit: Any) -> bool:

@@ -215,6 +215,9 @@ class Stage:
             if raw_live is not None and incompatibility(raw_live, fn.__code__) is None:
                 self.patch(raw_live, fn, name)
                 self.out.handed.append((raw_live, dict(raw_live.__dict__)))
+                # The mark abc.abstractmethod left: the new decorators set it again if
+                # they still include it (a method made concrete must not stay abstract).
+                raw_live.__dict__.pop("__isabstractmethod__", None)
                 return raw_live
             moved = clone(fn, self.live)
             self.out.canonical[id(fn)] = moved
