@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import functools
 import types
+import typing
 from typing import Any
 
 from ._diff import ModuleDiff, final_names
@@ -99,6 +100,7 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
         plan.add(op)
     report.notes.extend(notes)
     if staged.classes or staged.replacements:
+        plan.add(_refresh_type_checks(live))
         clears = _dispatch_caches(live)
         if clears:  # they map classes to overloads by the MRO the classes had
             plan.add(Call(lambda: [c() for c in clears], lambda: [c() for c in clears],
@@ -229,6 +231,41 @@ def _heap_work(module: types.ModuleType, staged: Staged,
     report.instances.extend(f"{n} ({k} offered __hotswap_migrate__)" for n, k in offered.items())
     for op in hooks:
         plan.add(op)
+
+
+def _refresh_type_checks(live: dict[str, Any]) -> Call:
+    """After classes changed, what ``isinstance`` remembered is stale: the caches of the
+    module's ABCs and protocols are cleared, and a protocol's member list (computed when
+    its class was created, on 3.12+) is computed again from its current body."""
+    abcs = [v for v in list(live.values()) if is_a(v, abc.ABCMeta)
+            and v.__module__ == live.get("__name__")]
+    protocols = [c for c in abcs if c.__dict__.get("_is_protocol")
+                 and "__protocol_attrs__" in c.__dict__]
+    before = {id(c): {k: c.__dict__[k] for k in _PROTOCOL_CACHES if k in c.__dict__}
+              for c in protocols}
+
+    def clear() -> None:
+        for c in abcs:
+            c._abc_caches_clear()  # type: ignore[attr-defined]
+
+    def do() -> None:
+        for c in protocols:
+            attrs = typing._get_protocol_attrs(c)  # type: ignore[attr-defined]
+            type.__setattr__(c, "__protocol_attrs__", attrs)
+            if "__non_callable_proto_members__" in c.__dict__:
+                type.__setattr__(c, "__non_callable_proto_members__", {
+                    a for a in attrs if not callable(getattr(c, a, None))})
+        clear()
+
+    def undo() -> None:
+        for c in protocols:
+            for key, value in before[id(c)].items():
+                type.__setattr__(c, key, value)
+        clear()
+    return Call(do, undo, "refresh the isinstance caches of the module's ABCs and protocols")
+
+
+_PROTOCOL_CACHES = ("__protocol_attrs__", "__non_callable_proto_members__")
 
 
 def _dispatch_caches(live: dict[str, Any]) -> list[Any]:
