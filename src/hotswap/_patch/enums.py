@@ -54,6 +54,15 @@ def migrate_members(new: type[enum.Enum], live: type[enum.Enum], plan: Plan,
                 skipped.append((f"{name}.{key}", "the member is a "
                                 f"{live._member_type_.__name__} and keeps its old value"))
     by_value = {value: members[m._name_] for value, m in new._value2member_map_.items()}
+    if issubclass(live, enum.Flag):
+        # Combinations made at run time (``F.R | F.W``) are members too, cached by value:
+        # held ones stay ``F(3)`` while the new flags still have their bits.
+        mask = getattr(new, "_flag_mask_", None)
+        named = {id(m) for m in old_map.values()}
+        for value, m in live._value2member_map_.items():
+            if value not in by_value and id(m) not in named and isinstance(value, int) \
+                    and mask is not None and not value & ~mask:
+                by_value[value] = m
     plan.add(SetAttr(live, "_member_map_", members))
     plan.add(SetAttr(live, "_member_names_", list(new._member_names_)))
     plan.add(SetAttr(live, "_value2member_map_", by_value))
