@@ -283,3 +283,32 @@ def test_a_rebuilt_class_keeps_its_state_where_its_statement_did_not_change(modu
     assert Handler.served == 5
     assert Handler.limit == 20  # its statement changed: the new value
     assert issubclass(Json, Handler) and issubclass(Xml, Handler)
+
+
+ANNOTATED = """
+    import functools
+
+    @functools.singledispatch
+    def show(x):
+        return "object"
+
+    @show.register
+    def show_number(x: TYPE):
+        return "number"
+"""
+
+
+def test_an_overload_registered_by_annotation_follows_its_new_annotation(modules):
+    mf = modules(ANNOTATED.replace("TYPE", "int"))
+    show, number = mf.module.show, mf.module.show_number
+    assert (show(1), show(1.5)) == ("number", "object")
+
+    with pytest.raises(hotswap.UpdateError):
+        mf.update(ANNOTATED.replace("TYPE", "float"), check=lambda: 1 / 0)
+    assert (show(1), show(1.5)) == ("number", "object")  # taken back whole
+    assert number.__annotations__ == {"x": int}
+
+    mf.update(ANNOTATED.replace("TYPE", "float"))
+    assert (show(1), show(1.5)) == ("object", "number")
+    assert set(show.registry) == {object, float} and show.registry[float] is number
+    assert number.__annotations__ == {"x": float}

@@ -86,6 +86,8 @@ class Staged:
     # live functions handed to re-run decorators, with their attributes before: a
     # decorator may set attributes on them (or fail half-way through doing so)
     handed: list[tuple[FunctionType, dict[str, Any]]] = field(default_factory=list)
+    # their annotations before: decorators read the new ones (singledispatch's register)
+    annotations: list[tuple[FunctionType, dict[str, Any]]] = field(default_factory=list)
     # what re-run definitions registered in live containers (put back; see _registries)
     registrations: list[Delta] = field(default_factory=list)
     clear_caches: list[Callable[[], Any]] = field(default_factory=list)
@@ -107,6 +109,8 @@ class Staged:
                     fn.__dict__.pop(key, None)
                 else:
                     fn.__dict__[key] = value
+        for fn, annotations in reversed(self.annotations):
+            fn.__annotations__ = annotations
 
 
 def future_flags(stmts: list[Stmt]) -> int:
@@ -218,6 +222,9 @@ class Stage:
                 # The mark abc.abstractmethod left: the new decorators set it again if
                 # they still include it (a method made concrete must not stay abstract).
                 raw_live.__dict__.pop("__isabstractmethod__", None)
+                if raw_live.__annotations__ != fn.__annotations__:
+                    self.out.annotations.append((raw_live, raw_live.__annotations__))
+                    raw_live.__annotations__ = fn.__annotations__
                 return raw_live
             moved = clone(fn, self.live)
             self.out.canonical[id(fn)] = moved
@@ -259,6 +266,8 @@ class Stage:
         old = change.old.nodes[0] if change.old is not None else None
         if isinstance(old, (ast.FunctionDef, ast.AsyncFunctionDef)):
             same = dump(old.decorator_list) == dump(node.decorator_list)
+            if same and dump(old.args) != dump(node.args) and _registers_by_annotation(node):
+                same = False  # ``@f.register`` reads the annotations: register anew
             if change.refresh and any(reads(d) & self.dirty for d in node.decorator_list):
                 same = False  # a decorator's arguments changed value: decorate anew
         else:
@@ -315,6 +324,12 @@ class Stage:
             body.append(self.decorate(node, self.substitute(raw_live, qualname), keep=True))
         else:
             body.append(node)
+
+
+def _registers_by_annotation(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """``@f.register`` without arguments: singledispatch registers by the annotation."""
+    return any(isinstance(d, ast.Attribute) and d.attr == "register"
+               for d in node.decorator_list)
 
 
 def _unused_taker(fn: FunctionType) -> FunctionType:
