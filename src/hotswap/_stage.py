@@ -393,6 +393,7 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
     final = final_names(diff.new.stmts)
     last = last_binders(diff.new.stmts)
     shared = shared_def_names(diff.old.stmts) if diff.old is not None else set()
+    shared_now = shared_def_names(diff.new.stmts)
     first = diff.new.stmts[0] if diff.new.stmts else None
     # A def or class already live keeps its identity, so it rebinds nothing; except a
     # class whose statement runs again as a whole: code generated from it (a dataclass
@@ -410,7 +411,11 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                 assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                 body: list[ast.stmt] = []
                 line = change.old.start + 1 if change.old and node.name in shared else None
-                st.function(change, node, st.live.get(node.name), node.name, body,
+                # A def added beside others of its name (``@f.register def _``) is a new
+                # function: the live one bound to the name is another def's.
+                holder = None if change.old is None and node.name in shared_now \
+                    else st.live.get(node.name)
+                st.function(change, node, holder, node.name, body,
                             lambda probe: code_named(st.compile([probe]), node.name), line)
                 st.run(body)
             elif kind is not None and kind[0] == "class":
