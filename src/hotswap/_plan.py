@@ -196,6 +196,8 @@ def _heap_work(module: types.ModuleType, staged: Staged,
                 report.instances.append(f"{r.name} ({len(instances)} retargeted)")
         elif instances:
             moves.append(Move(instances, r.new, r.live, r.name, r.reason))
+        if r.movable and (not instances or compatible(r.new, r.live)):
+            _follow_new_methods(r.live, r.new, plan)
         # The old class's own methods keep their __class__ cell: instances left on the old
         # class still call them, and their super() must keep meaning the old class.
         own_cells = {id(c) for v in r.live.__dict__.values() for f in functions_in(v)
@@ -282,6 +284,21 @@ def _dispatch_caches(live: dict[str, Any]) -> list[Any]:
             if callable(attrs.get("_clear_cache")) and "registry" in attrs:
                 out.append(attrs["_clear_cache"])
     return out
+
+
+def _follow_new_methods(old: type, new: type, plan: Plan) -> None:
+    """No instance stays on a replaced class: its functions, which bound methods and
+    references taken earlier still call, take the new class's code. Not those using
+    ``super()``: their ``__class__`` cell names the old class, which the instances left."""
+    for key, value in type.__getattribute__(old, "__dict__").items():
+        olds, news = functions_in(value), functions_in(new.__dict__.get(key))
+        if len(olds) != len(news):
+            continue
+        for fn, repl in zip(olds, news):
+            if fn is repl or "__class__" in fn.__code__.co_freevars:
+                continue
+            if incompatibility(fn, repl.__code__) is None:
+                plan.add(SetFunction(fn, function_fields(repl)))
 
 
 def _hook_after(cls: type, edit: Any) -> bool:
