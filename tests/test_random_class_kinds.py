@@ -704,12 +704,11 @@ test_fixed_protocol_member_added = _explicit(evolve(
     Model([_k("K1", "proto", proto=["m0"]), _k("K2", "plain", {"m0": ("lit", 1)})]),
     ("K1 names m1 too", lambda m: put(m.get("K1"), proto=["m0", "m1"]))))
 
-test_bug_singledispatchmethod_retyped = _bug(evolve(
+test_fixed_singledispatchmethod_retyped = _explicit(evolve(
     Model([_k("K1", "plain", {"h0": _sdm(Overload("int", ("lit", 1), "h0_1"))})]),
     ("h0.register(int) -> register(float)",
-     lambda m: put(m.get("K1").members["h0"].overloads[0], type="float"))),
-    "@h0.register(int) -> @h0.register(float) in a class: K1().h0(3) still runs the overload "
-    "(fresh: the fallback); the int registration is not withdrawn")
+     lambda m: put(m.get("K1").members["h0"].overloads[0], type="float"))))
+
 test_bug_singledispatchmethod_fallback_body = _bug(evolve(
     Model([_k("K1", "plain", {"h0": _sdm(Overload("int", ("lit", 1), "h0_1"))})]),
     ("body of K1.h0", lambda m: put(m.get("K1").members["h0"], body=("lit", 5)))),

@@ -316,6 +316,7 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
         ns = dict(cls.__dict__)
         if isinstance(ns.get("__annotations__"), dict):
             ns["__annotations__"] = dict(ns["__annotations__"])
+        st.watch.before_running(body)
         exec(shell_code(st, chain, body), st.ns, ns)
         cell = ns.get("__classcell__")
         if isinstance(cell, types.CellType):
