@@ -49,11 +49,11 @@ never used again once gone; members, fields and flag members come back under the
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from edit_steps import draw_edits
 from hypothesis import strategies as st
 
 Expr = tuple
@@ -834,17 +834,7 @@ EDITS = [edit_body, edit_body, edit_body, edit_const, add_member, remove_member,
 
 @st.composite
 def updates(draw: Draw, model: Model, max_edits: int = 4) -> tuple[Model, list[str]]:
-    new = copy.deepcopy(model)
-    labels: list[str] = []
-    wanted = draw(st.integers(1, max_edits))
-    for _ in range(8 * wanted):  # an edit that does not apply to this model is skipped
-        label = draw(st.sampled_from(EDITS))(draw, new)
-        if label is not None:
-            labels.append(label)
-            normalize(new)
-            if len(labels) == wanted:
-                break
-    return new, labels
+    return draw_edits(draw, model, EDITS, normalize, max_edits, tries=8)
 
 
 @dataclass
