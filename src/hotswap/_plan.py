@@ -240,7 +240,7 @@ def _refresh_type_checks(live: dict[str, Any]) -> Call:
     module's ABCs and protocols are cleared, and a protocol's member list (computed when
     its class was created, on 3.12+) is computed again from its current body."""
     abcs = [v for v in list(live.values()) if is_a(v, abc.ABCMeta)
-            and v.__module__ == live.get("__name__")]
+            and type.__getattribute__(v, "__module__") == live.get("__name__")]
     protocols = [c for c in abcs if c.__dict__.get("_is_protocol")
                  and "__protocol_attrs__" in c.__dict__]
     before = {id(c): {k: c.__dict__[k] for k in _PROTOCOL_CACHES if k in c.__dict__}
@@ -275,7 +275,8 @@ def _dispatch_caches(live: dict[str, Any]) -> list[Any]:
     out = []
     for value in list(live.values()):
         holders = [value]
-        if is_a(value, type) and value.__module__ == live.get("__name__"):
+        if is_a(value, type) and type.__getattribute__(value, "__module__") == live.get(
+                "__name__"):
             holders = [getattr(v, "dispatcher", None) for v in
                        type.__getattribute__(value, "__dict__").values()
                        if is_a(v, functools.singledispatchmethod)]
