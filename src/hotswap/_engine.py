@@ -172,7 +172,8 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
         raise failure(name, path, exc, "the new source failed while staging") from exc
     before = copy.deepcopy(report)  # what planning starts from, each time it runs
     for attempt in range(_REPLANS + 1):
-        report = copy.deepcopy(before)
+        if attempt:
+            report = copy.deepcopy(before)
         plan, followers = _planned(module, path, d, staged, report, old is not None, stale)
         if dry_run:
             staged.restore()

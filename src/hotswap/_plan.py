@@ -95,16 +95,19 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
         plan.set_item(live, name, value)
 
     versions = {id(r.new): r.live for r in staged.replacements}
-    ops, notes = plan_edits(staged.registrations, rebind.fix, versions, staged.clear_caches)
+    ops, notes = plan_edits(staged.registrations, rebind.fix, versions)
     for op in ops:
         plan.add(op)
     report.notes.extend(notes)
+    # Dispatch caches map classes to overloads: stale once a registry or a class changed.
+    clears = staged.clear_caches if staged.registrations else []
     if staged.classes or staged.replacements:
         plan.add(_refresh_type_checks(live))
-        clears = _dispatch_caches(live)
-        if clears:  # they map classes to overloads by the MRO the classes had
-            plan.add(Call(lambda: [c() for c in clears], lambda: [c() for c in clears],
-                          "clear singledispatch caches"))
+        clears = clears + _dispatch_caches(live)
+    if clears:
+        clears = list({id(c): c for c in clears}.values())
+        plan.add(Call(lambda: [c() for c in clears], lambda: [c() for c in clears],
+                      "clear singledispatch caches"))
 
     final = final_names(diff.new.stmts)
     if baseline_known:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._names import reads
-from ._ops import MISSING, Call, Op, SetItem
+from ._ops import MISSING, Op, SetItem
 from ._safe import instance_dict, is_a
 
 _CONTAINERS = (dict, list, set, collections.defaultdict, collections.OrderedDict)
@@ -85,9 +85,7 @@ class Watch:
 
     def _add(self, container: Any, label: str) -> None:
         if id(container) not in self._seen and len(container) <= _MAX_COPY:
-            copy = list(container) if type(container) is list else (
-                set(container) if type(container) is set else dict(container))
-            self._seen[id(container)] = (container, label, copy)
+            self._seen[id(container)] = (container, label, _copy(container))
 
     def _reach(self, value: Any, label: str, depth: int) -> None:
         kind = type(value)
@@ -290,8 +288,8 @@ def _index(lst: list[Any], obj: Any, last: bool = False) -> int | None:
     return found
 
 
-def plan_edits(deltas: list[Delta], fix: Callable[[Any], Any], versions: dict[int, Any],
-               clear_caches: list[Callable[[], Any]]) -> tuple[list[Op], list[str]]:
+def plan_edits(deltas: list[Delta], fix: Callable[[Any], Any],
+               versions: dict[int, Any]) -> tuple[list[Op], list[str]]:
     """The operations that redo what staging did to registries, with staged objects
     replaced by live ones (`fix`) and the earlier registration of each definition
     withdrawn. `versions` maps a class replacing a live one to the class it replaces."""
@@ -315,11 +313,6 @@ def plan_edits(deltas: list[Delta], fix: Callable[[Any], Any], versions: dict[in
         if withdrawn:
             notes.append(f"{d.label}: {withdrawn} definition(s) registered again; their "
                          "earlier registration was withdrawn")
-    if deltas and clear_caches:
-        def clear() -> None:
-            for c in clear_caches:
-                c()
-        ops.append(Call(clear, clear, "clear singledispatch caches"))
     return ops, notes
 
 

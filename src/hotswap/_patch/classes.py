@@ -107,7 +107,7 @@ def _keep_state(st: Stage, old: ast.ClassDef | None, node: ast.ClassDef, new: ty
         if key not in mine or key not in theirs:
             continue
         value = mine[key]
-        if hasattr(type(value), "__get__") or hasattr(type(theirs[key]), "__get__"):
+        if class_has(type(value), "__get__") or class_has(type(theirs[key]), "__get__"):
             continue  # methods, properties, slots: code, not state
         type.__setattr__(new, key, value)
 
