@@ -53,7 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edit_steps import draw_edits
+from edit_steps import draw_edits, versions_text
 from hypothesis import strategies as st
 
 Expr = tuple
@@ -849,11 +849,7 @@ class History:
         return [render(m) for m in self.versions]
 
     def __repr__(self) -> str:
-        parts = [f"--- v0 ---\n{self.sources[0]}"]
-        for i in range(1, len(self.versions)):
-            parts.append(f"--- v{i} ({'; '.join(self.labels[i - 1])}) ---\n"
-                         f"{self.sources[i]}")
-        return f"History(x={self.x}, calls={self.calls})\n" + "\n".join(parts)
+        return f"History(x={self.x}, calls={self.calls})\n" + versions_text(self.sources, self.labels)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """Hypothesis prints a falsifying example with this: the sources, not the data."""

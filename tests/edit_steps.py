@@ -1,4 +1,5 @@
-"""Drawing one update's worth of random edits, shared by the class-model strategies."""
+"""One update's worth of random edits, and how a history of them reads, shared by the
+class-model strategies."""
 
 from __future__ import annotations
 
@@ -28,3 +29,12 @@ def draw_edits(draw: Callable[[st.SearchStrategy[Any]], Any], model: M, edits: S
             if len(labels) == wanted:
                 break
     return new, labels
+
+
+def versions_text(sources: Sequence[str], labels: Sequence[Sequence[str]]) -> str:
+    """Every version's source under a line naming the edits that made it: what a failing
+    example shows, rather than the model's data."""
+    parts = [f"--- v0 ---\n{sources[0]}"]
+    for i in range(1, len(sources)):
+        parts.append(f"--- v{i} ({'; '.join(labels[i - 1])}) ---\n{sources[i]}")
+    return "\n".join(parts)
