@@ -709,11 +709,9 @@ test_fixed_singledispatchmethod_retyped = _explicit(evolve(
     ("h0.register(int) -> register(float)",
      lambda m: put(m.get("K1").members["h0"].overloads[0], type="float"))))
 
-test_bug_singledispatchmethod_fallback_body = _bug(evolve(
+test_fixed_singledispatchmethod_fallback_body = _explicit(evolve(
     Model([_k("K1", "plain", {"h0": _sdm(Overload("int", ("lit", 1), "h0_1"))})]),
-    ("body of K1.h0", lambda m: put(m.get("K1").members["h0"], body=("lit", 5)))),
-    "the body of a singledispatchmethod's fallback changes: the class gets a new "
-    "singledispatchmethod without the overloads, K1().h0(3) == 5 (fresh: 1)")
+    ("body of K1.h0", lambda m: put(m.get("K1").members["h0"], body=("lit", 5)))))
 test_fixed_second_underscore_overload = _explicit(evolve(
     Model([], [Dispatch("sd1", ("lit", 0), [Overload("bool", ("lit", 1))])]),
     ("add @sd1.register(list) def _", lambda m: m.dispatch[0].overloads.append(
@@ -782,14 +780,11 @@ test_fixed_dispatch_cache_after_rebase = _explicit(evolve(
           [Dispatch("sd1", ("lit", 0), [Overload("K1", ("lit", 1), "sd1_1")])]),
     ("class K2(K1)", lambda m: put(m.get("K2"), base="K1"))))
 
-test_bug_bound_singledispatchmethod_of_rebuilt_class = _bug(evolve(
+test_fixed_bound_singledispatchmethod_of_rebuilt_class = _explicit(evolve(
     Model([_k("K1", "keyed", {"h0": _sdm(Overload("int", ("lit", 1), "h0_1"))})], serial=5),
     ("K1 key='k1'; add h0.register(str)",
      lambda m: (put(m.get("K1"), key="k1"),
-                m.get("K1").members["h0"].overloads.append(Overload("str", ("lit", 2), "h0_2"))))),
-    "a class whose header changed (here its key=) gets a new singledispatchmethod object: "
-    "old.h0 bound before the update dispatches with the old registry, old.h0('ab') == 0 "
-    "(fresh: 2, the new overload)")
+                m.get("K1").members["h0"].overloads.append(Overload("str", ("lit", 2), "h0_2"))))))
 test_bug_abstract_lost_when_rebased_onto_a_changed_base = _bug(evolve(
     Model([_k("K1", "abc"), _k("K2", "abc", {"m1": Member("m1", ("lit", 1), abstract=True)})]),
     ("class K2(K1); add K1.m2",

@@ -19,6 +19,7 @@ from ._heap import walk
 from ._imports import importer_namespaces
 from ._ops import (MISSING, Call, FillAttrs, InstanceHook, Plan, Retarget, SetCell, SetFunction,
                    TrySetBases, function_fields)
+from ._patch import dispatch
 from ._patch.enums import migrate_members
 from ._patch.functions import caches_in, incompatibility, nested_changes
 from ._patch.lines import reline
@@ -66,6 +67,10 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
                                       report.skipped, edit.name)
             edit.set.update(members)
         for key, value in edit.set.items():
+            adopted = dispatch.adopt(edit.cls.__dict__.get(key), value, rebind.fix)
+            if adopted is not None:
+                plan.ops.extend(adopted)
+                continue
             value = rebind.fix(value)
             if edit.cls.__dict__.get(key, MISSING) is value:
                 continue
@@ -103,7 +108,7 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
     clears = staged.clear_caches if staged.registrations else []
     if staged.classes or staged.replacements:
         plan.add(_refresh_type_checks(live))
-        clears = clears + _dispatch_caches(live)
+        clears = clears + dispatch.caches(live)
     if clears:
         clears = list({id(c): c for c in clears}.values())
         plan.add(Call(lambda: [c() for c in clears], lambda: [c() for c in clears],
@@ -271,23 +276,6 @@ def _refresh_type_checks(live: dict[str, Any]) -> Call:
 
 
 _PROTOCOL_CACHES = ("__protocol_attrs__", "__non_callable_proto_members__")
-
-
-def _dispatch_caches(live: dict[str, Any]) -> list[Any]:
-    """The dispatch-cache clearers of the module's singledispatch functions and methods."""
-    out = []
-    for value in list(live.values()):
-        holders = [value]
-        if is_a(value, type) and type.__getattribute__(value, "__module__") == live.get(
-                "__name__"):
-            holders = [getattr(v, "dispatcher", None) for v in
-                       type.__getattribute__(value, "__dict__").values()
-                       if is_a(v, functools.singledispatchmethod)]
-        for fn in holders:
-            attrs = fn.__dict__ if type(fn) is types.FunctionType else {}
-            if callable(attrs.get("_clear_cache")) and "registry" in attrs:
-                out.append(attrs["_clear_cache"])
-    return out
 
 
 def _follow_new_methods(old: type, new: type, plan: Plan) -> None:

@@ -40,7 +40,8 @@ def _inner(obj: Any) -> Iterator[Any]:
         yield obj.__func__
     if is_a(obj, property):
         yield from (f for f in (obj.fget, obj.fset, obj.fdel) if f is not None)
-    if is_a(obj, (functools.partial, functools.cached_property)):
+    if is_a(obj, (functools.partial, functools.partialmethod, functools.cached_property,
+                  functools.singledispatchmethod)):
         yield obj.func
     wrapped = (instance_dict(obj) or {}).get("__wrapped__")
     if wrapped is not None:
