@@ -3,6 +3,8 @@ object once, in place of its earlier registration; and only when the update appl
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 import hotswap
@@ -312,3 +314,160 @@ def test_an_overload_registered_by_annotation_follows_its_new_annotation(modules
     assert (show(1), show(1.5)) == ("object", "number")
     assert set(show.registry) == {object, float} and show.registry[float] is number
     assert number.__annotations__ == {"x": float}
+
+
+REMOVABLE = """
+    import functools
+
+    REGISTRY = []
+
+    class Meta(type):
+        def __init__(cls, name, bases, ns, **kw):
+            super().__init__(name, bases, ns)
+            REGISTRY.append(cls)
+
+    class Keyed:
+        registry = {}
+
+        def __init_subclass__(cls, **kw):
+            super().__init_subclass__(**kw)
+            Keyed.registry[cls.__name__] = cls
+
+    class Base(metaclass=Meta):
+        pass
+
+    class Gone(Base):
+        def where(self):
+            return "still here"
+
+    class Json(Keyed):
+        pass
+
+    class Xml(Keyed):
+        pass
+
+    @functools.singledispatch
+    def show(x):
+        return "object"
+
+    @show.register(int)
+    def show_int(x):
+        return "int"
+
+    @show.register(list)
+    def _(x):
+        return "list"
+
+    @show.register(dict)
+    def _(x):
+        return "dict"
+
+    class Shape:
+        @functools.singledispatchmethod
+        def fit(self, x):
+            return "any"
+
+        @fit.register(int)
+        def fit_int(self, x):
+            return "int"
+
+        @fit.register(str)
+        def fit_str(self, x):
+            return "str"
+"""
+
+
+def _without(source: str, *blocks: str) -> str:
+    """`source` (dedented) without `blocks`, each written as it stands there."""
+    source = textwrap.dedent(source)
+    for block in blocks:
+        assert block in source
+        source = source.replace(block, "")
+    return source
+
+
+GONE = """
+class Gone(Base):
+    def where(self):
+        return "still here"
+"""
+XML = """
+class Xml(Keyed):
+    pass
+"""
+SHOW_INT = """
+@show.register(int)
+def show_int(x):
+    return "int"
+"""
+SHOW_LIST = """
+@show.register(list)
+def _(x):
+    return "list"
+"""
+FIT_INT = """
+    @fit.register(int)
+    def fit_int(self, x):
+        return "int"
+"""
+
+
+def test_a_class_removed_from_the_source_leaves_the_registries_it_was_put_in(modules):
+    mf = modules(REMOVABLE)
+    m = mf.module
+    Gone, Xml, registry, keyed = m.Gone, m.Xml, m.REGISTRY, m.Keyed.registry
+    survivor = Gone()
+    assert Gone in registry and keyed["Xml"] is Xml
+
+    report = mf.update(_without(REMOVABLE, GONE, XML))
+
+    fresh = modules.fresh(_without(REMOVABLE, GONE, XML))
+    assert [c.__name__ for c in registry] == [c.__name__ for c in fresh.REGISTRY] == ["Base"]
+    assert sorted(keyed) == sorted(fresh.Keyed.registry) == ["Json"]
+    assert not hasattr(m, "Gone") and survivor.where() == "still here"
+    assert any("REGISTRY: 1 definition(s) removed" in n for n in report.notes)
+    assert any("Keyed.registry: 1 definition(s) removed" in n for n in report.notes)
+
+    hotswap.rollback(m)
+    assert registry[-1] is Gone and keyed["Xml"] is Xml
+
+
+def test_an_overload_removed_from_the_source_no_longer_dispatches(modules):
+    mf = modules(REMOVABLE)
+    show = mf.module.show
+    assert (show(1), show([]), show({})) == ("int", "list", "dict")  # cached dispatch too
+
+    mf.update(_without(REMOVABLE, SHOW_INT, SHOW_LIST))
+
+    assert mf.module.show is show
+    assert (show(1), show([]), show({})) == ("object", "object", "dict")
+    assert set(show.registry) == {object, dict}
+
+
+def test_an_overload_removed_from_a_class_body_no_longer_dispatches(modules):
+    mf = modules(REMOVABLE)
+    shape = mf.module.Shape()
+    fit = shape.fit  # bound before the update
+    assert (fit(1), fit("a")) == ("int", "str")
+
+    mf.update(_without(REMOVABLE, FIT_INT))
+
+    assert (fit(1), fit("a"), shape.fit(1)) == ("any", "str", "any")
+    assert not hasattr(mf.module.Shape, "fit_int")
+
+
+def test_a_failed_update_withdraws_nothing(modules):
+    mf = modules(REMOVABLE)
+    m = mf.module
+    registry, show = list(m.REGISTRY), m.show
+    seen = []
+
+    def check() -> None:
+        seen.append((show(1), len(m.REGISTRY)))  # while applied: withdrawn
+        raise RuntimeError("the service is unhappy")
+
+    with pytest.raises(hotswap.UpdateError):
+        mf.update(_without(REMOVABLE, GONE, SHOW_INT), check=check)
+
+    assert seen == [("object", len(registry) - 1)]
+    assert m.REGISTRY == registry and show(1) == "int"

@@ -104,8 +104,12 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
     for op in ops:
         plan.add(op)
     report.notes.extend(notes)
+    for w in staged.withdrawals:
+        plan.add(w)
+        report.notes.append(f"{w.label}: {len(w.objects)} definition(s) removed from the "
+                            "source withdrawn")
     # Dispatch caches map classes to overloads: stale once a registry or a class changed.
-    clears = staged.clear_caches if staged.registrations else []
+    clears = staged.clear_caches if staged.registrations or staged.withdrawals else []
     if staged.classes or staged.replacements:
         plan.add(_refresh_type_checks(live))
         clears = clears + dispatch.caches(live)

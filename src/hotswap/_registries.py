@@ -12,6 +12,10 @@ staging ends every one of them is put back as it was. What staging did to them b
 operations of the plan instead, applied with the rest of the update and undone with it:
 the new entry names the live object (where the class or function kept its identity) and
 takes the place of the earlier registration of the same definition, which is withdrawn.
+
+A definition removed from the source is withdrawn too, from the same containers (those
+its decorators, bases and metaclass reach, and the module's own): a fresh import would
+not register it, and a dispatcher would otherwise still run a deleted overload.
 """
 
 from __future__ import annotations
@@ -56,6 +60,30 @@ class Delta:
     label: str
     before: Any
     after: Any
+
+
+@dataclass
+class Removed:
+    """A registering definition (a class, a decorated def) removed from the source, and how
+    to recognise what it made: the live objects it bound, and, for a def sharing its name
+    with others (``@f.register def _``), whose name is bound to another one, its code's
+    qualified name and the live lines the statement stood on."""
+
+    node: ast.stmt
+    objects: list[Any]
+    qualname: str
+    first: int
+    last: int
+    globals_: dict[str, Any]
+
+    def made(self, value: Any) -> bool:
+        if any(value is o for o in self.objects):
+            return True
+        if type(value) is not types.FunctionType or value.__globals__ is not self.globals_:
+            return False
+        code = value.__code__
+        return code.co_qualname == self.qualname and \
+            self.first <= code.co_firstlineno <= self.last
 
 
 class Watch:
@@ -150,6 +178,20 @@ class Watch:
             for name, inner in list(globals_.items()):
                 if type(inner) in _CONTAINERS:
                     self._reach(inner, f"{module}.{name}", 1)
+
+    def withdrawals(self, removed: list[Removed]) -> list[Withdraw]:
+        """Where the registries hold what the `removed` definitions made."""
+        if not removed:
+            return []
+        self.before_running([r.node for r in removed])
+        out = []
+        for container, label, before in self._seen.values():
+            items = before.values() if isinstance(before, dict) else before
+            found = list({id(x): x for x in items if _definition(x)
+                          and any(r.made(x) for r in removed)}.values())
+            if found:
+                out.append(Withdraw(container, label, found))
+        return out
 
     def take(self) -> list[Delta]:
         """Put every container back as it was; return what staging had done to them."""
@@ -276,6 +318,41 @@ class SetEdit(Op):
             s.difference_update(added)
             s.update(discarded)
         return undo
+
+
+@dataclass
+class Withdraw(Op):
+    """Take every entry holding one of `objects` (by identity) out of a container."""
+
+    container: Any
+    label: str
+    objects: list[Any]
+
+    def apply(self) -> Callable[[], None]:
+        c = self.container
+        ids = {id(o) for o in self.objects}
+        if type(c) is list:
+            at = [(i, x) for i, x in enumerate(c) if id(x) in ids]
+            for i, _ in reversed(at):
+                del c[i]
+
+            def undo() -> None:
+                for i, x in at:
+                    c.insert(i, x)
+            return undo
+        if type(c) is set:
+            members = [x for x in c if id(x) in ids]
+            for x in members:
+                c.discard(x)
+            return lambda: c.update(members)
+        entries = [(k, v) for k, v in c.items() if id(v) in ids]
+        for k, _ in entries:
+            del c[k]
+
+        def put_back() -> None:
+            for k, v in entries:
+                c[k] = v
+        return put_back
 
 
 def _index(lst: list[Any], obj: Any, last: bool = False) -> int | None:

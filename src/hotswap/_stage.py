@@ -23,7 +23,7 @@ from ._diff import Change, ModuleDiff, Stmt, dirty_names, dump, final_names, wit
 from ._names import reads
 from ._patch.functions import clone, find_raw, incompatibility, lambdas_in, role_of
 from ._patch.lines import at_current_lines
-from ._registries import Delta, Watch
+from ._registries import Delta, Removed, Watch, Withdraw, may_register
 
 FunctionType = types.FunctionType
 _ABSENT: Any = object()  # an attribute a function did not have
@@ -90,6 +90,7 @@ class Staged:
     annotations: list[tuple[FunctionType, dict[str, Any]]] = field(default_factory=list)
     # what re-run definitions registered in live containers (put back; see _registries)
     registrations: list[Delta] = field(default_factory=list)
+    withdrawals: list[Withdraw] = field(default_factory=list)  # of removed definitions
     clear_caches: list[Callable[[], Any]] = field(default_factory=list)
 
     def settle(self) -> None:
@@ -162,6 +163,7 @@ class Stage:
         self.dirty: set[str] = set()  # names rebound by this update (they refresh readers)
         self.rebuilt: dict[str, type] = {}  # module-level classes rebuilt: their new version
         self.watch = Watch(self.live)
+        self.removed: list[Removed] = []  # registering definitions gone from the source
 
     # -- compiling and running -----------------------------------------------------------
 
@@ -243,6 +245,35 @@ class Stage:
         for old, new in zip(olds, news):
             if incompatibility(old, new.__code__) is None:
                 self.patch(old, new, f"{names[0]}.<lambda>")
+
+    def note_removed(self, removed: list[Stmt], changes: list[Change], final: set[str],
+                     shared: set[str], bound: Callable[[str], Any], prefix: str = "",
+                     offset: int = 0) -> None:
+        """Note the registering definitions (classes, decorated defs) of a body that are gone
+        from the source: removed, or turned into another kind of statement. `bound` gives
+        what a name is bound to now; `prefix` makes qualified names; the statements' live
+        code stands `offset` lines from their old source."""
+        olds = removed + [c.old for c in changes if c.old is not None
+                          and c.old.definition not in (None, c.new.definition)]
+        for stmt in olds:
+            kind = stmt.definition
+            if kind is None or (kind[1] in final and kind[1] not in shared) or \
+                    not may_register(stmt.nodes):
+                continue
+            qualname = prefix + kind[1]
+            value = None if kind[1] in shared else bound(kind[1])
+            objects: list[Any] = []
+            node = stmt.nodes[0]
+            if isinstance(node, ast.ClassDef):
+                if getattr(value, "__qualname__", None) == qualname and \
+                        getattr(value, "__module__", None) == self.modname:
+                    objects.append(value)
+            elif value is not None and isinstance(node, (ast.FunctionDef,
+                                                         ast.AsyncFunctionDef)):
+                raw = self.live_raw(value, qualname, role_of(node.decorator_list))
+                objects.extend(o for o in (value, raw) if o is not None)
+            self.removed.append(Removed(node, objects, qualname, stmt.start + 1 + offset,
+                                        stmt.end + offset, self.live))
 
     # -- definitions ----------------------------------------------------------------------
 
@@ -434,6 +465,8 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                 text = ast.unparse(stmt.nodes[0]).splitlines()[0]
                 st.out.rerun.append(f"line {stmt.lineno}: {text[:60]}")
             st.out.bound.extend(n for n in sorted(stmt.names) if n in final and last[n] is stmt)
+        st.note_removed(diff.removed, diff.changes, final, shared, st.live.get)
+        st.out.withdrawals = st.watch.withdrawals(st.removed)
     except BaseException:
         st.watch.revert()
         st.out.settle()

@@ -342,6 +342,8 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
     for name in sorted(gone - final):
         if name in cls.__dict__ and name not in _NEVER_MOVED:
             edit.delete.append(name)
+    st.note_removed(removed, changes, final, shared,
+                    lambda name: cls.__dict__.get(mangle(private, name)), qual + ".", offset)
     if edit.set or edit.delete or any(not p.layout for p in st.out.patches[patches_before:]):
         st.out.classes.append(edit)
 
