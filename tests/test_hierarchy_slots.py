@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 # -- __slots__ ------------------------------------------------------------------------------
 
@@ -246,6 +248,42 @@ def test_abc_abstract_method_set_recomputed(modules):
     else:
         raise AssertionError("Circle lacks perimeter() and should now be abstract")
     assert old_circle.area() == 3
+
+
+def test_a_replaced_abc_keeps_its_abstract_methods_when_its_new_base_changes(modules):
+    """The class replacing one gets functions of its own: they keep the mark
+    ``abc.abstractmethod`` left, so recomputing its abstract set after its new base changed
+    (here the base gained a method) still finds it."""
+    mf = modules("""
+        import abc
+
+        class Base(abc.ABC):
+            pass
+
+        class Shape(abc.ABC):
+            @abc.abstractmethod
+            def area(self):
+                ...
+    """)
+    Shape = mf.module.Shape
+
+    report = mf.update("""
+        import abc
+
+        class Base(abc.ABC):
+            def extra(self):
+                return 1
+
+        class Shape(Base):
+            @abc.abstractmethod
+            def area(self):
+                ...
+    """)
+
+    assert f"{mf.name}.Shape" in report.replaced and mf.module.Shape is not Shape
+    assert mf.module.Shape.__abstractmethods__ == frozenset({"area"})
+    with pytest.raises(TypeError, match="abstract"):
+        mf.module.Shape()
 
 
 def test_nested_class_update(modules):

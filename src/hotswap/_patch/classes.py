@@ -512,7 +512,11 @@ def _detach(st: Stage, new: type, live: type, since: int) -> None:
     fresh: dict[int, Any] = {}
     for p in mine:
         st.out.canonical.pop(id(p.new), None)
-        fresh[id(p.live)] = clone(p.new, st.live)
+        own = clone(p.new, st.live)
+        # what the decorators just set on the live function they were handed (the mark of
+        # abc.abstractmethod), and the function's own state, go with the new function
+        own.__dict__.update(p.live.__dict__)
+        fresh[id(p.live)] = own
     scratch = Plan()
     rebind = Rebinder(st.ns, st.live, fresh, scratch)
     for cls in _built_with(new, live):
