@@ -263,6 +263,48 @@ def test_flag_member_added_and_combined(modules):
     assert (rw | x).value == 7
 
 
+def test_a_flag_combination_made_at_run_time_takes_the_name_the_new_source_gives_it(modules):
+    """``Perm.R | Perm.W`` made before the update is the member the new ``RW = R | W``
+    names: held references, ``Perm(3)`` and ``Perm.RW`` are one object, shown by name."""
+    source = """
+        import enum
+
+        class Perm(enum.Flag):
+            R = 1
+            W = 2
+    """
+    mf = modules(source)
+    Perm = mf.module.Perm
+    rw = Perm.R | Perm.W
+
+    mf.update(source + "        RW = R | W\n")
+
+    assert Perm.RW is rw and Perm(3) is rw and Perm["RW"] is rw
+    fresh = modules.fresh(source + "        RW = R | W\n")
+    assert repr(rw) == repr(fresh.Perm.RW) == "<Perm.RW: 3>"
+    assert list(Perm) == [Perm.R, Perm.W]
+
+
+def test_a_flag_combination_whose_name_is_removed_stays_the_member_of_its_value(modules):
+    """``RW = R | W`` removed: the held ``Perm.RW`` is still ``Perm(3)`` (and ``R | W``),
+    now shown as a fresh import shows that value."""
+    source = """
+        import enum
+
+        class Perm(enum.Flag):
+            R = 1
+            W = 2
+    """
+    mf = modules(source + "        RW = R | W\n")
+    Perm = mf.module.Perm
+    rw = Perm.RW
+
+    mf.update(source)
+
+    assert Perm(3) is rw and (Perm.R | Perm.W) is rw and "RW" not in Perm.__members__
+    assert repr(rw) == repr(modules.fresh(source).Perm(3)) == "<Perm.R|W: 3>"
+
+
 def test_enum_method_change(modules):
     src = """
         import enum

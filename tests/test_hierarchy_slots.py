@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import textwrap
+import typing
+
 import pytest
 
 
@@ -426,6 +429,49 @@ def test_generic_class_method_change(modules):
     assert Box[str]("s").get() == ["s"]
     assert Box.__parameters__ == (mf.module.T,)
     assert f"{mf.name}.Box.get" in report.functions
+
+
+GENERIC_PAIR = textwrap.dedent("""
+    import typing
+
+    T = typing.TypeVar("T")
+    U = typing.TypeVar("U")
+
+    class Box(typing.Generic[PARAMS]):
+        pass
+""")
+
+
+def test_a_new_subclass_subscripts_its_rebuilt_generic_base_as_the_source_has_it(modules):
+    """``class Pair(Box[int])`` is new while Box loses a type parameter: it is built
+    against Box's new parameters, then based on the live Box."""
+    mf = modules(GENERIC_PAIR.replace("PARAMS", "T, U"))
+    Box = mf.module.Box
+    old = Box()
+
+    mf.update(GENERIC_PAIR.replace("PARAMS", "T") + "\nclass Pair(Box[int]):\n    pass\n")
+
+    m = mf.module
+    assert m.Box is Box and Box.__parameters__ == (m.T,)
+    assert m.Pair.__bases__ == (Box,) and issubclass(m.Pair, Box) and isinstance(old, Box)
+    assert typing.get_origin(m.Pair.__orig_bases__[0]) is Box
+    assert typing.get_args(m.Pair.__orig_bases__[0]) == (int,)
+    assert m.Pair in Box.__subclasses__()
+
+
+def test_a_generic_rebuilt_with_its_subclass_leaves_the_subclass_naming_the_live_base(modules):
+    source = GENERIC_PAIR + "\nclass Pair(Box[ARGS]):\n    pass\n"
+    mf = modules(source.replace("PARAMS", "T").replace("ARGS", "int"))
+    Box, Pair = mf.module.Box, mf.module.Pair
+    old = Pair()
+
+    report = mf.update(source.replace("PARAMS", "T, U").replace("ARGS", "int, str"))
+
+    assert {f"{mf.name}.Box", f"{mf.name}.Pair"} <= set(report.rebuilt)
+    assert mf.module.Pair is Pair and Pair.__bases__ == (Box,)
+    assert typing.get_origin(Pair.__orig_bases__[0]) is Box
+    assert typing.get_args(Pair.__orig_bases__[0]) == (int, str)
+    assert Box.__parameters__ == (mf.module.T, mf.module.U) and isinstance(old, Box)
 
 
 def test_protocol_method_change(modules):

@@ -36,7 +36,8 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
     live: dict[str, Any] = module.__dict__
     modname = module.__name__
     plan = Plan()
-    rebind = Rebinder(staged.namespace, live, staged.canonical, plan)
+    rebind = Rebinder(staged.namespace, live, staged.canonical, plan,
+                      frozenset(id(c) for c in staged.made))
     patched: set[int] = set()
     nested: list[tuple[types.CodeType, types.CodeType]] = []
 

@@ -82,6 +82,7 @@ class Staged:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     keep: list[Any] = field(default_factory=list)  # keeps ids in `canonical` meaningful
+    made: list[type] = field(default_factory=list)  # new classes staging created
     refreshed: int = 0  # unchanged statements run again: they read a rebound name
     # live functions handed to re-run decorators, with their attributes before: a
     # decorator may set attributes on them (or fail half-way through doing so)

@@ -62,19 +62,28 @@ def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
             inplace(st, live, old, node, [node], offset, texts)
             return
         since = len(st.out.patches)
-        rebuilt_before = {n: st.ns[n] for n in st.rebuilt}
-        st.ns.update(st.rebuilt)  # a class rebuilt earlier is seen as its new version
-        try:
-            st.run([canonical_class(st, node, live)])
-        finally:
-            new = st.ns[node.name]
-            st.ns.update(rebuilt_before)
+        new = _run_seeing_rebuilt(st, canonical_class(st, node, live))
         _keep_state(st, old, node, new, live)
         if migrate(st, new, live, since):
             st.ns[node.name] = live
             st.rebuilt[node.name] = new
         return
-    st.run([canonical_class(st, node, None)])
+    made = _run_seeing_rebuilt(st, canonical_class(st, node, None))
+    if is_a(made, type):
+        st.out.made.append(made)
+
+
+def _run_seeing_rebuilt(st: Stage, node: ast.ClassDef) -> Any:
+    """Run a class statement with the classes rebuilt earlier in this update seen as their
+    new versions (a subclass subscripting a generic base needs its new parameters; the
+    staged bases are swapped for the live ones when planning); return what it bound."""
+    rebuilt_before = {n: st.ns[n] for n in st.rebuilt}
+    st.ns.update(st.rebuilt)
+    try:
+        st.run([node])
+        return st.ns[node.name]
+    finally:
+        st.ns.update(rebuilt_before)
 
 
 def _keep_state(st: Stage, old: ast.ClassDef | None, node: ast.ClassDef, new: type,

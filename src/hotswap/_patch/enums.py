@@ -35,8 +35,14 @@ def migrate_members(new: type[enum.Enum], live: type[enum.Enum], plan: Plan,
     members: dict[str, Any] = {}
     old_map: dict[str, Any] = live._member_map_
     plain = live._member_type_ is object
+    runtime = _runtime_combinations(live)
     for key, staged in new._member_map_.items():
         current = old_map.get(key)
+        if current is None and _hashable(staged._value_) and staged._value_ in runtime:
+            # A flag combination the program made (``F.R | F.W``) gets the name the new
+            # source gives its value (``RW = R | W``): it stays ``F(3)``, held or not.
+            current = runtime[staged._value_]
+            plan.add(SetAttr(current, "_name_", staged._name_))
         if current is None:
             plan.add(Retarget(staged, live))
             members[key] = staged
@@ -54,16 +60,45 @@ def migrate_members(new: type[enum.Enum], live: type[enum.Enum], plan: Plan,
                 skipped.append((f"{name}.{key}", "the member is a "
                                 f"{live._member_type_.__name__} and keeps its old value"))
     by_value = {value: members[m._name_] for value, m in new._value2member_map_.items()}
-    if issubclass(live, enum.Flag):
-        # Combinations made at run time (``F.R | F.W``) are members too, cached by value:
-        # held ones stay ``F(3)`` while the new flags still have their bits.
-        mask = getattr(new, "_flag_mask_", None)
-        named = {id(m) for m in old_map.values()}
-        for value, m in live._value2member_map_.items():
-            if value not in by_value and id(m) not in named and isinstance(value, int) \
-                    and mask is not None and not value & ~mask:
-                by_value[value] = m
+    # Combinations made at run time are members too, cached by value: held ones stay
+    # ``F(3)`` while the new flags still have their bits.
+    mask = getattr(new, "_flag_mask_", None)
+    for value, m in runtime.items():
+        if value not in by_value and mask is not None and not value & ~mask:
+            by_value[value] = m
+    # A named combination the new source no longer names (``RW = R | W`` removed) is a
+    # combination like those made at run time: still ``F(3)``, named as the new class
+    # names that value (``R|W``).
+    for key, m in old_map.items():
+        value = m._value_
+        if key in new._member_map_ or runtime.get(value) is m or not isinstance(value, int) \
+                or value in by_value or mask is None or value & ~mask or \
+                not issubclass(live, enum.Flag):
+            continue
+        try:
+            named = new(value)._name_  # a pseudo-member of the staged class: its own cache
+        except Exception:  # noqa: BLE001 - a custom _missing_: leave the member out
+            continue
+        plan.add(SetAttr(m, "_name_", named))
+        by_value[value] = m
     plan.add(SetAttr(live, "_member_map_", members))
     plan.add(SetAttr(live, "_member_names_", list(new._member_names_)))
     plan.add(SetAttr(live, "_value2member_map_", by_value))
     return members
+
+
+def _runtime_combinations(live: type[enum.Enum]) -> dict[int, Any]:
+    """The members of a Flag that no name defines: combinations made at run time."""
+    if not issubclass(live, enum.Flag):
+        return {}
+    named = {id(m) for m in live._member_map_.values()}
+    return {value: m for value, m in live._value2member_map_.items()
+            if id(m) not in named and isinstance(value, int)}
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import types
+import typing
 from typing import Any
 
 from .._ops import Plan, SetCell
@@ -24,11 +25,13 @@ _MAX_DEPTH = 8
 
 class Rebinder:
     def __init__(self, staging: dict[str, Any], live: dict[str, Any],
-                 canonical: dict[int, Any], plan: Plan) -> None:
+                 canonical: dict[int, Any], plan: Plan,
+                 made: frozenset[int] = frozenset()) -> None:
         self.staging = staging
         self.live = live
         self.canonical = canonical  # id(staged object) -> live object
         self.plan = plan
+        self.made = made  # ids of the classes staging created (new ones, not rebuilt)
         self._memo: dict[int, Any] = {}
         self._keep: list[Any] = []  # keeps ids in _memo valid
 
@@ -86,7 +89,12 @@ class Rebinder:
                 new = self.fix(item, d)
                 if new is not item:
                     self.plan.set_attr(v, k, new)
+            bases = tuple(self.fix(b, d) for b in v.__bases__)
+            if any(a is not b for a, b in zip(bases, v.__bases__)):
+                self.plan.set_attr(v, "__bases__", bases)  # a new subclass of a rebuilt class
             return v
+        if type(v) is typing._GenericAlias:  # type: ignore[attr-defined]
+            return self._alias(v, d)
         if type(v) is functools._lru_cache_wrapper:
             return self._lru_cache(v, d)
         wrapped = (instance_dict(v) or {}).get("__wrapped__")
@@ -110,9 +118,24 @@ class Rebinder:
                               if k != "__wrapped__")
         return fresh
 
+    def _alias(self, v: Any, d: int) -> Any:
+        """A subscripted generic class (``Base[int]`` in a class's ``__orig_bases__``) that
+        staging made from a class rebuilt in this update names the live class instead.
+        Such an alias is staging's own (typing caches it per staged class): it is edited,
+        not made again, as the live class takes its new type parameters only when the
+        update applies."""
+        origin = self.fix(v.__origin__, d)
+        args = tuple(self.fix(a, d) for a in v.__args__)
+        if origin is not v.__origin__:
+            self.plan.set_attr(v, "__origin__", origin)
+        if any(a is not b for a, b in zip(args, v.__args__)):
+            self.plan.set_attr(v, "__args__", args)
+        return v
+
     def _is_staged_class(self, cls: type) -> bool:
-        return any(fn.__globals__ is self.staging
-                   for item in cls.__dict__.values() for fn in functions_in(item))
+        return id(cls) in self.made or any(
+            fn.__globals__ is self.staging
+            for item in cls.__dict__.values() for fn in functions_in(item))
 
     def _function(self, fn: types.FunctionType, d: int) -> Any:
         target = fn
