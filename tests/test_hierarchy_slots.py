@@ -533,3 +533,35 @@ def test_class_removed_from_source_leaves_module_instances_keep_working(modules)
     assert isinstance(inst, Gone)
     assert Gone(1).double() == 2
     assert hasattr(mf.module, "Keep")
+
+
+def test_a_method_bound_before_its_class_was_replaced_dispatches_as_the_new_class(modules):
+    """The class is replaced (CPython refuses its new bases in place) and its instances
+    retargeted: a singledispatchmethod bound earlier takes the new registry too."""
+    source = """
+        import functools
+
+        class Mixin:
+            def mix(self):
+                return 7
+
+        class Shape(BASES):
+            @functools.singledispatchmethod
+            def fit(self, x):
+                return "any"
+
+            @fit.register(TYPE)
+            def _(self, x):
+                return "number"
+    """
+    mf = modules(source.replace("BASES", "").replace("TYPE", "int"))
+    Shape = mf.module.Shape
+    shape = Shape()
+    fit = shape.fit
+    assert (fit(1), fit(1.5)) == ("number", "any")
+
+    report = mf.update(source.replace("BASES", "Mixin").replace("TYPE", "float"))
+
+    assert f"{mf.name}.Shape" in report.replaced and isinstance(shape, mf.module.Shape)
+    assert (fit(1), fit(1.5)) == ("any", "number")
+    assert (shape.fit(1), shape.fit(1.5), shape.mix()) == ("any", "number", 7)

@@ -471,3 +471,16 @@ def test_a_failed_update_withdraws_nothing(modules):
 
     assert seen == [("object", len(registry) - 1)]
     assert m.REGISTRY == registry and show(1) == "int"
+
+
+def test_an_overload_sharing_its_name_registers_for_its_new_type_only(modules):
+    """``@show.register(list) def _`` -> ``register(tuple)`` while the name ``_`` binds a
+    later overload: the old function is found where it was registered, and withdrawn."""
+    mf = modules(REMOVABLE)
+    show = mf.module.show
+    assert (show([]), show(()), show({})) == ("list", "object", "dict")
+
+    mf.update(textwrap.dedent(REMOVABLE).replace("register(list)", "register(tuple)"))
+
+    assert (show([]), show(()), show({})) == ("object", "list", "dict")
+    assert set(show.registry) == {object, int, tuple, dict}

@@ -288,6 +288,10 @@ def _follow_new_methods(old: type, new: type, plan: Plan) -> None:
     references taken earlier still call, take the new class's code. Not those using
     ``super()``: their ``__class__`` cell names the old class, which the instances left."""
     for key, value in type.__getattribute__(old, "__dict__").items():
+        adopted = dispatch.adopt(value, new.__dict__.get(key), lambda x: x)
+        if adopted is not None:  # methods bound earlier dispatch as the new class does
+            plan.ops.extend(adopted)
+            continue
         olds, news = functions_in(value), functions_in(new.__dict__.get(key))
         if len(olds) != len(news):
             continue

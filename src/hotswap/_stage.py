@@ -295,6 +295,13 @@ class Stage:
         raw_live = self.live_raw(holder, qualname, role)
         if line is not None and raw_live is not None and raw_live.__code__.co_firstlineno != line:
             raw_live = None
+        if line is not None and raw_live is None and change.old is not None:
+            # The name binds another def's function: this one's is known only by its code,
+            # where it was registered (``@f.register(int) def _``). The def makes a new
+            # function; the old one is withdrawn from the registries, as if removed.
+            self.note_removed([change.old], [], set(), {node.name}, lambda name: None,
+                              qualname[:len(qualname) - len(node.name)],
+                              line - change.old.start - 1)
         old = change.old.nodes[0] if change.old is not None else None
         if isinstance(old, (ast.FunctionDef, ast.AsyncFunctionDef)):
             same = dump(old.decorator_list) == dump(node.decorator_list)
