@@ -77,3 +77,17 @@ def test_lines_inserted_above_shift_the_definitions_below() -> None:
     d = diff(segment(old, "<m>"), "\n\n" + old, "<m>")
     assert not d.changes and not d.removed
     assert sorted(delta for _, delta in d.shifted) == [2, 2]
+
+
+def test_a_def_whose_text_did_not_change_pairs_with_itself_among_defs_of_its_name():
+    """``def h_2`` renamed ``_`` ahead of an unchanged ``def _``: the unchanged one is not
+    taken for a changed version of the other (it pairs with its own old text, and the
+    renamed one is new), however the defs of the name are ordered."""
+    old = "@f.register(int)\ndef h_2(x):\n    return 0\n\n@f.register(float)\ndef _(x):\n" \
+        "    return 1\n\nX = 1\n"
+    new = old.replace("def h_2", "def _").replace("X = 1", "X = 2")
+    d = diff(segment(old, "<m>"), new, "<m>")
+    # the renamed def is new; ``X = 2`` is a rewrite of ``X = 1``
+    assert [(c.new.definition, c.old is None) for c in d.changes] == [(("def", "_"), True),
+                                                                      (None, False)]
+    assert [s.definition for s in d.removed] == [("def", "h_2")]

@@ -484,3 +484,19 @@ def test_an_overload_sharing_its_name_registers_for_its_new_type_only(modules):
 
     assert (show([]), show(()), show({})) == ("object", "list", "dict")
     assert set(show.registry) == {object, int, tuple, dict}
+
+
+def test_an_overload_in_a_class_renamed_to_share_a_name_keeps_each_body_on_its_type(modules):
+    """``def fit_int`` becomes ``def _`` above ``@fit.register(str) def _``... here the
+    later ``_`` is unchanged and keeps its function; the renamed one is a new function."""
+    source = textwrap.dedent(REMOVABLE).replace("def fit_str", "def _")
+    mf = modules(source)
+    shape = mf.module.Shape()
+    fit = shape.fit
+    assert (fit(1), fit("a"), fit(1.5)) == ("int", "str", "any")
+
+    mf.update(source.replace("def fit_int", "def _"))
+
+    assert (fit(1), fit("a"), fit(1.5)) == ("int", "str", "any")
+    assert (shape.fit(1), shape.fit("a")) == ("int", "str")
+    assert not hasattr(mf.module.Shape, "fit_int")

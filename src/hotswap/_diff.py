@@ -256,11 +256,21 @@ def pair(old: list[Stmt], new: list[Stmt]
             by_def.setdefault(key, []).append(s)
         else:
             by_code.setdefault(dump(s.nodes), []).append(s)
+    # Several defs of one name (``@f.register(int) def _``): one whose text did not change
+    # is that old def, wherever it stands now; the others pair in order.
+    same_text: dict[int, Stmt] = {}
+    for s in new:
+        olds = by_def.get(s.definition) if s.definition is not None else None
+        if olds and s.text is not None:
+            for i, o in enumerate(olds):
+                if o.text == s.text:
+                    same_text[id(s)] = olds.pop(i)
+                    break
     for s in new:
         key = s.definition
         if key is not None:
             olds = by_def.get(key)
-            prev = olds.pop(0) if olds else None
+            prev = same_text.get(id(s)) or (olds.pop(0) if olds else None)
             if prev is not None and prev.text is not None and prev.text == s.text:
                 moved.append((prev, s.start - prev.start))  # delta 0: did not move
                 continue

@@ -265,6 +265,7 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
         new_stmts = group(node.body, private=private)
         old_stmts = group(old.body, private=private) if old is not None else []
     shared = shared_def_names(old_stmts)
+    shared_now = shared_def_names(new_stmts)
     last = last_binders(new_stmts)
     if old is not None:
         changes, removed, moved = pair(old_stmts, new_stmts)
@@ -307,8 +308,10 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
                 return code_named(shell_code(st, chain, [probe]), name)
 
             line = ch.old.start + 1 + offset if ch.old is not None and name in shared else None
-            st.function(ch, n, cls.__dict__.get(mangle(private, name)), f"{qual}.{name}",
-                        body, code_of, line)
+            # a def added beside others of its name is a new function, as at module level
+            holder = None if ch.old is None and name in shared_now \
+                else cls.__dict__.get(mangle(private, name))
+            st.function(ch, n, holder, f"{qual}.{name}", body, code_of, line)
             rebind.append(mangle(private, name))
         elif len(s.nodes) == 1 and is_docstring(s.nodes[0]):
             continue
