@@ -7,6 +7,8 @@ import typing
 
 import pytest
 
+import hotswap
+
 
 # -- __slots__ ------------------------------------------------------------------------------
 
@@ -565,3 +567,38 @@ def test_a_method_bound_before_its_class_was_replaced_dispatches_as_the_new_clas
     assert f"{mf.name}.Shape" in report.replaced and isinstance(shape, mf.module.Shape)
     assert (fit(1), fit(1.5)) == ("any", "number")
     assert (shape.fit(1), shape.fit(1.5), shape.mix()) == ("any", "number", 7)
+
+
+def test_methods_bound_before_a_class_was_replaced_follow_later_edits(modules):
+    """All instances left the replaced class: the replacing class holds the old function
+    objects (given the new code), so an edit after the replacement reaches a method bound,
+    or a function taken off the class, before it."""
+    source = """
+        class Mixin:
+            def mix(self):
+                return 7
+
+        class Shape(BASES):
+            def area(self):
+                return BODY
+
+            @property
+            def size(self):
+                return BODY
+    """
+    mf = modules(source.replace("BASES", "").replace("BODY", "1"))
+    shape = mf.module.Shape()
+    area, function = shape.area, mf.module.Shape.area
+
+    report = mf.update(source.replace("BASES", "Mixin").replace("BODY", "2"))
+    assert f"{mf.name}.Shape" in report.replaced
+    assert mf.module.Shape.__dict__["area"] is function
+    assert (area(), function(shape), shape.size, shape.mix()) == (2, 2, 2, 7)
+
+    mf.update(source.replace("BASES", "Mixin").replace("BODY", "3"))
+    assert (area(), function(shape), shape.area(), shape.size) == (3, 3, 3, 3)
+    assert mf.module.Shape().area() == 3
+
+    hotswap.rollback(mf.module)
+    hotswap.rollback(mf.module)
+    assert (area(), shape.size) == (1, 1) and mf.module.Shape.__dict__["area"] is function

@@ -186,6 +186,18 @@ def probe(obj: Any, model: Model, cname: str, module: ModuleType,
     return out
 
 
+def subclass_outcome(cls: type, other: type) -> tuple[Any, ...]:
+    """``issubclass(cls, other)``, where refusing is the same as False: against a protocol
+    with data members CPython raises TypeError, unless an earlier ``isinstance`` check
+    left a negative answer in the ABC cache, which it then returns. That differs with the
+    history of checks (a live class has more), not with the classes."""
+    out = outcome(issubclass, cls, other)
+    if out[0] == "raised" and out[1] == "TypeError" and \
+            out[2].startswith("Protocols with non-method members"):
+        return ("ok", False)
+    return out
+
+
 def class_probe(cls: type, model: Model, k: Klass, module: ModuleType,
                 x: int) -> dict[Any, Any]:
     out: dict[Any, Any] = {
@@ -199,7 +211,7 @@ def class_probe(cls: type, model: Model, k: Klass, module: ModuleType,
         if KIND[n] == "const":
             out[(n,)] = outcome(getattr, cls, n)
     for other in model.classes:
-        out[("issubclass", other.name)] = outcome(issubclass, cls, getattr(module, other.name))
+        out[("issubclass", other.name)] = subclass_outcome(cls, getattr(module, other.name))
     if k.is_object:
         out["abstract"] = (inspect.isabstract(cls),
                            sorted(getattr(cls, "__abstractmethods__", ())))

@@ -22,6 +22,7 @@ from ._ops import (MISSING, Call, FillAttrs, InstanceHook, Plan, Retarget, SetCe
 from ._patch import dispatch
 from ._patch.enums import migrate_members
 from ._patch.functions import caches_in, incompatibility, nested_changes
+from ._patch.handover import hand_over
 from ._patch.lines import reline
 from ._patch.instances import Move, compatible, move_all, retarget_holder, with_subclasses
 from ._patch.rebind import Rebinder
@@ -210,7 +211,7 @@ def _heap_work(module: types.ModuleType, staged: Staged,
         elif instances:
             moves.append(Move(instances, r.new, r.live, r.name, r.reason))
         if r.movable and (not instances or compatible(r.new, r.live)):
-            _follow_new_methods(r.live, r.new, plan)
+            hand_over(r.live, r.new, plan)
         # The old class's own methods keep their __class__ cell: instances left on the old
         # class still call them, and their super() must keep meaning the old class.
         own_cells = {id(c) for v in r.live.__dict__.values() for f in functions_in(v)
@@ -281,25 +282,6 @@ def _refresh_type_checks(live: dict[str, Any]) -> Call:
 
 
 _PROTOCOL_CACHES = ("__protocol_attrs__", "__non_callable_proto_members__")
-
-
-def _follow_new_methods(old: type, new: type, plan: Plan) -> None:
-    """No instance stays on a replaced class: its functions, which bound methods and
-    references taken earlier still call, take the new class's code. Not those using
-    ``super()``: their ``__class__`` cell names the old class, which the instances left."""
-    for key, value in type.__getattribute__(old, "__dict__").items():
-        adopted = dispatch.adopt(value, new.__dict__.get(key), lambda x: x)
-        if adopted is not None:  # methods bound earlier dispatch as the new class does
-            plan.ops.extend(adopted)
-            continue
-        olds, news = functions_in(value), functions_in(new.__dict__.get(key))
-        if len(olds) != len(news):
-            continue
-        for fn, repl in zip(olds, news):
-            if fn is repl or "__class__" in fn.__code__.co_freevars:
-                continue
-            if incompatibility(fn, repl.__code__) is None:
-                plan.add(SetFunction(fn, function_fields(repl)))
 
 
 def _hook_after(cls: type, edit: Any) -> bool:
