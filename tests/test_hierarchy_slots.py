@@ -602,3 +602,32 @@ def test_methods_bound_before_a_class_was_replaced_follow_later_edits(modules):
     hotswap.rollback(mf.module)
     hotswap.rollback(mf.module)
     assert (area(), shape.size) == (1, 1) and mf.module.Shape.__dict__["area"] is function
+
+
+def test_a_singledispatchmethod_edited_as_its_class_is_replaced_runs_its_new_bodies(modules):
+    """The replacing class's singledispatchmethod holds functions of its own, fallback and
+    overloads, with the new bodies (not the old class's functions, with the old ones)."""
+    source = """
+        class Mixin:
+            def mix(self):
+                return 7
+
+        class Shape(BASES):
+            @functools.singledispatchmethod
+            def fit(self, x):
+                return BODY
+
+            @fit.register(int)
+            def fit_int(self, x):
+                return BODY + 1
+    """
+    source = "import functools\n" + textwrap.dedent(source)
+    mf = modules(source.replace("BASES", "").replace("BODY", "10"))
+    shape = mf.module.Shape()
+    fit = shape.fit
+
+    report = mf.update(source.replace("BASES", "Mixin").replace("BODY", "20"))
+
+    assert f"{mf.name}.Shape" in report.replaced
+    assert (fit("a"), fit(1), shape.fit("a"), shape.fit(1)) == (20, 21, 20, 21)
+    assert (mf.module.Shape().fit("a"), mf.module.Shape().fit(1)) == (20, 21)

@@ -66,6 +66,12 @@ class Rebinder:
             if inner is not v.func:
                 self.plan.set_attr(v, "func", inner)
             return v
+        if type(v) is functools.singledispatchmethod:
+            inner = self.fix(v.func, d)
+            if inner is not v.func:
+                self.plan.set_attr(v, "func", inner)
+            self.fix(v.dispatcher, d)  # its registry, in the closures of the dispatcher
+            return v
         if type(v) is functools.partial:
             inner = self.fix(v.func, d)
             return v if inner is v.func else functools.partial(inner, *v.args, **v.keywords)
