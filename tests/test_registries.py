@@ -500,3 +500,40 @@ def test_an_overload_in_a_class_renamed_to_share_a_name_keeps_each_body_on_its_t
     assert (fit(1), fit("a"), fit(1.5)) == ("int", "str", "any")
     assert (shape.fit(1), shape.fit("a")) == ("int", "str")
     assert not hasattr(mf.module.Shape, "fit_int")
+
+
+def test_a_replaced_class_takes_the_place_of_the_old_one_as_a_registry_key(modules):
+    """``@show.register(Point)``: the registry is keyed by the class. Point replaced (its
+    layout changed) while the overload's body changes (patched, not registered again):
+    the key is rewritten in place, as the heap walk finds the registry holding it."""
+    source = """
+        import functools
+
+        class Point:
+            __slots__ = SLOTS
+
+        @functools.singledispatch
+        def show(x):
+            return "object"
+
+        @show.register(Point)
+        def show_point(x):
+            return BODY
+
+        @show.register(int)
+        def _(x):
+            return "int"
+    """
+    mf = modules(source.replace("SLOTS", "()").replace("BODY", '"point"'))
+    show, old = mf.module.show, mf.module.Point()
+    assert show(old) == "point"
+
+    report = mf.update(source.replace("SLOTS", '("x",)').replace("BODY", '"new point"'))
+
+    new = mf.module.Point
+    assert f"{mf.name}.Point" in report.replaced
+    assert (show(new()), show(1)) == ("new point", "int")
+    assert list(show.registry) == [object, new, int]
+
+    hotswap.rollback(mf.module)
+    assert list(show.registry)[1] is type(old) and show(old) == "point"

@@ -60,8 +60,11 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
             found.instances[id(kind)].append(ref)
         if ref_ids:
             box = as_container(ref)
-            if box is not None and any(id(t) in ref_ids for t in held(box)):
-                for target in held(box):
+            inside = held(box) if box is not None else []
+            if type(box) is dict:
+                inside.extend(box)  # its keys: a registry keyed by a replaced class
+            if any(id(t) in ref_ids for t in inside):
+                for target in inside:
                     if id(target) in ref_ids and not any(box is h for h in found.holders[id(target)]):
                         found.holders[id(target)].append(box)
     return found

@@ -185,6 +185,27 @@ def _refcounts(objects: list[Any]) -> list[int]:
 
 
 @dataclass
+class ReplaceKey(Op):
+    """Put `new` in the place of the key `old` of a dict, keeping the order of its keys (a
+    registry keyed by a class that was replaced: ``singledispatch``'s)."""
+
+    container: dict[Any, Any]
+    old: Any
+    new: Any
+
+    def apply(self) -> Undo:
+        d = self.container
+        before = list(d.items())
+        d.clear()
+        d.update((self.new if k is self.old else k, v) for k, v in before)
+
+        def undo() -> None:
+            d.clear()
+            d.update(before)
+        return undo
+
+
+@dataclass
 class Retarget(Op):
     """Make an existing object an instance of another (layout-compatible) class."""
 

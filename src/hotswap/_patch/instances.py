@@ -18,7 +18,7 @@ import types
 from typing import Any
 
 from .._heap import as_container, held
-from .._ops import InstanceHook, Plan, SetCell, slot_names
+from .._ops import InstanceHook, Plan, ReplaceKey, SetCell, slot_names
 from .._safe import class_has, instance_dict
 from .._report import Report
 
@@ -50,6 +50,8 @@ def retarget_holder(holder: Any, old: Any, new: Any, plan: Plan) -> None:
         for key, value in list(holder.items()):
             if value is old:
                 plan.set_item(holder, key, new)
+        if any(key is old for key in holder):
+            plan.add(ReplaceKey(holder, old, new))
     elif type(holder) is list:
         for i, value in enumerate(holder):
             if value is old:
