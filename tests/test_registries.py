@@ -429,7 +429,7 @@ def test_a_class_removed_from_the_source_leaves_the_registries_it_was_put_in(mod
     assert any("Keyed.registry: 1 definition(s) removed" in n for n in report.notes)
 
     hotswap.rollback(m)
-    assert registry[-1] is Gone and keyed["Xml"] is Xml
+    assert registry[-1] is Gone and keyed["Xml"] is Xml and list(keyed) == ["Json", "Xml"]
 
 
 def test_an_overload_removed_from_the_source_no_longer_dispatches(modules):

@@ -345,13 +345,13 @@ class Withdraw(Op):
             for x in members:
                 c.discard(x)
             return lambda: c.update(members)
-        entries = [(k, v) for k, v in c.items() if id(v) in ids]
-        for k, _ in entries:
+        before = list(c.items())
+        for k in [k for k, v in before if id(v) in ids]:
             del c[k]
 
-        def put_back() -> None:
-            for k, v in entries:
-                c[k] = v
+        def put_back() -> None:  # in their order: undo runs on the dict as this left it
+            c.clear()
+            c.update(before)
         return put_back
 
 
