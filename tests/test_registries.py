@@ -537,3 +537,36 @@ def test_a_replaced_class_takes_the_place_of_the_old_one_as_a_registry_key(modul
 
     hotswap.rollback(mf.module)
     assert list(show.registry)[1] is type(old) and show(old) == "point"
+
+
+def test_an_overload_moved_to_another_dispatcher_leaves_the_first(modules):
+    """``@show.register(float) def _`` becomes ``@other.register(str) def _`` (one def of
+    that name: taken as the same def, decorated anew): ``show`` no longer has the float
+    overload, ``other`` has the str one; a list that holds the function stays as it is."""
+    source = """
+        import functools
+
+        @functools.singledispatch
+        def show(x):
+            return "object"
+
+        @functools.singledispatch
+        def other(x):
+            return "other"
+
+        @TARGET
+        def _(x):
+            return BODY
+
+        KEPT = [_]
+    """
+    mf = modules(source.replace("TARGET", "show.register(float)").replace("BODY", '"float"'))
+    m = mf.module
+    fn = m._
+    assert (m.show(1.5), m.other("a")) == ("float", "other")
+
+    mf.update(source.replace("TARGET", "other.register(str)").replace("BODY", '"str"'))
+
+    assert (m.show(1.5), m.other("a")) == ("object", "str")
+    assert set(m.show.registry) == {object} and m.other.registry[str] is fn
+    assert m.KEPT == [fn]

@@ -179,6 +179,30 @@ class Watch:
                 if type(inner) in _CONTAINERS:
                     self._reach(inner, f"{module}.{name}", 1)
 
+    def unregister(self, decorators: list[ast.expr], objects: list[Any]) -> None:
+        """A def is about to be decorated anew: take what its old `decorators` registered
+        (`objects`) out of the containers they reach, copied first like any other. If the
+        new decorators register it there again it comes back; if not (``@a.register(float)``
+        become ``@b.register(str)``), what staging did to the container says to withdraw
+        it, and the plan does."""
+        probe = Watch(self._live)
+        for expr in decorators:
+            for name in sorted(reads(expr)):
+                value = self._live.get(name, MISSING)
+                if value is not MISSING:
+                    probe._reach_far(value, name)
+        ids = {id(o) for o in objects}
+        for key, entry in probe._seen.items():
+            self._seen.setdefault(key, entry)
+            container = self._seen[key][0]
+            if type(container) is list:
+                container[:] = [x for x in container if id(x) not in ids]
+            elif type(container) is set:
+                container.difference_update([x for x in container if id(x) in ids])
+            else:
+                for k in [k for k, v in container.items() if id(v) in ids]:
+                    del container[k]
+
     def withdrawals(self, removed: list[Removed]) -> list[Withdraw]:
         """Where the registries hold what the `removed` definitions made."""
         if not removed:

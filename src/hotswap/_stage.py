@@ -356,6 +356,9 @@ class Stage:
         if node.decorator_list:
             if raw_live is not None or holder is not None:
                 self.out.redecorated.append(f"{self.modname}.{qualname}")
+            if raw_live is not None and isinstance(old, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.watch.unregister(old.decorator_list,
+                                      [o for o in (raw_live, holder) if o is not None])
             body.append(self.decorate(node, self.substitute(raw_live, qualname), keep=True))
         elif raw_live is not None:
             # Its decorators were removed: the live function itself takes the new code and
