@@ -631,3 +631,40 @@ def test_a_singledispatchmethod_edited_as_its_class_is_replaced_runs_its_new_bod
     assert f"{mf.name}.Shape" in report.replaced
     assert (fit("a"), fit(1), shape.fit("a"), shape.fit(1)) == (20, 21, 20, 21)
     assert (mf.module.Shape().fit("a"), mf.module.Shape().fit(1)) == (20, 21)
+
+
+@pytest.mark.parametrize("header", ["(Mixin)", "(Base)"])
+def test_overloads_sharing_a_name_keep_their_bodies_when_the_class_runs_again(modules, header):
+    """Two ``def _`` overloads in a class whose header changed (replaced for its bases,
+    or rebuilt in place): each keeps its own body on its own type."""
+    source = """
+        import functools
+
+        class Mixin:
+            def mix(self):
+                return 7
+
+        class Base:
+            pass
+
+        class Shape HEADER:
+            @functools.singledispatchmethod
+            def fit(self, x):
+                return "any"
+
+            @fit.register(int)
+            def _(self, x):
+                return "int"
+
+            @fit.register(str)
+            def _(self, x):
+                return "str"
+    """
+    mf = modules(source.replace("HEADER", ""))
+    shape = mf.module.Shape()
+    fit = shape.fit
+
+    mf.update(source.replace("HEADER", header))
+
+    assert (fit(1), fit("a"), fit(1.5)) == ("int", "str", "any")
+    assert (shape.fit(1), shape.fit("a"), mf.module.Shape().fit(1)) == ("int", "str", "int")

@@ -196,10 +196,14 @@ def canonical_class(st: Stage, node: ast.ClassDef, live: type | None) -> ast.Cla
     new = copy.copy(node)
     qual = live.__qualname__ if live is not None else None
     body: list[ast.stmt] = []
+    # Of several defs of one name (``@h.register(int) def _``) the name binds the last:
+    # the live function found through it is that one's; the others are new functions.
+    last = {s.name: s for s in node.body if isinstance(s, (ast.FunctionDef,
+                                                           ast.AsyncFunctionDef))}
     for stmt in node.body:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             raw = None
-            if live is not None:
+            if live is not None and last[stmt.name] is stmt:
                 raw = st.live_raw(live.__dict__.get(stmt.name), f"{qual}.{stmt.name}",
                                   role_of(stmt.decorator_list))
             name = f"{qual or node.name}.{stmt.name}"
