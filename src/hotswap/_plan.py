@@ -74,7 +74,7 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
                 plan.ops.extend(adopted)
                 continue
             value = rebind.fix(value)
-            if edit.cls.__dict__.get(key, MISSING) is value:
+            if _same_entry(edit.cls.__dict__.get(key, MISSING), value):
                 continue
             plan.set_attr(edit.cls, key, value)
             if class_has(type(value), "__set_name__"):  # as class creation would (cached_property)
@@ -282,6 +282,16 @@ def _refresh_type_checks(live: dict[str, Any]) -> Call:
 
 
 _PROTOCOL_CACHES = ("__protocol_attrs__", "__non_callable_proto_members__")
+
+
+def _same_entry(current: Any, value: Any) -> bool:
+    """Whether a class entry would not change: the same object, or a new staticmethod or
+    classmethod around the same function (3.13 gives each enum its own wrapper of
+    ``Flag._generate_next_value_``)."""
+    if current is value:
+        return True
+    return is_a(value, (staticmethod, classmethod)) and type(current) is type(value) \
+        and current.__func__ is value.__func__
 
 
 def _hook_after(cls: type, edit: Any) -> bool:
