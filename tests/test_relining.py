@@ -113,3 +113,58 @@ def test_wrappers_another_module_holds_are_re_lined_when_their_decorator_moves(m
     assert report.heap_walks == 0
     assert wrapper.__code__.co_firstlineno == fresh_wrapper.__code__.co_firstlineno
     assert user.module.f is wrapper and wrapper(3) == 3
+
+
+OVERLOADS = """\
+import functools
+{above}
+@functools.singledispatch
+def show(x):
+    return "object"
+
+@show.register(int)
+def _(x):
+    return "int"
+
+@show.register(str)
+def _(x):
+    return "str"
+
+class Shape:
+    @functools.singledispatchmethod
+    def fit(self, x):
+        return "any"
+
+    @fit.register(int)
+    def _(self, x):
+        return "int"
+
+    @fit.register(str)
+    def _(self, x):
+        return "str"
+"""
+
+
+def test_overloads_held_only_by_their_registry_move_with_their_lines(modules: Any) -> None:
+    """An overload named ``_`` that a later ``_`` shadows is held by its dispatcher's
+    registry alone: it is found there, and its lines move like the others', so its
+    tracebacks point where a fresh import's would (and an edit later finds it there)."""
+    mf = modules(OVERLOADS.format(above="X = 1\nY = 2\n"))
+    mf.update(OVERLOADS.format(above=""))
+    fresh = modules.fresh(OVERLOADS.format(above=""))
+    m = mf.module
+    methods = (m.Shape.__dict__["fit"].dispatcher, fresh.Shape.__dict__["fit"].dispatcher)
+    for live, new in ((m.show, fresh.show), methods):
+        for t in (object, int, str):
+            assert _first_line(live.registry[t]) == _first_line(new.registry[t]), (live, t)
+
+
+def test_an_overload_retyped_after_lines_moved_leaves_its_old_type(modules: Any) -> None:
+    """The retyped overload is found in the registry by the lines its code has, which must
+    have followed the lines its statement moved to (here: five lines up)."""
+    mf = modules(OVERLOADS.format(above="A = 1\nB = 2\nC = 3\nD = 4\nE = 5\n"))
+    mf.update(OVERLOADS.format(above=""))
+    mf.update(OVERLOADS.format(above="").replace("show.register(int)", "show.register(bytes)"))
+    show = mf.module.show
+    assert (show(1), show(b"x"), show("a")) == ("object", "int", "str")
+    assert set(show.registry) == {object, bytes, str}

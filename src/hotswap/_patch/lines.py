@@ -4,7 +4,8 @@ Tracebacks, debuggers and ``inspect`` read a function's line numbers from its co
 When lines are inserted above a definition, its code is unchanged but sits lower: the live
 functions get a copy of their code shifted by the same amount (nested code included).
 They are found without a heap walk: in the module's globals and its classes, through
-decorators and descriptors, and matched by the line they start on, which also catches
+decorators, descriptors and singledispatch registries (an overload named ``_`` is held
+by its registry only), and matched by the line they start on, which also catches
 functions made at import time by a helper (``__add__, __radd__ = _fallbacks(...)``).
 
 A statement below an edit is not parsed again: its line range shifts, its syntax keeps the
@@ -18,6 +19,7 @@ from __future__ import annotations
 import ast
 import bisect
 import copy
+import functools
 import types
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -68,14 +70,20 @@ def _functions(live: dict[str, Any], held: dict[str, Any] | None = None
         if type(value) is types.FunctionType:
             if value.__globals__ is live:
                 yield value
-            wrapped = (instance_dict(value) or {}).get("__wrapped__")
+            attrs = instance_dict(value) or {}
+            wrapped = attrs.get("__wrapped__")
             if wrapped is not None:
                 todo.append((wrapped, depth + 1))
+            registry = attrs.get("registry")  # a singledispatch function's overloads
+            if type(registry) is types.MappingProxyType:
+                todo.extend((f, depth + 1) for f in list(registry.values()))
         elif is_a(value, type):
             if value.__module__ == modname:
                 todo.extend((v, depth + 1) for v in list(value.__dict__.values()))
         else:
             todo.extend((f, depth + 1) for f in functions_in(value))
+            if is_a(value, functools.singledispatchmethod):
+                todo.append((value.dispatcher, depth + 1))
             wrapped = (instance_dict(value) or {}).get("__wrapped__")
             if wrapped is not None:
                 todo.append((wrapped, depth + 1))
