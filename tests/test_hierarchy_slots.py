@@ -668,3 +668,51 @@ def test_overloads_sharing_a_name_keep_their_bodies_when_the_class_runs_again(mo
 
     assert (fit(1), fit("a"), fit(1.5)) == ("int", "str", "any")
     assert (shape.fit(1), shape.fit("a"), mf.module.Shape().fit(1)) == ("int", "str", "int")
+
+
+ABC_PAIR = """
+    import abc
+
+    class Mixin:
+        def mix(self):
+            return 7
+
+    class Base(BASE_HEADER):
+        def __init__(self, x):
+            self.x = x
+
+    class Leaf(LEAF_HEADER):
+        pass
+"""
+
+
+def test_a_subclass_replaced_while_its_base_is_rebuilt_is_based_on_the_live_base(modules):
+    """Base is rebuilt in place (it gains a mixin) and Leaf, now derived from it, must be
+    replaced (CPython refuses its new bases in place): the replacing Leaf was built against
+    the staged Base, and is based on the live one."""
+    mf = modules(ABC_PAIR.replace("BASE_HEADER", "abc.ABC").replace("LEAF_HEADER", "abc.ABC"))
+    Base = mf.module.Base
+
+    report = mf.update(ABC_PAIR.replace("BASE_HEADER", "abc.ABC, Mixin")
+                       .replace("LEAF_HEADER", "Base"))
+
+    Leaf = mf.module.Leaf
+    assert f"{mf.name}.Leaf" in report.replaced and mf.module.Base is Base
+    assert Leaf.__bases__ == (Base,) and issubclass(Leaf, Base) and Leaf in Base.__subclasses__()
+    assert Leaf(1).mix() == 7 and isinstance(Leaf(1), Base)
+
+
+def test_a_rebuilt_abc_keeps_its_virtual_subclasses(modules):
+    mf = modules(ABC_PAIR.replace("BASE_HEADER", "abc.ABC").replace("LEAF_HEADER", "Base"))
+    Base = mf.module.Base
+
+    class Virtual:
+        pass
+    Base.register(Virtual)
+
+    report = mf.update(ABC_PAIR.replace("BASE_HEADER", "abc.ABC, Mixin")
+                       .replace("LEAF_HEADER", "Base"))
+
+    assert f"{mf.name}.Base" in report.rebuilt and mf.module.Base is Base
+    assert issubclass(Virtual, Base) and isinstance(Virtual(), Base)
+    assert not [n for n in report.rebound if "_abc_impl" in n]

@@ -484,6 +484,7 @@ def migrate(st: Stage, new: type, live: type, since: int) -> bool:
     if reason is not None:
         _detach(st, new, live, since)
         st.out.replacements.append(Replacement(live, new, name, reason, movable))
+        st.out.made.append(new)  # built against classes rebuilt earlier: based on the live
         return False
     edit = ClassEdit(live, name, rebuilt=True, cells=_class_cells(new))
     bases = _canonical_bases(st, new)
@@ -493,6 +494,8 @@ def migrate(st: Stage, new: type, live: type, since: int) -> bool:
     if members:
         edit.enum_source = new
     skip = _NEVER_MOVED | (ENUM_INTERNALS if is_enum(new) else frozenset())
+    if "_abc_impl" in live.__dict__:
+        skip |= {"_abc_impl"}  # the live ABC's state: its virtual subclasses (register())
     for key, value in new.__dict__.items():
         if key in skip or key in members:
             continue
