@@ -571,3 +571,35 @@ def test_an_overload_moved_to_another_dispatcher_leaves_the_first(modules):
     assert (m.show(1.5), m.other("a")) == ("object", "str")
     assert set(m.show.registry) == {object} and m.other.registry[str] is fn
     assert m.KEPT == [fn]
+
+
+def test_an_overload_on_a_replaced_class_registers_once_after_lines_moved(modules):
+    """``@show.register(Point) def _`` runs again (Point is replaced) from where it stands
+    now, five lines up; the old function, known by the lines it stood on, is withdrawn."""
+    source = """
+        import functools
+        ABOVE
+        class Point:
+            __slots__ = SLOTS
+
+        @functools.singledispatch
+        def show(x):
+            return "object"
+
+        @show.register(Point)
+        def _(x):
+            return "point"
+
+        @show.register(int)
+        def _(x):
+            return "int"
+    """
+    above = "\n        ".join(f"A{i} = {i}" for i in range(5))
+    mf = modules(source.replace("ABOVE", above).replace("SLOTS", "()"))
+    show = mf.module.show
+
+    mf.update(source.replace("ABOVE", "").replace("SLOTS", '("x",)'))
+
+    new = mf.module.Point
+    assert set(show.registry) == {object, new, int}
+    assert (show(new()), show(1)) == ("point", "int")

@@ -442,6 +442,14 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
     # subclass's fields) must be generated again.
     live_defs = set(st.live) - classes.rebuilding(st, diff.new.stmts, diff.changes, stale)
     changes = with_refreshes(diff.new.stmts, diff.changes, live_defs, stale)
+    # A def run again unchanged (it reads a rebound name) comes with itself as its old
+    # version; its live function stands where the old one stood, which a def sharing its
+    # name is recognised by: give it the old statement it was shifted from.
+    old_at = {s.start + d: s for s, d in diff.shifted}
+    changes = [Change(c.new, old_at[c.new.start], c.layout, c.refresh)
+               if c.refresh and c.old is c.new and c.new.definition is not None
+               and c.new.definition[0] == "def" and c.new.start in old_at else c
+               for c in changes]
     st.dirty = dirty_names(changes, live_defs) | stale
     st.out.refreshed = sum(c.refresh for c in changes)
     try:
