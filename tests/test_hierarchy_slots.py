@@ -716,3 +716,30 @@ def test_a_rebuilt_abc_keeps_its_virtual_subclasses(modules):
     assert f"{mf.name}.Base" in report.rebuilt and mf.module.Base is Base
     assert issubclass(Virtual, Base) and isinstance(Virtual(), Base)
     assert not [n for n in report.rebound if "_abc_impl" in n]
+
+
+def test_a_subclass_whose_header_changed_keeps_its_new_bases_when_its_base_is_replaced(modules):
+    """Base is replaced (CPython refuses its new bases in place) while Leaf, its subclass,
+    gains a mixin in the same update: Leaf's edit sets both bases, and pointing Leaf at the
+    replacing Base does not undo it."""
+    source = """
+        class Mixin:
+            def mix(self):
+                return 7
+
+        class Root:
+            pass
+
+        class Base(BASE_HEADER):
+            pass
+
+        class Leaf(LEAF_HEADER):
+            pass
+    """
+    mf = modules(source.replace("BASE_HEADER", "Root").replace("LEAF_HEADER", "Base"))
+    Leaf = mf.module.Leaf
+
+    report = mf.update(source.replace("BASE_HEADER", "").replace("LEAF_HEADER", "Base, Mixin"))
+
+    assert f"{mf.name}.Base" in report.replaced and mf.module.Leaf is Leaf
+    assert Leaf.__bases__ == (mf.module.Base, mf.module.Mixin) and Leaf().mix() == 7

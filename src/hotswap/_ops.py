@@ -304,17 +304,24 @@ def _restore(obj: Any, state: tuple[dict[str, Any] | None, dict[str, Any]]) -> N
 
 @dataclass
 class TrySetBases(Op):
-    """Point a subclass at a replaced base where CPython allows it; report it otherwise."""
+    """Point a subclass at a replaced base where CPython allows it; report it otherwise.
+
+    The bases are read when it applies: the subclass's own edit (a header that changed in
+    the same update) may have given it other bases already."""
 
     cls: type
-    bases: tuple[type, ...]
+    old: type
+    new: type
     skipped: list[tuple[str, str]]
     label: str
 
     def apply(self) -> Undo:
         cls, before = self.cls, self.cls.__bases__
+        bases = tuple(self.new if b is self.old else b for b in before)
+        if bases == before:
+            return lambda: None
         try:
-            cls.__bases__ = self.bases
+            cls.__bases__ = bases
         except TypeError as exc:
             self.skipped.append((self.label, f"keeps its old base class: {exc}"))
             return lambda: None

@@ -223,8 +223,7 @@ def _heap_work(module: types.ModuleType, staged: Staged,
                 continue
             retarget_holder(holder, r.live, r.new, plan)
         for sub in r.live.__subclasses__():
-            bases = tuple(r.new if b is r.live else b for b in sub.__bases__)
-            plan.add(TrySetBases(sub, bases, report.skipped,
+            plan.add(TrySetBases(sub, r.live, r.new, report.skipped,
                                  f"{sub.__module__}.{sub.__qualname__}"))
     move_all(moves, plan, report)  # holders of the instances to move: one more pass
     del moves
