@@ -743,3 +743,36 @@ def test_a_subclass_whose_header_changed_keeps_its_new_bases_when_its_base_is_re
 
     assert f"{mf.name}.Base" in report.replaced and mf.module.Leaf is Leaf
     assert Leaf.__bases__ == (mf.module.Base, mf.module.Mixin) and Leaf().mix() == 7
+
+
+def test_a_protocol_gaining_a_data_member_refuses_issubclass_as_a_fresh_one_does(modules):
+    """``x: int`` added to a protocol changed in place: the member lists CPython computed
+    when the class was made (3.12: ``__callable_proto_members_only__``; 3.13:
+    ``__non_callable_proto_members__``) are computed again, so ``issubclass`` refuses it
+    for the reason a fresh import gives."""
+    source = """
+        import typing
+
+        class Sized(typing.Protocol):
+            def size(self):
+                return 0
+            MEMBER
+
+        class Box:
+            x = 1
+
+            def size(self):
+                return 1
+    """
+    mf = modules(source.replace("MEMBER", ""))
+
+    report = mf.update(source.replace("MEMBER", "x: int"))
+
+    assert f"{mf.name}.Sized" in report.classes  # changed in place, not rebuilt
+    fresh = modules.fresh(source.replace("MEMBER", "x: int"))
+    errors = []
+    for module in (mf.module, fresh):
+        with pytest.raises(TypeError) as info:
+            issubclass(module.Box, module.Sized)
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]

@@ -267,9 +267,12 @@ def _refresh_type_checks(live: dict[str, Any]) -> Call:
         for c in protocols:
             attrs = typing._get_protocol_attrs(c)  # type: ignore[attr-defined]
             type.__setattr__(c, "__protocol_attrs__", attrs)
-            if "__non_callable_proto_members__" in c.__dict__:
+            if "__non_callable_proto_members__" in c.__dict__:  # 3.13
                 type.__setattr__(c, "__non_callable_proto_members__", {
                     a for a in attrs if not callable(getattr(c, a, None))})
+            if "__callable_proto_members_only__" in c.__dict__:  # 3.12
+                type.__setattr__(c, "__callable_proto_members_only__", all(
+                    callable(getattr(c, a, None)) for a in attrs))
         clear()
 
     def undo() -> None:
@@ -280,7 +283,8 @@ def _refresh_type_checks(live: dict[str, Any]) -> Call:
     return Call(do, undo, "refresh the isinstance caches of the module's ABCs and protocols")
 
 
-_PROTOCOL_CACHES = ("__protocol_attrs__", "__non_callable_proto_members__")
+_PROTOCOL_CACHES = ("__protocol_attrs__", "__non_callable_proto_members__",
+                    "__callable_proto_members_only__")
 
 
 def _same_entry(current: Any, value: Any) -> bool:
