@@ -603,3 +603,35 @@ def test_an_overload_on_a_replaced_class_registers_once_after_lines_moved(module
     new = mf.module.Point
     assert set(show.registry) == {object, new, int}
     assert (show(new()), show(1)) == ("point", "int")
+
+
+def test_an_overload_registered_by_annotation_follows_its_replaced_class(modules):
+    """``@show.register def _(x: Point)``: Point is replaced; the overload registers again
+    under the new class, read from its annotation, in place of the old one."""
+    source = """
+        import functools
+
+        class Point:
+            __slots__ = SLOTS
+
+        @functools.singledispatch
+        def show(x):
+            return "object"
+
+        @show.register
+        def show_point(x: Point):
+            return "point"
+
+        @show.register(str)
+        def show_str(x):
+            return "str"
+    """
+    mf = modules(source.replace("SLOTS", "()"))
+    show = mf.module.show
+
+    mf.update(textwrap.dedent(source).replace("SLOTS", '("x",)')
+              + "\n@show.register(int)\ndef show_int(x):\n    return 'int'\n")
+
+    new = mf.module.Point
+    assert set(show.registry) == {object, new, str, int}
+    assert (show(new()), show("a"), show(1)) == ("point", "str", "int")

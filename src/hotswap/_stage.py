@@ -307,8 +307,11 @@ class Stage:
             same = dump(old.decorator_list) == dump(node.decorator_list)
             if same and dump(old.args) != dump(node.args) and _registers_by_annotation(node):
                 same = False  # ``@f.register`` reads the annotations: register anew
-            if change.refresh and any(reads(d) & self.dirty for d in node.decorator_list):
-                same = False  # a decorator's arguments changed value: decorate anew
+            if change.refresh and (any(reads(d) & self.dirty for d in node.decorator_list)
+                                   or _registers_by_annotation(node)
+                                   and reads(node) & self.dirty):
+                same = False  # a decorator's arguments (or the annotation ``@f.register``
+                # reads) changed value: decorate anew
         else:
             same = not node.decorator_list and holder is raw_live
         if raw_live is not None and same and not change.refresh and isinstance(old, (ast.FunctionDef,
