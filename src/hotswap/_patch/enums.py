@@ -69,11 +69,10 @@ def migrate_members(new: type[enum.Enum], live: type[enum.Enum], plan: Plan,
     # A named combination the new source no longer names (``RW = R | W`` removed) is a
     # combination like those made at run time: still ``F(3)``, named as the new class
     # names that value (``R|W``).
-    for key, m in old_map.items():
+    for key, m in old_map.items() if issubclass(live, enum.Flag) and mask is not None else ():
         value = m._value_
-        if key in new._member_map_ or runtime.get(value) is m or not isinstance(value, int) \
-                or value in by_value or mask is None or value & ~mask or \
-                not issubclass(live, enum.Flag):
+        if key in new._member_map_ or not isinstance(value, int) or value in by_value \
+                or value & ~mask:
             continue
         try:
             named = new(value)._name_  # a pseudo-member of the staged class: its own cache
