@@ -776,3 +776,32 @@ def test_a_protocol_gaining_a_data_member_refuses_issubclass_as_a_fresh_one_does
             issubclass(module.Box, module.Sized)
         errors.append(str(info.value))
     assert errors[0] == errors[1]
+
+
+def test_a_subclass_of_a_replaced_abc_inherits_its_new_abstract_methods(modules):
+    """Base is replaced (now derived from Shape, it inherits an abstract method); Leaf,
+    pointed at the replacing Base, has its abstract set computed again: abstract too."""
+    source = """
+        import abc
+
+        class Shape(abc.ABC):
+            @abc.abstractmethod
+            def area(self):
+                ...
+
+        class Base(BASE):
+            pass
+
+        class Leaf(Base):
+            pass
+    """
+    mf = modules(source.replace("BASE", "abc.ABC"))
+    Leaf = mf.module.Leaf
+    Leaf()
+
+    report = mf.update(source.replace("BASE", "Shape"))
+
+    assert f"{mf.name}.Base" in report.replaced and mf.module.Leaf is Leaf
+    assert Leaf.__abstractmethods__ == frozenset({"area"})
+    with pytest.raises(TypeError, match="abstract"):
+        Leaf()

@@ -225,6 +225,8 @@ def _heap_work(module: types.ModuleType, staged: Staged,
         for sub in r.live.__subclasses__():
             plan.add(TrySetBases(sub, r.live, r.new, report.skipped,
                                  f"{sub.__module__}.{sub.__qualname__}"))
+            if is_a(sub, abc.ABCMeta):  # it inherits the new base's abstract methods
+                plan.add(_recompute_abstract(sub))
     move_all(moves, plan, report)  # holders of the instances to move: one more pass
     del moves
 
