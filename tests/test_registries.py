@@ -635,3 +635,30 @@ def test_an_overload_registered_by_annotation_follows_its_replaced_class(modules
     new = mf.module.Point
     assert set(show.registry) == {object, new, str, int}
     assert (show(new()), show("a"), show(1)) == ("point", "str", "int")
+
+
+def test_the_name_of_removed_overload_binds_the_one_now_last(modules):
+    """``@show.register(str) def _`` removed below ``@show.register(float) def _``: the
+    name ``_`` binds the float overload, as in a fresh import, and an edit of that
+    overload's body then reaches the function the registry calls."""
+    source = """
+        import functools
+
+        @functools.singledispatch
+        def show(x):
+            return "object"
+
+        @show.register(float)
+        def _(x):
+            return BODY
+    """
+    text = textwrap.dedent(source)
+    mf = modules(text.replace("BODY", '"float"')
+                 + "\n@show.register(str)\ndef _(x):\n    return 'str'\n")
+    show = mf.module.show
+
+    mf.update(text.replace("BODY", '"float"'))
+    assert mf.module._ is show.registry[float] and (show(1.5), show("a")) == ("float", "object")
+
+    mf.update(text.replace("BODY", '"new float"'))
+    assert show(1.5) == "new float" and mf.module._ is show.registry[float]

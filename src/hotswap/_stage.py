@@ -423,6 +423,27 @@ def code_named(code: types.CodeType, name: str) -> types.CodeType | None:
     return None
 
 
+def _with_new_last_defs(diff: ModuleDiff, changes: list[Change],
+                        last: dict[str, Stmt]) -> list[Change]:
+    """`changes`, plus the unchanged def that now binds a name last because the one that
+    did is gone (``@f.register(str) def _`` removed below ``@f.register(float) def _``):
+    the name must be bound to its function, which only its registry holds, so it runs
+    again (and its old function, known by its lines, is withdrawn)."""
+    if diff.old is None:
+        return changes
+    old_last = last_binders(diff.old.stmts)
+    gone = {id(s) for s in diff.removed} | {id(c.old) for c in diff.changes
+                                           if c.old is not None}
+    running = {id(c.new) for c in changes}
+    extra = [Change(s, s, refresh=True) for name, s in last.items()
+             if name in old_last and id(old_last[name]) in gone and id(s) not in running
+             and s.definition == ("def", name)]
+    if not extra:
+        return changes
+    return sorted(changes + list({id(c.new): c for c in extra}.values()),
+                  key=lambda c: c.new.start)
+
+
 def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
           stale: frozenset[str] = frozenset()) -> Staged:
     """Run every changed and added statement of `diff`, in source order, in staging.
@@ -448,10 +469,11 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
     # A def run again unchanged (it reads a rebound name) comes with itself as its old
     # version; its live function stands where the old one stood, which a def sharing its
     # name is recognised by: give it the old statement it was shifted from.
+    changes = _with_new_last_defs(diff, changes, last)
     old_at = {s.start + d: s for s, d in diff.shifted}
-    changes = [Change(c.new, old_at[c.new.start], c.layout, c.refresh)
+    changes = [Change(c.new, old_at.get(c.new.start, c.old), c.layout, c.refresh)
                if c.refresh and c.old is c.new and c.new.definition is not None
-               and c.new.definition[0] == "def" and c.new.start in old_at else c
+               and c.new.definition[0] == "def" else c
                for c in changes]
     st.dirty = dirty_names(changes, live_defs) | stale
     st.out.refreshed = sum(c.refresh for c in changes)
