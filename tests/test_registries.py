@@ -662,3 +662,30 @@ def test_the_name_of_removed_overload_binds_the_one_now_last(modules):
 
     mf.update(text.replace("BODY", '"new float"'))
     assert show(1.5) == "new float" and mf.module._ is show.registry[float]
+
+
+def test_the_name_of_removed_overload_binds_the_one_now_last_in_a_class(modules):
+    source = """
+        import functools
+
+        class Shape:
+            @functools.singledispatchmethod
+            def fit(self, x):
+                return "any"
+
+            @fit.register(int)
+            def _(self, x):
+                return BODY
+    """
+    text = textwrap.dedent(source)
+    mf = modules(text.replace("BODY", '"int"')
+                 + "\n    @fit.register(str)\n    def _(self, x):\n        return 'str'\n")
+    shape = mf.module.Shape()
+    fit = shape.fit
+
+    mf.update(text.replace("BODY", '"int"'))
+    registry = mf.module.Shape.__dict__["fit"].dispatcher.registry
+    assert mf.module.Shape.__dict__["_"] is registry[int] and (fit(1), fit("a")) == ("int", "any")
+
+    mf.update(text.replace("BODY", '"new int"'))
+    assert (fit(1), shape.fit(1)) == ("new int", "new int")

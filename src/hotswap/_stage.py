@@ -423,25 +423,23 @@ def code_named(code: types.CodeType, name: str) -> types.CodeType | None:
     return None
 
 
-def _with_new_last_defs(diff: ModuleDiff, changes: list[Change],
-                        last: dict[str, Stmt]) -> list[Change]:
-    """`changes`, plus the unchanged def that now binds a name last because the one that
-    did is gone (``@f.register(str) def _`` removed below ``@f.register(float) def _``):
-    the name must be bound to its function, which only its registry holds, so it runs
-    again (and its old function, known by its lines, is withdrawn)."""
-    if diff.old is None:
-        return changes
-    old_last = last_binders(diff.old.stmts)
-    gone = {id(s) for s in diff.removed} | {id(c.old) for c in diff.changes
-                                           if c.old is not None}
+def with_new_last_defs(old: list[Stmt], removed: list[Stmt], changes: list[Change],
+                       last: dict[str, Stmt]) -> list[Change]:
+    """`changes` (of a module or class body), plus the unchanged def that now binds a name
+    last because the one that did is gone (``@f.register(str) def _`` removed below
+    ``@f.register(float) def _``): the name must be bound to its function, which only its
+    registry holds, so it runs again (and its old function, known by its lines, is
+    withdrawn). `last` is the new body's `last_binders`."""
+    old_last = last_binders(old)
+    gone = {id(s) for s in removed} | {id(c.old) for c in changes
+                                       if c.old is not None and not c.refresh}
     running = {id(c.new) for c in changes}
-    extra = [Change(s, s, refresh=True) for name, s in last.items()
+    extra = {id(s): Change(s, s, refresh=True) for name, s in last.items()
              if name in old_last and id(old_last[name]) in gone and id(s) not in running
-             and s.definition == ("def", name)]
+             and s.definition == ("def", name)}
     if not extra:
         return changes
-    return sorted(changes + list({id(c.new): c for c in extra}.values()),
-                  key=lambda c: c.new.start)
+    return sorted(changes + list(extra.values()), key=lambda c: c.new.start)
 
 
 def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
@@ -469,7 +467,8 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
     # A def run again unchanged (it reads a rebound name) comes with itself as its old
     # version; its live function stands where the old one stood, which a def sharing its
     # name is recognised by: give it the old statement it was shifted from.
-    changes = _with_new_last_defs(diff, changes, last)
+    if diff.old is not None:
+        changes = with_new_last_defs(diff.old.stmts, diff.removed, changes, last)
     old_at = {s.start + d: s for s, d in diff.shifted}
     changes = [Change(c.new, old_at.get(c.new.start, c.old), c.layout, c.refresh)
                if c.refresh and c.old is c.new and c.new.definition is not None

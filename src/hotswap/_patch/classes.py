@@ -26,7 +26,7 @@ from .._names import bound_names, reads
 from .._ops import MISSING, Plan
 from .._safe import class_has, functions_in, is_a
 from .._stage import (ClassEdit, Replacement, Stage, code_named, is_docstring, last_binders,
-                      same_header, shared_def_names)
+                      same_header, shared_def_names, with_new_last_defs)
 from .enums import INTERNALS as ENUM_INTERNALS
 from .enums import is_enum
 from .functions import clone, role_of
@@ -278,7 +278,8 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
                 st.out.moved.append((prev.start + 1 + offset, prev.end + offset, delta - offset))
     else:
         changes, removed = [Change(s) for s in new_stmts], []
-    changes = _with_old_versions(with_refreshes(new_stmts, changes, set(cls.__dict__), st.dirty),
+    changes = with_refreshes(new_stmts, changes, set(cls.__dict__), st.dirty)
+    changes = _with_old_versions(with_new_last_defs(old_stmts, removed, changes, last),
                                  old_stmts, new_stmts)
     edit = ClassEdit(cls, f"{st.modname}.{qual}")
     patches_before = len(st.out.patches)
