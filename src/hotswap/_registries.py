@@ -29,6 +29,7 @@ from typing import Any
 
 from ._names import reads
 from ._ops import MISSING, Op, SetItem
+from ._patch.dispatch import is_dispatcher
 from ._safe import instance_dict, is_a
 
 _CONTAINERS = (dict, list, set, collections.defaultdict, collections.OrderedDict)
@@ -105,6 +106,10 @@ class Watch:
                 # a class reaches further: its singledispatchmethods keep their registry
                 # in the closure of their dispatcher
                 self._reach(value, name, 4 if is_a(value, type) else 2)
+        self._reach_read(nodes)
+
+    def _reach_read(self, nodes: list[Any]) -> None:
+        """Follow each module name that `nodes` (statements, expressions) read."""
         for node in nodes:
             for name in sorted(reads(node)):
                 value = self._live.get(name, MISSING)
@@ -136,9 +141,8 @@ class Watch:
                     continue
                 self._reach(inner, f"{label}.<{name}>", depth - 1)
             attrs = value.__dict__
-            clear = attrs.get("_clear_cache")
-            if callable(clear) and "registry" in attrs:  # functools.singledispatch
-                self.clear_caches.append(clear)
+            if is_dispatcher(value):
+                self.clear_caches.append(attrs["_clear_cache"])
             for name, inner in list(attrs.items()):
                 self._reach(inner, f"{label}.{name}", depth - 1)
         elif is_a(value, type):
@@ -185,23 +189,11 @@ class Watch:
         new decorators register it there again it comes back; if not (``@a.register(float)``
         become ``@b.register(str)``), what staging did to the container says to withdraw
         it, and the plan does."""
-        probe = Watch(self._live)
-        for expr in decorators:
-            for name in sorted(reads(expr)):
-                value = self._live.get(name, MISSING)
-                if value is not MISSING:
-                    probe._reach_far(value, name)
-        ids = {id(o) for o in objects}
-        for key, entry in probe._seen.items():
-            self._seen.setdefault(key, entry)
-            container = self._seen[key][0]
-            if type(container) is list:
-                container[:] = [x for x in container if id(x) not in ids]
-            elif type(container) is set:
-                container.difference_update([x for x in container if id(x) in ids])
-            else:
-                for k in [k for k, v in container.items() if id(v) in ids]:
-                    del container[k]
+        probe = Watch(self._live)  # only what these decorators reach
+        probe._reach_read(decorators)
+        for key, (container, label, _) in probe._seen.items():
+            self._seen.setdefault(key, probe._seen[key])
+            Withdraw(container, label, objects).apply()  # put back by `take`, not undone
 
     def withdrawals(self, removed: list[Removed]) -> list[Withdraw]:
         """Where the registries hold what the `removed` definitions made."""

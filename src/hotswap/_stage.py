@@ -464,11 +464,11 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
     # subclass's fields) must be generated again.
     live_defs = set(st.live) - classes.rebuilding(st, diff.new.stmts, diff.changes, stale)
     changes = with_refreshes(diff.new.stmts, diff.changes, live_defs, stale)
+    if diff.old is not None:
+        changes = with_new_last_defs(diff.old.stmts, diff.removed, changes, last)
     # A def run again unchanged (it reads a rebound name) comes with itself as its old
     # version; its live function stands where the old one stood, which a def sharing its
     # name is recognised by: give it the old statement it was shifted from.
-    if diff.old is not None:
-        changes = with_new_last_defs(diff.old.stmts, diff.removed, changes, last)
     old_at = {s.start + d: s for s, d in diff.shifted}
     changes = [Change(c.new, old_at.get(c.new.start, c.old), c.layout, c.refresh)
                if c.refresh and c.old is c.new and c.new.definition is not None

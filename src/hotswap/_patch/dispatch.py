@@ -71,6 +71,13 @@ def adopt(live: Any, new: Any, fix: Callable[[Any], Any]) -> list[Op] | None:
     return ops
 
 
+def is_dispatcher(fn: Any) -> bool:
+    """Whether `fn` is a ``functools.singledispatch`` function (its ``registry`` is a
+    read-only view of the dict `_state` finds; ``_clear_cache`` empties its cache)."""
+    attrs = fn.__dict__ if type(fn) is types.FunctionType else {}
+    return callable(attrs.get("_clear_cache")) and "registry" in attrs
+
+
 def caches(live: dict[str, Any]) -> list[Callable[[], None]]:
     """The dispatch-cache clearers of a module's singledispatch functions and methods:
     they map classes to overloads, stale once a registry or a class changed."""
@@ -82,8 +89,5 @@ def caches(live: dict[str, Any]) -> list[Callable[[], None]]:
             holders = [getattr(v, "dispatcher", None) for v in
                        type.__getattribute__(value, "__dict__").values()
                        if is_a(v, functools.singledispatchmethod)]
-        for fn in holders:
-            attrs = fn.__dict__ if type(fn) is types.FunctionType else {}
-            if callable(attrs.get("_clear_cache")) and "registry" in attrs:
-                out.append(attrs["_clear_cache"])
+        out.extend(fn._clear_cache for fn in holders if is_dispatcher(fn))
     return out

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from .._diff import Stmt
 from .._ops import Plan, SetFunction
 from .._safe import functions_in, instance_dict, is_a
+from .dispatch import is_dispatcher
 from .functions import shift_code
 
 Shift = tuple[int, int, int]  # first line, last line (of the live code), delta
@@ -74,9 +75,8 @@ def _functions(live: dict[str, Any], held: dict[str, Any] | None = None
             wrapped = attrs.get("__wrapped__")
             if wrapped is not None:
                 todo.append((wrapped, depth + 1))
-            registry = attrs.get("registry")  # a singledispatch function's overloads
-            if type(registry) is types.MappingProxyType:
-                todo.extend((f, depth + 1) for f in list(registry.values()))
+            if is_dispatcher(value):  # its overloads (one named ``_`` is held only there)
+                todo.extend((f, depth + 1) for f in list(attrs["registry"].values()))
         elif is_a(value, type):
             if value.__module__ == modname:
                 todo.extend((v, depth + 1) for v in list(value.__dict__.values()))
