@@ -4,7 +4,7 @@ Swapping a code object or a class entry needs no walk at all. Only objects that 
 the module points to need one: closures made at run time from a changed nested function
 (found through the old nested code objects they hold), instances of a class that must
 run a migration hook or be retargeted, references to a replaced class. All targets of one
-update are gathered first and found with a single ``gc.get_referrers`` call.
+update are gathered first and found in a single pass (`referrers`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._safe import instance_dict
+
+# How many targets make one pass that asks sets cheaper than ``gc.get_referrers``, which
+# compares every reference it visits with each target in turn (at a million objects,
+# each target adds about 7% of a one-target call). The passes here cost the same whatever
+# the number of targets: about 7 one-target calls when the targets' types can be asked
+# (instances of replaced classes), about 16 when only their ids can (measured on 3.12).
+BY_TYPE_FROM, BY_ID_FROM = 100, 250
+_OUTER, _INNER = 4096, 64  # objects asked at once; a chunk that holds a target is split
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement or type()
 
 
 @dataclass
@@ -46,7 +55,7 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
     found.holders = {i: [] for i in ref_ids}
     own = {id(targets), id(codes), id(classes), id(referenced)}
     seen_functions: set[int] = set()
-    for ref in gc.get_referrers(*targets):
+    for ref in referrers(targets):
         if id(ref) in own:
             continue
         kind = type(ref)
@@ -61,8 +70,6 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
         if ref_ids:
             box = as_container(ref)
             inside = held(box) if box is not None else []
-            if type(box) is dict:
-                inside.extend(box)  # its keys: a registry keyed by a replaced class
             if any(id(t) in ref_ids for t in inside):
                 for target in inside:
                     if id(target) in ref_ids and not any(box is h for h in found.holders[id(target)]):
@@ -70,11 +77,66 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
     return found
 
 
+def referrers(targets: list[Any]) -> list[Any]:
+    """The GC-tracked objects holding a direct reference to one of `targets` (what
+    ``gc.get_referrers(*targets)`` answers, less its own argument tuple, which 3.13 lists),
+    in one pass over the heap: ``gc.get_referrers`` itself for a few targets, a `scan`
+    for many (a slot change on a class with thousands of instances), whose cost would
+    otherwise grow with each one."""
+    kinds = {id(type(t)): type(t) for t in targets}
+    by_type = all(k.__flags__ & _HEAPTYPE for k in kinds.values()) and _identity_hashing()
+    if len(targets) >= (BY_TYPE_FROM if by_type else BY_ID_FROM):
+        return scan(targets, by_type)
+    args = tuple(targets)
+    return [r for r in gc.get_referrers(*args) if r is not args]
+
+
+def scan(targets: list[Any], by_type: bool) -> list[Any]:
+    """`referrers` by listing the heap once and asking it in chunks, all in C
+    (``gc.get_referents`` over a chunk, ``map``, ``set.isdisjoint``), whether what a chunk
+    refers to has a target's type (`by_type`, which hashes classes: see
+    `_identity_hashing`), or else a target's id; only a chunk that does is looked into.
+    The listing holds a reference to everything until this returns: callers that compare
+    reference counts do so after."""
+    missed = set(map(id, targets)).isdisjoint
+    unseen = set({id(type(t)): type(t) for t in targets}.values()).isdisjoint \
+        if by_type else None
+    refs = gc.get_referents
+    everything = gc.get_objects()
+    found: list[Any] = []  # made after the listing, which must not include it
+    for start in range(0, len(everything), _OUTER):
+        chunk = everything[start:start + _OUTER]
+        if unseen(map(type, refs(*chunk))) if unseen else missed(map(id, refs(*chunk))):
+            continue
+        for at in range(0, len(chunk), _INNER):
+            part = chunk[at:at + _INNER]
+            if not missed(map(id, refs(*part))):
+                found.extend(o for o in part if not missed(map(id, refs(o))))
+    return found
+
+
+def _identity_hashing() -> bool:
+    """Whether every class alive hashes by identity: no metaclass defines ``__hash__``
+    (or ``__eq__`` alone, which unsets it). Then a set of classes can be asked about the
+    type of every object in the heap without running any of the program's code."""
+    todo: list[type] = [type]
+    seen: set[int] = set()
+    while todo:
+        meta = todo.pop()
+        if id(meta) in seen:
+            continue
+        seen.add(id(meta))
+        if type.__getattribute__(meta, "__hash__") is not object.__hash__:
+            return False
+        todo.extend(type.__subclasses__(meta))
+    return True
+
+
 def as_container(ref: Any) -> Any:
-    """The rewritable container through which `ref` holds things: itself for a dict, list
-    or cell; an instance's attribute dict (which CPython may keep inline until asked)."""
+    """The rewritable container through which `ref` holds things: itself for a dict, list,
+    set or cell; an instance's attribute dict (which CPython may keep inline until asked)."""
     kind = type(ref)
-    if kind in (dict, list, types.CellType):
+    if kind in (dict, list, set, types.CellType):
         return ref
     if issubclass(kind, type):
         return None
@@ -82,10 +144,11 @@ def as_container(ref: Any) -> Any:
 
 
 def held(container: Any) -> list[Any]:
-    """What a dict (its values), list or cell holds."""
+    """What a dict (its values and its keys: a registry keyed by a class, a table keyed by
+    instances), list, set or cell holds."""
     if type(container) is dict:
-        return list(container.values())
-    if type(container) is list:
+        return [*container.values(), *container]
+    if type(container) in (list, set):
         return list(container)
     try:
         return [container.cell_contents]

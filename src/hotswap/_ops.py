@@ -186,22 +186,48 @@ def _refcounts(objects: list[Any]) -> list[int]:
 
 @dataclass
 class ReplaceKey(Op):
-    """Put `new` in the place of the key `old` of a dict, keeping the order of its keys (a
-    registry keyed by a class that was replaced: ``singledispatch``'s)."""
+    """Put new keys in the place of old ones in a dict, keeping the order of its keys (a
+    registry keyed by a class that was replaced: ``singledispatch``'s; a dict keyed by
+    instances moved to a new layout). `swaps` maps ``id(old)`` to ``(old, new)``: one
+    rebuild of the dict for all of them, and the old keys kept alive, so that no id is
+    reused before this applies."""
 
     container: dict[Any, Any]
-    old: Any
-    new: Any
+    swaps: dict[int, tuple[Any, Any]]
 
     def apply(self) -> Undo:
         d = self.container
         before = list(d.items())
+        swaps = self.swaps
         d.clear()
-        d.update((self.new if k is self.old else k, v) for k, v in before)
+        d.update((swaps[id(k)][1] if id(k) in swaps and swaps[id(k)][0] is k else k, v)
+                 for k, v in before)
 
         def undo() -> None:
             d.clear()
             d.update(before)
+        return undo
+
+
+@dataclass
+class ReplaceMembers(Op):
+    """Put new objects in the place of old ones in a set (of instances moved to a new
+    layout, of classes replaced), rebuilt at once; `swaps` as for `ReplaceKey`."""
+
+    container: set[Any]
+    swaps: dict[int, tuple[Any, Any]]
+
+    def apply(self) -> Undo:
+        s = self.container
+        before = list(s)
+        swaps = self.swaps
+        s.clear()
+        s.update(swaps[id(m)][1] if id(m) in swaps and swaps[id(m)][0] is m else m
+                 for m in before)
+
+        def undo() -> None:
+            s.clear()
+            s.update(before)
         return undo
 
 

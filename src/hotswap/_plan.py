@@ -221,7 +221,7 @@ def _heap_work(module: types.ModuleType, staged: Staged,
             if holder is module.__dict__ or holder is staged.namespace or \
                     id(holder) in own_cells or id(holder) in registries:
                 continue
-            retarget_holder(holder, r.live, r.new, plan)
+            retarget_holder(holder, {id(r.live): (r.live, r.new)}, plan)
         for sub in r.live.__subclasses__():
             plan.add(TrySetBases(sub, r.live, r.new, report.skipped,
                                  f"{sub.__module__}.{sub.__qualname__}"))

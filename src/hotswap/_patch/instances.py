@@ -4,21 +4,21 @@ dataclass fields, offered ``__hotswap_migrate__``.
 An instance keeps its identity whenever CPython lets ``obj.__class__`` be assigned (same
 memory layout). When the layout changed (``__slots__``), an instance can only be *moved*:
 a new object of the new class takes its state and every reference to it is rewritten.
-That is done only when every reference is one we can see and rewrite (a dict, a list, a
-cell), proven by the reference count; otherwise the instance stays, working, on the old
-class, and the report says so. Half-moved objects, reachable under two identities, must
-never exist.
+That is done only when every reference is one we can see and rewrite (a dict's value or
+key, a list, a set, a cell), proven by the reference count; otherwise the instance stays,
+working, on the old class, and the report says so. Half-moved objects, reachable under
+two identities, must never exist.
 """
 
 from __future__ import annotations
 
-import gc
 import sys
 import types
 from typing import Any
 
-from .._heap import as_container, held
-from .._ops import InstanceHook, Plan, ReplaceKey, SetCell, slot_names
+from .._heap import as_container, held, referrers
+from .._ops import (MISSING, InstanceHook, Plan, ReplaceKey, ReplaceMembers, SetCell,
+                    slot_names)
 from .._safe import class_has, instance_dict
 from .._report import Report
 
@@ -44,20 +44,34 @@ def compatible(new: type, live: type) -> bool:
     return layout(new) == layout(live)
 
 
-def retarget_holder(holder: Any, old: Any, new: Any, plan: Plan) -> None:
-    """Rewrite the references `holder` (a dict, list or cell) has to `old`."""
+def retarget_holder(holder: Any, swaps: dict[int, tuple[Any, Any]], plan: Plan) -> None:
+    """Rewrite the references `holder` (a dict, list, set or cell) has to old objects: `swaps`
+    maps ``id(old)`` to ``(old, new)``. One look through the holder for all of them: a
+    list holding thousands of moved instances is read once, not once per instance."""
+    def swapped(value: Any) -> Any:
+        pair = swaps.get(id(value))
+        return pair[1] if pair is not None and pair[0] is value else MISSING
+
     if type(holder) is dict:
         for key, value in list(holder.items()):
-            if value is old:
+            if (new := swapped(value)) is not MISSING:
                 plan.set_item(holder, key, new)
-        if any(key is old for key in holder):
-            plan.add(ReplaceKey(holder, old, new))
+        if any(swapped(key) is not MISSING for key in holder):
+            plan.add(ReplaceKey(holder, swaps))
     elif type(holder) is list:
         for i, value in enumerate(holder):
-            if value is old:
+            if (new := swapped(value)) is not MISSING:
                 plan.set_item(holder, i, new)
+    elif type(holder) is set:
+        if any(swapped(m) is not MISSING for m in holder):
+            plan.add(ReplaceMembers(holder, swaps))
     elif type(holder) is types.CellType:
-        plan.add(SetCell(holder, new))
+        try:
+            new = swapped(holder.cell_contents)
+        except ValueError:
+            return
+        if new is not MISSING:
+            plan.add(SetCell(holder, new))
 
 
 def _holders(instances: list[Any], ours: list[list[Any]]) -> tuple[dict[int, int], list[Any]]:
@@ -68,10 +82,12 @@ def _holders(instances: list[Any], ours: list[list[Any]]) -> tuple[dict[int, int
     counts = {id(o): 0 for o in instances}
     skip = {id(instances), *(id(x) for x in ours)}
     holders: list[Any] = []
-    for ref in gc.get_referrers(*instances):
+    seen: set[int] = set()  # by identity: thousands of holders are no quadratic search
+    for ref in referrers(instances):
         box = None if id(ref) in skip else as_container(ref)
-        if box is None or any(box is h for h in holders):
+        if box is None or id(box) in seen:
             continue
+        seen.add(id(box))
         hits = 0
         for value in held(box):
             if id(value) in counts:
@@ -113,7 +129,7 @@ def move_all(moves: list[Move], plan: Plan, report: Report) -> None:
     base = [sys.getrefcount(p) for p in probes][0]
     movable = {id(o) for o in everyone if sys.getrefcount(o) == base + ids[id(o)]}
     del everyone
-    moved: dict[int, Any] = {}
+    moved: dict[int, tuple[Any, Any]] = {}  # id(instance) -> (instance, its twin)
     for m in todo:
         count = _twins(m, movable, moved, plan)
         if count:
@@ -123,12 +139,11 @@ def move_all(moves: list[Move], plan: Plan, report: Report) -> None:
                         f"class, which keeps working: {m.reason}; they are referenced from "
                         "places that cannot be rewritten (a tuple, a running frame, a slot)")
     for holder in holders:
-        for obj in held(holder):
-            if id(obj) in moved:
-                retarget_holder(holder, obj, moved[id(obj)], plan)
+        retarget_holder(holder, moved, plan)
 
 
-def _twins(m: Move, movable: set[int], moved: dict[int, Any], plan: Plan) -> int:
+def _twins(m: Move, movable: set[int], moved: dict[int, tuple[Any, Any]],
+           plan: Plan) -> int:
     """New objects of the new class carrying the state of the movable instances."""
     shared = [s for s in slot_names(m.live) if s in set(slot_names(m.new))]
     hook = class_has(m.new, "__hotswap_migrate__")
@@ -145,7 +160,7 @@ def _twins(m: Move, movable: set[int], moved: dict[int, Any], plan: Plan) -> int
         state = instance_dict(obj)
         if state is not None and instance_dict(twin) is not None:
             twin.__dict__.update(state)
-        moved[id(obj)] = twin
+        moved[id(obj)] = (obj, twin)
         if hook:
             plan.add(InstanceHook(twin))
         count += 1

@@ -1,0 +1,199 @@
+"""The heap pass (`hotswap._heap.referrers`): whichever way it asks the heap (CPython's
+``gc.get_referrers``, a scan by the targets' types, a scan by their ids), it finds what
+``gc.get_referrers`` finds; and an update moving many instances uses it."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import subprocess
+import sys
+import types
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hotswap import _heap
+
+HUGE = 10**9
+
+
+@contextlib.contextmanager
+def thresholds(by_type: int, by_id: int) -> Iterator[None]:
+    saved = _heap.BY_TYPE_FROM, _heap.BY_ID_FROM
+    _heap.BY_TYPE_FROM, _heap.BY_ID_FROM = by_type, by_id
+    try:
+        yield
+    finally:
+        _heap.BY_TYPE_FROM, _heap.BY_ID_FROM = saved
+
+
+class Slotted:
+    __slots__ = ("x",)
+
+
+class Plain:
+    pass
+
+
+def _target(kind: str) -> Any:
+    return {"slotted": Slotted, "plain": Plain, "list": list, "function": lambda: lambda: 0,
+            "cell": lambda: types.CellType(0)}[kind]()
+
+
+def _holder(kind: str, held: list[Any]) -> Any:
+    if kind == "list":
+        return list(held)
+    if kind == "tuple":
+        return tuple(held)
+    if kind == "dict values":
+        return {i: t for i, t in enumerate(held)}
+    if kind == "dict keys":
+        return {t: i for i, t in enumerate(held) if type(t) in (Slotted, Plain)}
+    if kind == "instance":
+        obj = Plain()
+        obj.__dict__.update({f"a{i}": t for i, t in enumerate(held)})
+        return obj
+    if kind == "slots":
+        obj = Slotted()
+        if held:
+            obj.x = held[0]
+        return obj
+    return types.CellType(held[0] if held else None)
+
+
+graphs = st.tuples(
+    st.lists(st.sampled_from(["slotted", "plain", "list", "function", "cell"]), max_size=12),
+    st.lists(st.tuples(st.sampled_from(["list", "tuple", "dict values", "dict keys",
+                                        "instance", "slots", "cell"]),
+                       st.lists(st.integers(0, 11), max_size=5)), max_size=20))
+
+
+def _get_referrers(targets: list[Any]) -> tuple[list[Any], tuple[Any, ...]]:
+    args = tuple(targets)
+    return [r for r in gc.get_referrers(*args) if r is not args], args
+
+
+@settings(max_examples=60, deadline=None)
+@given(graph=graphs, kinds_only=st.booleans())
+def test_every_way_finds_what_get_referrers_finds(graph: Any, kinds_only: bool) -> None:
+    kinds, holding = graph
+    if kinds_only:  # instances of classes only: the case the scan by type is for
+        kinds = [k for k in kinds if k in ("slotted", "plain")]
+    targets = [_target(k) for k in kinds]
+    holders = [_holder(kind, [targets[i] for i in picks if i < len(targets)])
+               for kind, picks in holding]
+    if not targets:
+        return
+    want, args = _get_referrers(targets)
+    ways = {"referrers": _heap.referrers(targets), "scan by id": _heap.scan(targets, False)}
+    if kinds_only:
+        ways["scan by type"] = _heap.scan(targets, True)
+    ours = {id(targets), id(want), id(args), id(holders), id(ways), *map(id, ways.values())}
+    for way, got in ways.items():
+        assert {id(r) for r in got} - ours == {id(r) for r in want} - ours, way
+        assert len(got) == len({id(r) for r in got}), way  # each referrer once
+
+
+@pytest.mark.parametrize("by_type", [True, False])
+def test_a_target_that_holds_another_target_is_found(by_type: bool) -> None:
+    inner = Plain()
+    outer = Plain()
+    outer.inner = inner
+    found = _heap.scan([inner, outer], by_type)
+    assert any(f is outer.__dict__ or f is outer for f in found)
+
+
+def test_the_argument_tuple_of_get_referrers_is_not_a_referrer() -> None:
+    """3.13 lists the tuple that ``gc.get_referrers(*targets)`` was called with."""
+    targets = [Slotted()]
+    holder = [targets[0]]
+    found = [r for r in _heap.referrers(targets) if r is not targets]
+    assert len(found) == 1 and found[0] is holder
+
+
+def test_a_metaclass_with_its_own_hash_makes_the_scan_ask_ids_and_never_runs_it() -> None:
+    calls: list[str] = []
+
+    class Meta(type):
+        def __eq__(cls, other: object) -> bool:
+            calls.append("eq")
+            return NotImplemented
+
+        def __hash__(cls) -> int:
+            calls.append("hash")
+            return 1
+
+    class Odd(metaclass=Meta):
+        pass
+
+    objects = [Odd() for _ in range(3)]
+    holder = [objects[1]]
+    assert not _heap._identity_hashing()
+    with thresholds(by_type=0, by_id=0):  # a scan, by type if it were allowed
+        found = _heap.referrers(objects)
+    assert any(f is holder for f in found)
+    assert calls == []
+
+
+def test_a_fresh_interpreter_hashes_every_class_by_identity() -> None:
+    code = "from hotswap import _heap; assert _heap._identity_hashing()"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_thousands_of_instances_move_to_a_new_layout_with_every_holder_rewritten(modules):
+    count = max(_heap.BY_TYPE_FROM, _heap.BY_ID_FROM) + 50  # their holders: found by a scan
+    src = """
+        class Vec:
+            __slots__ = SLOTS
+
+            def __init__(self, x):
+                self.x = x
+
+            def get(self):
+                return self.x * FACTOR
+    """
+    mf = modules(src.replace("SLOTS", "('x',)").replace("FACTOR", "1"))
+    Vec = mf.module.Vec
+    crowd = [Vec(i) for i in range(count)]
+    by_key = {v: v.x for v in crowd}
+    by_value = {v.x: v for v in crowd}
+    chosen = set(crowd[::2])
+    first = crowd[0]  # a cell: read by keeper
+
+    def keeper() -> Any:
+        return first
+    pinned = (crowd[1],)  # a tuple: not rewritable, so that one stays on the old class
+
+    passes = Counter()
+    real = gc.get_referrers, gc.get_objects
+
+    def counted(name: str, fn: Any) -> Any:
+        def call(*args: Any) -> Any:
+            passes[name] += 1
+            return fn(*args)
+        return call
+    gc.get_referrers, gc.get_objects = counted("referrers", real[0]), counted("objects", real[1])
+    try:
+        report = mf.update(src.replace("SLOTS", "('x', 'y')").replace("FACTOR", "10"))
+    finally:
+        gc.get_referrers, gc.get_objects = real
+    assert passes == {"referrers": 1, "objects": 1}  # instances found, then their holders
+
+    New = mf.module.Vec  # (`Vec` may be a cell here, which the update rewrites too)
+    assert f"{mf.name}.Vec" in report.replaced and report.heap_walks == 2
+    moved = [v for v in crowd if type(v) is New]
+    assert len(moved) == count - 1 and type(crowd[1]) is not New
+    assert [v.get() for v in crowd[2:5]] == [20, 30, 40]
+    assert all(type(k) is New and by_key[k] == k.x for k in by_key if k is not crowd[1])
+    assert all(by_value[i] is crowd[i] for i in range(count))
+    assert keeper() is crowd[0] is first and type(first) is New
+    assert {id(v) for v in chosen} == {id(v) for v in crowd[::2]} and crowd[0] in chosen
+    crowd[7].y = 1
+    assert pinned[0].get() == 1  # the old class keeps its code for it, as the report says
+    assert any("1 live instance(s) keep the old class" in why for _, why in report.skipped)
+    assert f"{mf.name}.Vec ({count - 1} moved to the new layout)" in report.instances
