@@ -55,7 +55,7 @@ def _walks(sc: Any) -> int:
     layout (the holders of those instances are only known after the first pass)."""
     if sc.kind == "body":
         return 0
-    return 2 if sc.name in ("slots", "mixed") else 1
+    return 2 if sc.name in ("slots", "crowd", "mixed") else 1
 
 
 def _rss_bytes() -> int | None:
@@ -447,13 +447,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 QUICK = {"heaps": [0, 100_000, 1_000_000],
-         "scaling": ["fn-shift", "closure", "closures"],
+         "scaling": ["fn-shift", "closure", "closures", "crowd"],
          "reps": {0: 9, 100_000: 7, 1_000_000: 5},
          "peer_reps": {0: 3, 100_000: 3, 1_000_000: 3},
          "poll_reps": 50, "import_reps": 3,
          "memory_updates": {"hotswap": 1000}}
 FULL = {"heaps": [0, 100_000, 1_000_000, 10_000_000],
-        "scaling": ["fn", "fn-shift", "method-shift", "closure", "closures", "slots", "mixed"],
+        "scaling": ["fn", "fn-shift", "method-shift", "closure", "closures", "slots", "crowd",
+                    "mixed"],
         "reps": {0: 21, 100_000: 15, 1_000_000: 11, 10_000_000: 7},
         "peer_reps": {0: 9, 100_000: 7, 1_000_000: 5, 10_000_000: 3},
         "poll_reps": 200, "import_reps": 7,

@@ -28,7 +28,8 @@ from typing import Any
 N_FUNCS = 200  # plain functions, half above the edit zone and half below it
 N_CLASSES = 20  # ordinary classes, 4 methods each, half above and half below
 N_FACTORIES = 10  # closure factories in the edit zone
-N_SLOTTED = 3  # __slots__ classes in the edit zone
+N_SLOTTED = 3  # __slots__ classes in the edit zone with HELD instances each
+CROWD = 3000  # instances of one more __slots__ class (Slotted3), a crowd to move at once
 HELD = 100  # closures / instances of each kind the "program" holds
 
 
@@ -44,8 +45,8 @@ class Version:
     method: int = 0  # what Target(0).method() returns
     method_pad: bool = False
     closures: list[int] = field(default_factory=lambda: [0] * N_FACTORIES)
-    slot_extra: list[bool] = field(default_factory=lambda: [False] * N_SLOTTED)
-    slot_value: list[int] = field(default_factory=lambda: [0] * N_SLOTTED)
+    slot_extra: list[bool] = field(default_factory=lambda: [False] * (N_SLOTTED + 1))
+    slot_value: list[int] = field(default_factory=lambda: [0] * (N_SLOTTED + 1))
 
 
 def _functions(start: int, stop: int) -> list[str]:
@@ -148,6 +149,7 @@ class Held:
         # is one an updater can see and rewrite
         self.slotted = [[getattr(mod, f"Slotted{i}")(n) for n in range(HELD)]
                         for i in range(N_SLOTTED)]
+        self.slotted.append([getattr(mod, f"Slotted{N_SLOTTED}")(n) for n in range(CROWD)])
 
 
 # -- scenarios ----------------------------------------------------------------------------
@@ -189,11 +191,11 @@ def _method_step(pad: bool) -> Callable[[Version, int], None]:
     return step
 
 
-def _closure_step(count: int, slotted: int = 0) -> Callable[[Version, int], None]:
+def _closure_step(count: int, slotted: range = range(0)) -> Callable[[Version, int], None]:
     def step(v: Version, k: int) -> None:
         for i in range(count):
             v.closures[i] = 1000 * (i + 1) + k
-        for i in range(slotted):
+        for i in slotted:
             v.slot_extra[i] = not v.slot_extra[i]
             v.slot_value[i] = 1000 * (i + 1) + k
     return step
@@ -217,7 +219,7 @@ def _method_module(mod: ModuleType, h: Held, v: Version) -> str | None:
     return _expect("mod.Target(2).method()", mod.Target(2).method(), 2 + v.method)
 
 
-def _closures_live(count: int, slotted: int = 0) -> Check:
+def _closures_live(count: int, slotted: range = range(0)) -> Check:
     def check(mod: ModuleType, h: Held, v: Version) -> str | None:
         for i in range(count):
             for n in (0, HELD // 2, HELD - 1):
@@ -229,7 +231,7 @@ def _closures_live(count: int, slotted: int = 0) -> Check:
     return check
 
 
-def _closures_module(count: int, slotted: int = 0) -> Check:
+def _closures_module(count: int, slotted: range = range(0)) -> Check:
     def check(mod: ModuleType, h: Held, v: Version) -> str | None:
         for i in range(count):
             bad = _expect(f"mod.make_adder{i}(5)(0)", getattr(mod, f"make_adder{i}")(5)(0),
@@ -240,15 +242,16 @@ def _closures_module(count: int, slotted: int = 0) -> Check:
     return check
 
 
-def _slotted_live(count: int) -> Check:
+def _slotted_live(slotted: range) -> Check:
     def check(mod: ModuleType, h: Held, v: Version) -> str | None:
-        for i in range(count):
+        for i in slotted:
             cls = getattr(mod, f"Slotted{i}")
+            held = len(h.slotted[i])
             wrong_class = sum(1 for o in h.slotted[i] if type(o) is not cls)
             if wrong_class:
-                return (f"{wrong_class} of {HELD} old Slotted{i} instances (held by one list "
+                return (f"{wrong_class} of {held} old Slotted{i} instances (held by one list "
                         f"only) are not instances of the new mod.Slotted{i}")
-            for n in (0, HELD - 1):
+            for n in (0, held - 1):
                 obj = h.slotted[i][n]
                 bad = _expect(f"old Slotted{i}({n}).value()", obj.value(), n + v.slot_value[i])
                 if bad:
@@ -263,9 +266,9 @@ def _slotted_live(count: int) -> Check:
     return check
 
 
-def _slotted_module(count: int) -> Check:
+def _slotted_module(slotted: range) -> Check:
     def check(mod: ModuleType, h: Held, v: Version) -> str | None:
-        for i in range(count):
+        for i in slotted:
             cls = getattr(mod, f"Slotted{i}")
             bad = _expect(f"mod.Slotted{i}(3).value()", cls(3).value(), 3 + v.slot_value[i])
             if bad:
@@ -287,6 +290,7 @@ def _slotted_module(count: int) -> Check:
     return check
 
 
+CROWD_ONLY = range(N_SLOTTED, N_SLOTTED + 1)
 SCENARIOS = {s.name: s for s in [
     Scenario("fn", "function body", "body", _fn_step(False), _fn_live, _fn_module),
     Scenario("fn-shift", "function body, lines below shift", "body", _fn_step(True),
@@ -300,11 +304,14 @@ SCENARIOS = {s.name: s for s in [
     Scenario("closures", f"closures of {N_FACTORIES} changed nested fns", "heap",
              _closure_step(N_FACTORIES), _closures_live(N_FACTORIES),
              _closures_module(N_FACTORIES)),
-    Scenario("slots", "class replaced by a __slots__ change", "heap", _closure_step(0, 1),
-             _slotted_live(1), _slotted_module(1)),
+    Scenario("slots", "class replaced by a __slots__ change", "heap",
+             _closure_step(0, range(1)), _slotted_live(range(1)), _slotted_module(range(1))),
+    Scenario("crowd", f"the same, {CROWD:,} instances", "heap",
+             _closure_step(0, CROWD_ONLY), _slotted_live(CROWD_ONLY), _slotted_module(CROWD_ONLY)),
     Scenario("mixed", f"{N_FACTORIES} nested fns + {N_SLOTTED} __slots__ classes", "heap",
-             _closure_step(N_FACTORIES, N_SLOTTED), _closures_live(N_FACTORIES, N_SLOTTED),
-             _closures_module(N_FACTORIES, N_SLOTTED)),
+             _closure_step(N_FACTORIES, range(N_SLOTTED)),
+             _closures_live(N_FACTORIES, range(N_SLOTTED)),
+             _closures_module(N_FACTORIES, range(N_SLOTTED))),
 ]}
 
 
