@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import hotswap
 from hotswap import _heap
 
 HUGE = 10**9
@@ -197,3 +198,31 @@ def test_thousands_of_instances_move_to_a_new_layout_with_every_holder_rewritten
     assert pinned[0].get() == 1  # the old class keeps its code for it, as the report says
     assert any("1 live instance(s) keep the old class" in why for _, why in report.skipped)
     assert f"{mf.name}.Vec ({count - 1} moved to the new layout)" in report.instances
+
+
+def test_a_key_whose_hash_fails_when_its_dict_is_rebuilt_leaves_the_dict_as_it_was(modules):
+    """Moving an instance that keys a dict rebuilds the dict, hashing every key again. A
+    key whose ``__hash__`` raises then fails the update, which must leave the dict whole,
+    in its order, and the instance where it was."""
+    class Fragile:
+        hashed = 0
+
+        def __hash__(self) -> int:
+            Fragile.hashed += 1
+            if Fragile.hashed > 1:
+                raise RuntimeError("hashed once only")
+            return 1
+
+    src = "class Vec:\n    __slots__ = SLOTS\n"
+    mf = modules(src.replace("SLOTS", "('x',)"))
+    vecs = [mf.module.Vec()]  # no local name of this frame holds it: it can move
+    table = {"first": 0, vecs[0]: 1, Fragile(): 2, "last": 3}
+
+    with pytest.raises(hotswap.UpdateError, match=f"{mf.path.name}.*hashed once only"):
+        mf.update(src.replace("SLOTS", "('x', 'y')"))
+
+    keys = list(table)
+    assert list(table.values()) == [0, 1, 2, 3] and keys[0] == "first" and keys[3] == "last"
+    assert keys[1] is vecs[0] and type(keys[2]) is Fragile
+    assert table[vecs[0]] == 1 and table["last"] == 3
+    assert type(vecs[0]) is mf.module.Vec and mf.module.Vec.__slots__ == ("x",)

@@ -212,3 +212,37 @@ def test_instances_made_while_an_update_is_planned_get_the_new_class(modules, mo
     assert [type(p) for p in made] == [New, New]
     assert [(p.x, p.version()) for p in made] == [(1, 2), (2, 2)]
     assert any(n.startswith("planned 2 times") for n in report.notes)
+
+
+def test_a_reference_taken_to_an_instance_while_its_move_is_planned_follows_the_move(
+        modules, monkeypatch):
+    """Moving an instance to a new layout rewrites every reference the plan found. One that
+    another thread takes before the update applies would keep the old object beside its
+    twin, two identities for one instance: the update notices and plans again."""
+    from hotswap import _engine
+
+    mf = modules(SLOTTED.replace("SLOTS", '("x",)').replace("VERSION", "1"))
+    made = [mf.module.Point(1)]
+    taken: list[object] = []
+    real_apply = _engine.apply
+    calls = []
+
+    def apply_after_another_thread_ran(plan, *args, **kwargs):
+        calls.append(kwargs.get("stale_ok"))
+        if len(calls) == 1:
+            taken.append(made[0])  # what a worker would do right after the walk
+        return real_apply(plan, *args, **kwargs)
+
+    monkeypatch.setattr(_engine, "apply", apply_after_another_thread_ran)
+    idle = threading.Event()
+    bystander = threading.Thread(target=idle.wait, daemon=True)  # other threads exist
+    bystander.start()
+    try:
+        mf.update(SLOTTED.replace("SLOTS", '("x", "y")').replace("VERSION", "2"))
+    finally:
+        idle.set()
+        bystander.join()
+
+    assert calls == [False, False]  # planned twice, applied the second time
+    assert taken[0] is made[0]
+    assert type(made[0]) is mf.module.Point and made[0].version() == 2

@@ -83,10 +83,10 @@ def referrers(targets: list[Any]) -> list[Any]:
     in one pass over the heap: ``gc.get_referrers`` itself for a few targets, a `scan`
     for many (a slot change on a class with thousands of instances), whose cost would
     otherwise grow with each one."""
-    kinds = {id(type(t)): type(t) for t in targets}
-    by_type = all(k.__flags__ & _HEAPTYPE for k in kinds.values()) and _identity_hashing()
-    if len(targets) >= (BY_TYPE_FROM if by_type else BY_ID_FROM):
-        return scan(targets, by_type)
+    if len(targets) >= min(BY_TYPE_FROM, BY_ID_FROM):
+        by_type = all(type(t).__flags__ & _HEAPTYPE for t in targets) and _identity_hashing()
+        if len(targets) >= (BY_TYPE_FROM if by_type else BY_ID_FROM):
+            return scan(targets, by_type)
     args = tuple(targets)
     return [r for r in gc.get_referrers(*args) if r is not args]
 

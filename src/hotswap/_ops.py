@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,17 +196,8 @@ class ReplaceKey(Op):
     swaps: dict[int, tuple[Any, Any]]
 
     def apply(self) -> Undo:
-        d = self.container
-        before = list(d.items())
-        swaps = self.swaps
-        d.clear()
-        d.update((swaps[id(k)][1] if id(k) in swaps and swaps[id(k)][0] is k else k, v)
-                 for k, v in before)
-
-        def undo() -> None:
-            d.clear()
-            d.update(before)
-        return undo
+        return _rebuild(self.container, lambda saved: (
+            (_swapped(self.swaps, k), v) for k, v in saved.items()))
 
 
 @dataclass
@@ -218,17 +209,32 @@ class ReplaceMembers(Op):
     swaps: dict[int, tuple[Any, Any]]
 
     def apply(self) -> Undo:
-        s = self.container
-        before = list(s)
-        swaps = self.swaps
-        s.clear()
-        s.update(swaps[id(m)][1] if id(m) in swaps and swaps[id(m)][0] is m else m
-                 for m in before)
+        return _rebuild(self.container, lambda saved: (
+            _swapped(self.swaps, m) for m in saved))
 
-        def undo() -> None:
-            s.clear()
-            s.update(before)
-        return undo
+
+def _swapped(swaps: dict[int, tuple[Any, Any]], obj: Any) -> Any:
+    pair = swaps.get(id(obj))
+    return pair[1] if pair is not None and pair[0] is obj else obj
+
+
+def _rebuild(container: Any, contents: Callable[[Any], Iterable[Any]]) -> Undo:
+    """Empty a dict or set and fill it with the `contents` of a copy of itself, which
+    hashes every key again (the program's ``__hash__``, which may raise). The copy keeps
+    the stored hashes, so putting it back, on failure or as the undo, hashes nothing."""
+    saved = container.copy()
+
+    def undo() -> None:
+        container.clear()
+        container.update(saved)
+
+    container.clear()
+    try:
+        container.update(contents(saved))
+    except BaseException:
+        undo()
+        raise
+    return undo
 
 
 @dataclass

@@ -140,6 +140,9 @@ def move_all(moves: list[Move], plan: Plan, report: Report) -> None:
                         "places that cannot be rewritten (a tuple, a running frame, a slot)")
     for holder in holders:
         retarget_holder(holder, moved, plan)
+    # A reference another thread takes to one of them before the update applies would keep
+    # it under its old identity beside its twin: such a plan is stale, and made again.
+    plan.guards.extend(obj for obj, _ in moved.values())
 
 
 def _twins(m: Move, movable: set[int], moved: dict[int, tuple[Any, Any]],
