@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hotswap
@@ -226,3 +226,55 @@ def test_a_key_whose_hash_fails_when_its_dict_is_rebuilt_leaves_the_dict_as_it_w
     assert keys[1] is vecs[0] and type(keys[2]) is Fragile
     assert table[vecs[0]] == 1 and table["last"] == 3
     assert type(vecs[0]) is mf.module.Vec and mf.module.Vec.__slots__ == ("x",)
+
+
+REWRITABLE = {"list", "dict values", "dict keys", "set", "cell", "instance"}
+holdings = st.lists(st.tuples(
+    st.sampled_from(sorted(REWRITABLE | {"tuple", "frozenset"})),
+    st.lists(st.integers(0, 5), min_size=1, max_size=3)), max_size=10)
+
+
+def _contents(kind: str, holder: Any) -> list[Any]:
+    if kind in ("list", "tuple", "set", "frozenset"):
+        return list(holder)
+    if kind == "dict values":
+        return list(holder.values())
+    if kind == "dict keys":
+        return list(holder)
+    if kind == "instance":
+        return list(vars(holder).values())
+    return [holder.cell_contents]
+
+
+def _make(kind: str, held: list[Any]) -> Any:
+    if kind == "set":
+        return set(held)
+    if kind == "frozenset":
+        return frozenset(held)
+    if kind == "dict keys":
+        return dict.fromkeys(held, 0)
+    return _holder(kind, held)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(count=st.integers(1, 6), holding=holdings)
+def test_an_instance_moves_with_all_its_holders_or_stays_with_all_of_them(
+        modules, count: int, holding: list[tuple[str, list[int]]]) -> None:
+    """After a layout change, each instance is one object everywhere: moved (every holder
+    rewritten) when all its holders are rewritable, left on the old class otherwise."""
+    src = "class Vec:\n    __slots__ = SLOTS\n\n    def __init__(self, n):\n        self.n = n\n"
+    mf = modules(src.replace("SLOTS", "('n',)"))
+    crowd = [mf.module.Vec(n) for n in range(count)]
+    holders = [(kind, _make(kind, [crowd[i % count] for i in picks]))
+               for kind, picks in holding]
+    pinned = {o.n for kind, h in holders if kind not in REWRITABLE for o in _contents(kind, h)}
+
+    mf.update(src.replace("SLOTS", "('n', 'extra')"))
+
+    new = mf.module.Vec
+    assert [o.n for o in crowd] == list(range(count))
+    assert [type(o) is new for o in crowd] == [n not in pinned for n in range(count)]
+    for kind, h in holders:
+        for obj in _contents(kind, h):
+            assert obj is crowd[obj.n], f"{kind} holds another object than the crowd's"
