@@ -534,3 +534,37 @@ def test_update_after_rollback_reapplies_the_file(modules):
     # and that update can itself be rolled back
     hotswap.rollback(mod)
     assert f() == "f v1" and "added" not in mod.__dict__
+
+
+SLOTS_V3 = SLOTS_V2.replace('("x", "y", "z")', '("x", "y", "z", "w")').replace(
+    "self.z = 0\n", "self.z = 0\n            self.w = 0\n")
+
+
+def test_rollback_of_two_layout_changes_brings_the_original_objects_back(modules):
+    """Two layout changes moved the instances twice (the second time out of the first
+    one's rollback history too); rolling both back puts the original objects back into
+    every holder, with the state they had when they moved."""
+    mf = modules(SLOTS_V1)
+    mod = mf.module
+    Vec = mod.Vec
+    vecs = mod.VECS
+    ids = [id(v) for v in vecs]  # (ids only: holding the objects would pin them)
+    by_name = {"first": vecs[0]}
+    del mod  # a local name would pin them too
+
+    mf.update(SLOTS_V2)
+    first_twins = [id(v) for v in vecs]
+    mf.update(SLOTS_V3)
+    assert [type(v) for v in vecs] == [mf.module.Vec] * 2 and vecs[0].w == 0
+    assert by_name["first"] is vecs[0] and id(vecs[0]) not in ids + first_twins
+    vecs[0].x = 10  # on a twin: the new version's state, which does not travel back
+
+    hotswap.rollback(mf.module)
+    assert [id(v) for v in vecs] == first_twins and by_name["first"] is vecs[0]
+    assert [type(v).__slots__ for v in vecs] == [("x", "y", "z")] * 2
+    hotswap.rollback(mf.module)
+
+    assert [id(v) for v in vecs] == ids and all(type(v) is Vec for v in vecs)
+    assert by_name["first"] is vecs[0]
+    assert [(v.x, v.y, v.total()) for v in vecs] == [(1, 2, 3), (3, 4, 7)]
+    assert mf.module.VECS is vecs and mf.module.Vec is Vec

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from typing import Any
 
 import hotswap
 
@@ -246,3 +247,80 @@ def test_a_reference_taken_to_an_instance_while_its_move_is_planned_follows_the_
     assert calls == [False, False]  # planned twice, applied the second time
     assert taken[0] is made[0]
     assert type(made[0]) is mf.module.Point and made[0].version() == 2
+
+
+def _update_with_a_thread_acting_before_each_apply(mf, monkeypatch, act) -> tuple[Any, list]:
+    from hotswap import _engine
+
+    real_apply = _engine.apply
+    calls: list[object] = []
+
+    def apply_after_another_thread_ran(plan, *args, **kwargs):
+        calls.append(kwargs.get("stale_ok"))
+        act(len(calls))  # what a worker would do right after the walk
+        return real_apply(plan, *args, **kwargs)
+
+    monkeypatch.setattr(_engine, "apply", apply_after_another_thread_ran)
+    idle = threading.Event()
+    bystander = threading.Thread(target=idle.wait, daemon=True)  # other threads exist
+    bystander.start()
+    try:
+        report = mf.update(SLOTTED.replace("SLOTS", '("x", "y")').replace("VERSION", "2"))
+    finally:
+        idle.set()
+        bystander.join()
+    return report, calls
+
+
+def test_an_instance_another_thread_keeps_taking_stays_whole_on_the_old_class(
+        modules, monkeypatch):
+    """Planned three times, and each time another thread took, where it cannot be rewritten
+    (a tuple), a reference to an instance the plan would move: the update applies the
+    third time, leaving that instance, in one piece, on the old class."""
+    mf = modules(SLOTTED.replace("SLOTS", '("x",)').replace("VERSION", "1"))
+    made = [mf.module.Point(n) for n in range(4)]
+    taken: list[tuple[object]] = []
+
+    report, calls = _update_with_a_thread_acting_before_each_apply(
+        mf, monkeypatch, lambda n: taken.append((made[n - 1],)))
+
+    assert calls == [False, False, True]  # the last time applied, stale or not
+    new = mf.module.Point
+    assert [type(p) is new for p in made] == [False, False, False, True]
+    assert [t[0] is p for t, p in zip(taken, made)] == [True] * 3
+    assert made[2].version() == 1 and made[2].x == 2  # the old class, working
+    assert made[3].version() == 2 and made[3].x == 3
+    assert f"{mf.name}.Point (1 moved to the new layout)" in report.instances
+    assert any("1 live instance(s)" in why and "another thread took a reference" in why
+               for _, why in report.skipped)
+
+
+def test_an_instance_moved_within_its_list_after_planning_is_swapped_where_it_is_now(
+        modules, monkeypatch):
+    """The plan found the instance at index 0; another thread then inserted before it.
+    The swap is made by identity when the update applies: nothing else is overwritten."""
+    mf = modules(SLOTTED.replace("SLOTS", '("x",)').replace("VERSION", "1"))
+    made = [mf.module.Point(1)]
+    other = object()
+
+    def insert_first(n: int) -> None:
+        if n == 1:
+            made.insert(0, other)
+
+    report, calls = _update_with_a_thread_acting_before_each_apply(mf, monkeypatch,
+                                                                   insert_first)
+
+    assert calls == [False] and made[0] is other
+    assert type(made[1]) is mf.module.Point and made[1].x == 1 and made[1].version() == 2
+
+
+def test_an_instance_changed_after_planning_moves_with_its_state_of_then(modules, monkeypatch):
+    mf = modules(SLOTTED.replace("SLOTS", '("x",)').replace("VERSION", "1"))
+    made = [mf.module.Point(1)]
+
+    def change(n: int) -> None:
+        made[0].x = 41
+
+    _update_with_a_thread_acting_before_each_apply(mf, monkeypatch, change)
+
+    assert type(made[0]) is mf.module.Point and made[0].x == 41

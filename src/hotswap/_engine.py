@@ -185,8 +185,9 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
         try:
             undo, inside = apply(plan, [m.__dict__ for m in batch],
                                  stale_ok=attempt == _REPLANS)
-        except Stale:
-            continue  # another thread made objects the heap walk missed: walk again
+        except Stale:  # another thread made objects the heap walk missed: walk again
+            del plan  # before the next walk, which must not see what this one holds
+            continue
         except Exception as exc:
             staged.restore()
             raise failure(name, path, exc, "applying the update failed for") from exc

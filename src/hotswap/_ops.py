@@ -26,6 +26,10 @@ class Op:
     def apply(self) -> Undo:
         raise NotImplementedError
 
+    def stale(self) -> bool:
+        """Whether what the heap became since planning spoils this op (most ops: never)."""
+        return False
+
 
 @dataclass
 class SetFunction(Op):
@@ -162,7 +166,8 @@ class Plan:
         self._counts = _refcounts(self.guards)
 
     def stale(self) -> bool:
-        return any(now > then for now, then in zip(_refcounts(self.guards), self._counts))
+        return any(now > then for now, then in zip(_refcounts(self.guards), self._counts)) \
+            or any(op.stale() for op in self.ops)
 
     def add(self, op: Op) -> None:
         self.ops.append(op)
@@ -184,57 +189,77 @@ def _refcounts(objects: list[Any]) -> list[int]:
     return [sys.getrefcount(o) for o in objects]
 
 
-@dataclass
-class ReplaceKey(Op):
-    """Put new keys in the place of old ones in a dict, keeping the order of its keys (a
-    registry keyed by a class that was replaced: ``singledispatch``'s; a dict keyed by
-    instances moved to a new layout). `swaps` maps ``id(old)`` to ``(old, new)``: one
-    rebuild of the dict for all of them, and the old keys kept alive, so that no id is
-    reused before this applies."""
-
-    container: dict[Any, Any]
-    swaps: dict[int, tuple[Any, Any]]
-
-    def apply(self) -> Undo:
-        return _rebuild(self.container, lambda saved: (
-            (_swapped(self.swaps, k), v) for k, v in saved.items()))
+Swaps = dict[int, tuple[Any, Any]]  # id(old) -> (old, new); the old objects kept alive,
+# so that no id is reused by another object before the swap applies
 
 
 @dataclass
-class ReplaceMembers(Op):
-    """Put new objects in the place of old ones in a set (of instances moved to a new
-    layout, of classes replaced), rebuilt at once; `swaps` as for `ReplaceKey`."""
+class Swap(Op):
+    """Put new objects in the place of old ones in one container (a list, a dict's values
+    and keys, a set, a cell), wherever they stand when this applies: another thread may
+    have moved things in it since the plan was made. A dict keyed by an old object (a
+    registry keyed by a replaced class, a table keyed by moved instances) or a set is
+    rebuilt in its order. The undo swaps back the same way, keeping whatever else the
+    program changed in the container meanwhile."""
 
-    container: set[Any]
-    swaps: dict[int, tuple[Any, Any]]
+    container: Any
+    swaps: Swaps
 
     def apply(self) -> Undo:
-        return _rebuild(self.container, lambda saved: (
-            _swapped(self.swaps, m) for m in saved))
+        back = {id(new): (new, old) for old, new in self.swaps.values()}
+        swap_in(self.container, self.swaps)
+        return lambda: swap_in(self.container, back)
 
 
-def _swapped(swaps: dict[int, tuple[Any, Any]], obj: Any) -> Any:
+def swapped(swaps: Swaps, obj: Any) -> Any:
     pair = swaps.get(id(obj))
     return pair[1] if pair is not None and pair[0] is obj else obj
 
 
-def _rebuild(container: Any, contents: Callable[[Any], Iterable[Any]]) -> Undo:
-    """Empty a dict or set and fill it with the `contents` of a copy of itself, which
-    hashes every key again (the program's ``__hash__``, which may raise). The copy keeps
-    the stored hashes, so putting it back, on failure or as the undo, hashes nothing."""
+def swap_in(c: Any, swaps: Swaps) -> None:
+    """`Swap`'s work on a list, dict, set or cell, by identity."""
+    if type(c) is list:
+        for i, v in enumerate(c):
+            if (new := swapped(swaps, v)) is not v:
+                c[i] = new
+    elif type(c) is dict:
+        if any(swapped(swaps, k) is not k for k in c):
+            _rebuild(c, lambda saved: ((swapped(swaps, k), swapped(swaps, v))
+                                       for k, v in saved.items()))
+        else:
+            changed = [(k, new) for k, v in c.items() if (new := swapped(swaps, v)) is not v]
+            saved = c.copy() if changed else c
+            try:
+                for k, new in changed:
+                    c[k] = new  # hashes the key: the program's __hash__ may raise
+            except BaseException:
+                c.clear()
+                c.update(saved)
+                raise
+    elif type(c) is set:
+        if any(swapped(swaps, m) is not m for m in c):
+            _rebuild(c, lambda saved: (swapped(swaps, m) for m in saved))
+    elif type(c) is types.CellType:
+        try:
+            v = c.cell_contents
+        except ValueError:
+            return
+        if (new := swapped(swaps, v)) is not v:
+            c.cell_contents = new
+
+
+def _rebuild(container: Any, contents: Callable[[Any], Iterable[Any]]) -> None:
+    """Empty a dict or set and fill it, in order, with the `contents` of a copy of itself,
+    which hashes its keys again (the program's ``__hash__``, which may raise). The copy
+    keeps the stored hashes, so putting it back on failure hashes nothing."""
     saved = container.copy()
-
-    def undo() -> None:
-        container.clear()
-        container.update(saved)
-
     container.clear()
     try:
         container.update(contents(saved))
     except BaseException:
-        undo()
+        container.clear()
+        container.update(saved)
         raise
-    return undo
 
 
 @dataclass

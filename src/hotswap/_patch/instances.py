@@ -13,12 +13,11 @@ two identities, must never exist.
 from __future__ import annotations
 
 import sys
-import types
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._heap import as_container, held, referrers
-from .._ops import (MISSING, InstanceHook, Plan, ReplaceKey, ReplaceMembers, SetCell,
-                    slot_names)
+from .._ops import InstanceHook, Op, Plan, Swap, Swaps, Undo, slot_names, swap_in
 from .._safe import class_has, instance_dict
 from .._report import Report
 
@@ -44,34 +43,11 @@ def compatible(new: type, live: type) -> bool:
     return layout(new) == layout(live)
 
 
-def retarget_holder(holder: Any, swaps: dict[int, tuple[Any, Any]], plan: Plan) -> None:
-    """Rewrite the references `holder` (a dict, list, set or cell) has to old objects: `swaps`
-    maps ``id(old)`` to ``(old, new)``. One look through the holder for all of them: a
-    list holding thousands of moved instances is read once, not once per instance."""
-    def swapped(value: Any) -> Any:
-        pair = swaps.get(id(value))
-        return pair[1] if pair is not None and pair[0] is value else MISSING
-
-    if type(holder) is dict:
-        for key, value in list(holder.items()):
-            if (new := swapped(value)) is not MISSING:
-                plan.set_item(holder, key, new)
-        if any(swapped(key) is not MISSING for key in holder):
-            plan.add(ReplaceKey(holder, swaps))
-    elif type(holder) is list:
-        for i, value in enumerate(holder):
-            if (new := swapped(value)) is not MISSING:
-                plan.set_item(holder, i, new)
-    elif type(holder) is set:
-        if any(swapped(m) is not MISSING for m in holder):
-            plan.add(ReplaceMembers(holder, swaps))
-    elif type(holder) is types.CellType:
-        try:
-            new = swapped(holder.cell_contents)
-        except ValueError:
-            return
-        if new is not MISSING:
-            plan.add(SetCell(holder, new))
+def retarget_holder(holder: Any, swaps: Swaps, plan: Plan) -> None:
+    """Rewrite the references `holder` (a dict, list, set or cell) has to old objects, by
+    identity when the update applies (see `Swap`)."""
+    if any(id(v) in swaps for v in held(holder)):
+        plan.add(Swap(holder, swaps))
 
 
 def _holders(instances: list[Any], ours: list[list[Any]]) -> tuple[dict[int, int], list[Any]]:
@@ -129,42 +105,149 @@ def move_all(moves: list[Move], plan: Plan, report: Report) -> None:
     base = [sys.getrefcount(p) for p in probes][0]
     movable = {id(o) for o in everyone if sys.getrefcount(o) == base + ids[id(o)]}
     del everyone
-    moved: dict[int, tuple[Any, Any]] = {}  # id(instance) -> (instance, its twin)
+    move = MoveInstances(holders, report)
+    hooks: list[Op] = []
     for m in todo:
-        count = _twins(m, movable, moved, plan)
+        count = move.add(m, movable, hooks)
         if count:
             report.instances.append(f"{m.name} ({count} moved to the new layout)")
         if len(m.instances) > count:
             report.skip(m.name, f"{len(m.instances) - count} live instance(s) keep the old "
                         f"class, which keeps working: {m.reason}; they are referenced from "
                         "places that cannot be rewritten (a tuple, a running frame, a slot)")
+    plan.add(move)
+    plan.ops.extend(hooks)
+
+
+@dataclass
+class MoveInstances(Op):
+    """Put twins of the new layout in the place of instances, decided when the update
+    applies: another thread may have taken a reference to one, or moved one within its
+    holders, since the plan was made. An instance moves only if every reference to it
+    sits in the holders found (by identity, counted then): otherwise it would live on under
+    two identities. It takes its state at that moment too. The plan is stale while one
+    cannot move (planning again may take it along); applied anyway, it leaves those on the
+    old class, working, and corrects the report."""
+
+    holders: list[Any]
+    report: Report
+    # The only references hotswap keeps to an instance: its pair's, id(instance) -> pair.
+    pairs: Swaps = field(default_factory=dict)
+    slots: dict[int, list[str]] = field(default_factory=dict)  # id(instance) -> its slots
+    names: dict[int, str] = field(default_factory=dict)  # id(instance) -> its class's name
+    installed: set[int] = field(default_factory=set)  # ids of the twins put in place
+
+    def add(self, m: Move, movable: set[int], hooks: list[Op]) -> int:
+        """Twins (empty until applied) for the movable instances of `m`; their hooks."""
+        shared = [s for s in slot_names(m.live) if s in set(slot_names(m.new))]
+        hook = class_has(m.new, "__hotswap_migrate__")
+        count = 0
+        for obj in m.instances:
+            if id(obj) in movable:
+                twin = object.__new__(m.new)  # not live until a holder points at it
+                self.pairs[id(obj)] = (obj, twin)
+                self.slots[id(obj)], self.names[id(obj)] = shared, m.name
+                if hook:
+                    hooks.append(TwinHook(twin, self))
+                count += 1
+        return count
+
+    def stale(self) -> bool:
+        return bool(_stuck(self.holders, self.pairs))
+
+    def apply(self) -> Undo:
+        stuck = _stuck(self.holders, self.pairs)
+        safe = {i: pair for i, pair in self.pairs.items() if i not in stuck}
+        olds, twins = [p[0] for p in safe.values()], [p[1] for p in safe.values()]
+        for i, (obj, twin) in safe.items():
+            _copy_state(obj, twin, self.slots[i])
+        holders = self.holders
+        done: list[Any] = []
+        try:
+            for holder in holders:
+                swap_in(holder, safe)
+                done.append(holder)
+        except BaseException:
+            for holder in reversed(done):
+                swap_in(holder, _back(olds, twins))
+            raise
+        self.installed = {id(twin) for twin in twins}
+        self._correct_report(stuck)
+        # From here on only lists hold the twins (a tuple would pin them): the next update
+        # that changes the layout again finds those lists among their holders, and moves
+        # them as it moves the rest.
+        self.pairs = {}
+        del safe
+
+        def undo() -> None:
+            # The old objects come back as they were when they moved: what the program
+            # changed on the twins since is in the new version's terms (a migration hook
+            # may have converted it), and there is no migration back.
+            for holder in reversed(holders):
+                swap_in(holder, _back(olds, twins))
+            self.installed = set()
+        return undo
+
+    def _correct_report(self, stuck: set[int]) -> None:
+        late: dict[str, int] = {}
+        for i in stuck:
+            late[self.names[i]] = late.get(self.names[i], 0) + 1
+        for name, count in late.items():
+            planned = sum(1 for n in self.names.values() if n == name)
+            entry = f"{name} ({planned} moved to the new layout)"
+            self.report.instances = [
+                f"{name} ({planned - count} moved to the new layout)" if e == entry else e
+                for e in self.report.instances if not (e == entry and planned == count)]
+            self.report.skip(name, f"{count} live instance(s) keep the old class, which "
+                             "keeps working: another thread took a reference to them "
+                             "while the update was planned")
+
+
+@dataclass
+class TwinHook(Op):
+    """``__hotswap_migrate__`` on a twin, if the move put it in place."""
+
+    twin: Any
+    move: MoveInstances
+
+    def apply(self) -> Undo:
+        if id(self.twin) not in self.move.installed:
+            return lambda: None
+        return InstanceHook(self.twin).apply()
+
+
+def _stuck(holders: list[Any], pairs: Swaps) -> set[int]:
+    """The instances some reference outside `holders` holds (besides their pair): those
+    a move would leave under their old identity beside their twin."""
+    inside = _inside(holders, pairs)
+    probe = (object(), None)  # held as each instance is by its pair
+    base = sys.getrefcount(probe[0])
+    return {i for i, pair in pairs.items() if sys.getrefcount(pair[0]) != base + inside[i]}
+
+
+def _inside(holders: list[Any], pairs: Swaps) -> dict[int, int]:
+    """How many references to each instance `holders` have now. A function of its own, so
+    that no loop variable of it still holds an instance when reference counts are read."""
+    inside = {i: 0 for i in pairs}
     for holder in holders:
-        retarget_holder(holder, moved, plan)
-    # A reference another thread takes to one of them before the update applies would keep
-    # it under its old identity beside its twin: such a plan is stale, and made again.
-    plan.guards.extend(obj for obj, _ in moved.values())
+        for value in held(holder):
+            if id(value) in inside and pairs[id(value)][0] is value:
+                inside[id(value)] += 1
+    return inside
 
 
-def _twins(m: Move, movable: set[int], moved: dict[int, tuple[Any, Any]],
-           plan: Plan) -> int:
-    """New objects of the new class carrying the state of the movable instances."""
-    shared = [s for s in slot_names(m.live) if s in set(slot_names(m.new))]
-    hook = class_has(m.new, "__hotswap_migrate__")
-    count = 0
-    for obj in m.instances:
-        if id(obj) not in movable:
-            continue
-        twin = object.__new__(m.new)  # not live until a holder points at it
-        for slot in shared:
-            try:
-                object.__setattr__(twin, slot, object.__getattribute__(obj, slot))
-            except AttributeError:
-                pass
-        state = instance_dict(obj)
-        if state is not None and instance_dict(twin) is not None:
-            twin.__dict__.update(state)
-        moved[id(obj)] = (obj, twin)
-        if hook:
-            plan.add(InstanceHook(twin))
-        count += 1
-    return count
+def _back(olds: list[Any], twins: list[Any]) -> Swaps:
+    return {id(twin): (twin, obj) for obj, twin in zip(olds, twins)}
+
+
+def _copy_state(source: Any, twin: Any, slots: list[str]) -> None:
+    """Give a twin the state of the instance it replaces: the `slots` both layouts have,
+    the attribute dict."""
+    for slot in slots:
+        try:
+            object.__setattr__(twin, slot, object.__getattribute__(source, slot))
+        except AttributeError:
+            pass
+    state, into = instance_dict(source), instance_dict(twin)
+    if state is not None and into is not None:
+        into.update(state)
