@@ -324,3 +324,31 @@ def test_an_instance_changed_after_planning_moves_with_its_state_of_then(modules
     _update_with_a_thread_acting_before_each_apply(mf, monkeypatch, change)
 
     assert type(made[0]) is mf.module.Point and made[0].x == 41
+
+
+def test_the_hold_while_applying_covers_a_move_of_thousands_of_instances(modules, monkeypatch):
+    """One operation moves them all: the switch interval is sized by the work it does,
+    not by the number of operations, so no other thread runs in the middle of it."""
+    from hotswap import _apply
+
+    mf = modules(SLOTTED.replace("SLOTS", '("x",)').replace("VERSION", "1"))
+    made = [mf.module.Point(n) for n in range(3000)]
+    intervals: list[float] = []
+    real = sys.setswitchinterval
+
+    def record(seconds: float) -> None:
+        intervals.append(seconds)
+        real(seconds)
+
+    monkeypatch.setattr(_apply.sys, "setswitchinterval", record)
+    idle = threading.Event()
+    bystander = threading.Thread(target=idle.wait, daemon=True)  # other threads exist
+    bystander.start()
+    try:
+        mf.update(SLOTTED.replace("SLOTS", '("x", "y")').replace("VERSION", "2"))
+    finally:
+        idle.set()
+        bystander.join()
+
+    assert all(type(p) is mf.module.Point for p in made)
+    assert max(intervals) >= _apply._OP_COST * 2 * len(made)

@@ -92,7 +92,7 @@ def apply(plan: Plan, namespaces: Iterable[dict[str, object]] = (),
         return _run(plan), []
     before = sys.getswitchinterval()
     collecting = gc.isenabled()
-    sys.setswitchinterval(max(_MIN_WINDOW, _OP_COST * len(plan.ops)))
+    sys.setswitchinterval(max(_MIN_WINDOW, _OP_COST * plan.weight()))
     deadline = time.monotonic() + busy_timeout
     try:
         while True:

@@ -30,6 +30,10 @@ class Op:
         """Whether what the heap became since planning spoils this op (most ops: never)."""
         return False
 
+    def weight(self) -> int:
+        """Roughly how many simple operations' time applying this takes (see _apply)."""
+        return 1
+
 
 @dataclass
 class SetFunction(Op):
@@ -169,6 +173,9 @@ class Plan:
         return any(now > then for now, then in zip(_refcounts(self.guards), self._counts)) \
             or any(op.stale() for op in self.ops)
 
+    def weight(self) -> int:
+        return sum(op.weight() for op in self.ops)
+
     def add(self, op: Op) -> None:
         self.ops.append(op)
 
@@ -204,6 +211,10 @@ class Swap(Op):
 
     container: Any
     swaps: Swaps
+
+    def weight(self) -> int:
+        return 1 + len(self.container) // 16 if type(self.container) is not types.CellType \
+            else 1
 
     def apply(self) -> Undo:
         back = {id(new): (new, old) for old, new in self.swaps.values()}

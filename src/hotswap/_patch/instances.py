@@ -155,6 +155,9 @@ class MoveInstances(Op):
     def stale(self) -> bool:
         return bool(_stuck(self.holders, self.pairs))
 
+    def weight(self) -> int:
+        return 2 * len(self.pairs) + sum(len(held(h)) for h in self.holders) // 16
+
     def apply(self) -> Undo:
         stuck = _stuck(self.holders, self.pairs)
         safe = {i: pair for i, pair in self.pairs.items() if i not in stuck}
