@@ -3,9 +3,11 @@ several threads are serialized."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import hotswap
@@ -178,34 +180,53 @@ SLOTTED = """
 """
 
 
+@contextlib.contextmanager
+def _another_thread() -> Iterator[None]:
+    """Another thread exists (idle): updates then wait for a quiet moment and check that
+    their plan is not stale."""
+    idle = threading.Event()
+    bystander = threading.Thread(target=idle.wait, daemon=True)
+    bystander.start()
+    try:
+        yield
+    finally:
+        idle.set()
+        bystander.join()
+
+
+def _update_with_a_thread_acting_before_each_apply(mf, monkeypatch, act) -> tuple[Any, list]:
+    """Update `mf` to the slot layout ("x", "y"), calling `act(n)` between the n-th planning
+    and its apply: what a worker thread would do right after the heap walk."""
+    from hotswap import _engine
+
+    real_apply = _engine.apply
+    calls: list[object] = []
+
+    def apply_after_another_thread_ran(plan, *args, **kwargs):
+        calls.append(kwargs.get("stale_ok"))
+        act(len(calls))
+        return real_apply(plan, *args, **kwargs)
+
+    monkeypatch.setattr(_engine, "apply", apply_after_another_thread_ran)
+    with _another_thread():
+        report = mf.update(SLOTTED.replace("SLOTS", '("x", "y")').replace("VERSION", "2"))
+    return report, calls
+
+
 def test_instances_made_while_an_update_is_planned_get_the_new_class(modules, monkeypatch):
     """The heap walk (here: for the instances of a class whose layout changed) is made
     before the quiet moment. An instance another thread makes in between would be missed:
     the update notices (the old class gained a reference), plans again, and moves it too."""
-    from hotswap import _engine
-
     mf = modules(SLOTTED.replace("SLOTS", '("x",)').replace("VERSION", "1"))
     Old = mf.module.Point
     old = (Old,)  # a tuple: the update rewrites references to a replaced class elsewhere
     made = [Old(1)]
-    real_apply = _engine.apply
-    calls = []
 
-    def apply_after_another_thread_ran(plan, *args, **kwargs):
-        calls.append(kwargs.get("stale_ok"))
-        if len(calls) == 1:
-            made.append(old[0](2))  # what a worker would do right after the walk
-        return real_apply(plan, *args, **kwargs)
+    def make(n: int) -> None:
+        if n == 1:
+            made.append(old[0](2))
 
-    monkeypatch.setattr(_engine, "apply", apply_after_another_thread_ran)
-    idle = threading.Event()
-    bystander = threading.Thread(target=idle.wait, daemon=True)  # other threads exist
-    bystander.start()
-    try:
-        report = mf.update(SLOTTED.replace("SLOTS", '("x", "y")').replace("VERSION", "2"))
-    finally:
-        idle.set()
-        bystander.join()
+    report, calls = _update_with_a_thread_acting_before_each_apply(mf, monkeypatch, make)
 
     New = mf.module.Point
     assert New is not old[0]
@@ -220,56 +241,19 @@ def test_a_reference_taken_to_an_instance_while_its_move_is_planned_follows_the_
     """Moving an instance to a new layout rewrites every reference the plan found. One that
     another thread takes before the update applies would keep the old object beside its
     twin, two identities for one instance: the update notices and plans again."""
-    from hotswap import _engine
-
     mf = modules(SLOTTED.replace("SLOTS", '("x",)').replace("VERSION", "1"))
     made = [mf.module.Point(1)]
     taken: list[object] = []
-    real_apply = _engine.apply
-    calls = []
 
-    def apply_after_another_thread_ran(plan, *args, **kwargs):
-        calls.append(kwargs.get("stale_ok"))
-        if len(calls) == 1:
-            taken.append(made[0])  # what a worker would do right after the walk
-        return real_apply(plan, *args, **kwargs)
+    def take(n: int) -> None:
+        if n == 1:
+            taken.append(made[0])
 
-    monkeypatch.setattr(_engine, "apply", apply_after_another_thread_ran)
-    idle = threading.Event()
-    bystander = threading.Thread(target=idle.wait, daemon=True)  # other threads exist
-    bystander.start()
-    try:
-        mf.update(SLOTTED.replace("SLOTS", '("x", "y")').replace("VERSION", "2"))
-    finally:
-        idle.set()
-        bystander.join()
+    _, calls = _update_with_a_thread_acting_before_each_apply(mf, monkeypatch, take)
 
     assert calls == [False, False]  # planned twice, applied the second time
     assert taken[0] is made[0]
     assert type(made[0]) is mf.module.Point and made[0].version() == 2
-
-
-def _update_with_a_thread_acting_before_each_apply(mf, monkeypatch, act) -> tuple[Any, list]:
-    from hotswap import _engine
-
-    real_apply = _engine.apply
-    calls: list[object] = []
-
-    def apply_after_another_thread_ran(plan, *args, **kwargs):
-        calls.append(kwargs.get("stale_ok"))
-        act(len(calls))  # what a worker would do right after the walk
-        return real_apply(plan, *args, **kwargs)
-
-    monkeypatch.setattr(_engine, "apply", apply_after_another_thread_ran)
-    idle = threading.Event()
-    bystander = threading.Thread(target=idle.wait, daemon=True)  # other threads exist
-    bystander.start()
-    try:
-        report = mf.update(SLOTTED.replace("SLOTS", '("x", "y")').replace("VERSION", "2"))
-    finally:
-        idle.set()
-        bystander.join()
-    return report, calls
 
 
 def test_an_instance_another_thread_keeps_taking_stays_whole_on_the_old_class(
@@ -341,14 +325,8 @@ def test_the_hold_while_applying_covers_a_move_of_thousands_of_instances(modules
         real(seconds)
 
     monkeypatch.setattr(_apply.sys, "setswitchinterval", record)
-    idle = threading.Event()
-    bystander = threading.Thread(target=idle.wait, daemon=True)  # other threads exist
-    bystander.start()
-    try:
+    with _another_thread():
         mf.update(SLOTTED.replace("SLOTS", '("x", "y")').replace("VERSION", "2"))
-    finally:
-        idle.set()
-        bystander.join()
 
     assert all(type(p) is mf.module.Point for p in made)
     assert max(intervals) >= _apply._OP_COST * 2 * len(made)
