@@ -84,3 +84,16 @@ def test_an_importer_runs_from_the_source_it_was_built_from_not_a_newer_file(pkg
     assert not hasattr(mid.module, "EXTRA")
     assert hotswap.update(mid.module).changed  # its own edit is still to apply
     assert mid.module.EXTRA == 1
+
+
+def test_a_batch_module_reads_an_importer_outside_the_batch_after_its_refresh(pkg):
+    """``update_many([base, top])``: `mid`, outside the batch, follows ``base.K`` and runs
+    again; `top`, later in the batch, newly imports from `mid`. It must read `mid` after
+    that refresh, as a fresh import of the program would (found by the stateful test)."""
+    base = pkg("base", "K = 5\nJ = 1\n")
+    pkg("mid", "from .base import K\nDOUBLE = K * 2\n")
+    top = pkg("top", "from .base import J\n")
+    base.write("K = 0\nJ = 1\n")
+    top.write("from .base import J\nfrom .mid import DOUBLE\nTOTAL = DOUBLE + J\n")
+    hotswap.update_many([base.module, top.module])
+    assert (top.module.DOUBLE, top.module.TOTAL) == (0, 1)

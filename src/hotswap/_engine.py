@@ -273,6 +273,10 @@ def transaction(targets: Sequence[ModuleType | str], *, dry_run: bool = False,
                     if other not in queue:
                         queue.append(other)
                         root[other] = root.get(name, result)
+                        # before the modules of the batch that import it: they must read
+                        # it refreshed, as a fresh import of the program would
+                        here = queue.index(name) + 1
+                        queue[here:] = _in_dependency_order(queue[here:], sources, by_name)
                     stale.setdefault(other, set()).update(names)
             if check is not None and done:
                 try:
@@ -290,6 +294,12 @@ def transaction(targets: Sequence[ModuleType | str], *, dry_run: bool = False,
         for d in done:
             _commit(d, rider=d.module.__name__ in root)
         return [reports[m.__name__] for m in modules]
+
+
+def _in_dependency_order(names: list[str], sources: dict[str, tuple[str, str]],
+                         by_name: dict[str, ModuleType]) -> list[str]:
+    return dependency_order([(n, sources[n][1], getattr(by_name[n], "__package__", None))
+                             for n in names])
 
 
 def _ride(name: str, sources: dict[str, tuple[str, str]],
