@@ -168,3 +168,33 @@ def test_an_overload_retyped_after_lines_moved_leaves_its_old_type(modules: Any)
     show = mf.module.show
     assert (show(1), show(b"x"), show("a")) == ("object", "int", "str")
     assert set(show.registry) == {object, bytes, str}
+
+
+DECORATED_NOW = """\
+import functools
+{above}
+def deco(fn):
+    @functools.wraps(fn)
+    def wrapper(*args):
+        return fn(*args)
+    return wrapper
+
+
+{decorator}
+def f(x):
+    return 0
+"""
+
+
+def test_a_wrapper_made_by_a_moved_decorator_in_the_same_update_starts_where_it_is_now(
+        modules: Any) -> None:
+    """A line is inserted above the decorator and `f` is decorated with it in one edit.
+    Staging runs the live decorator, whose code still has the old lines: the wrapper it
+    makes is moved with it (found by the stateful test)."""
+    mf = modules(DECORATED_NOW.format(above="", decorator=""))
+    new = DECORATED_NOW.format(above="K = 0\n", decorator="@deco")
+    mf.update(new)
+    fresh = modules.fresh(new)
+    assert mf.module.f.__code__.co_firstlineno == fresh.f.__code__.co_firstlineno
+    assert mf.module.deco.__code__.co_firstlineno == fresh.deco.__code__.co_firstlineno
+    assert mf.module.f(1) == 0

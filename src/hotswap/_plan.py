@@ -90,10 +90,11 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
         if is_a(edit.cls, abc.ABCMeta):
             plan.add(_recompute_abstract(edit.cls))
 
+    made: dict[str, Any] = {}  # what this update binds: closures made now are relined too
     for name in dict.fromkeys(staged.bound):
         if name not in staged.namespace:
             continue
-        value = rebind.fix(staged.namespace[name])
+        value = made[name] = rebind.fix(staged.namespace[name])
         if name in live and live[name] is value:
             continue
         (report.rebound if name in live else report.added).append(f"{modname}.{name}")
@@ -133,7 +134,7 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
 
     moved, factories = reline(live, [(s.start + 1, s.end, delta) for s, delta in diff.shifted]
                               + staged.moved, patched, plan,
-                              lambda: importer_namespaces(modname))
+                              lambda: importer_namespaces(modname), made)
     relined += moved
     if relined:
         report.notes.append(f"line numbers moved for {relined} unchanged function(s)")

@@ -90,13 +90,16 @@ def _functions(live: dict[str, Any], held: dict[str, Any] | None = None
 
 
 def reline(live: dict[str, Any], shifts: list[Shift], patched: set[int], plan: Plan,
-           importers: Callable[[], list[dict[str, Any]]] = list) -> tuple[int, list[str]]:
+           importers: Callable[[], list[dict[str, Any]]] = list,
+           made: dict[str, Any] | None = None) -> tuple[int, list[str]]:
     """Plan the line moves of every live function starting inside a shifted range.
 
     Returns how many moved, and the qualified names of those that make closures. Closures
     made earlier hold the old nested code: those the module or the modules importing from
     it hold (a decorator's wrappers, found through `importers`, asked only then) are
-    re-lined too; others would take a heap walk, which an edit of bodies never costs.
+    re-lined too, and so are those this update made with the old code and binds (`made`:
+    a def decorated anew by a decorator that itself moved). Others would take a heap
+    walk, which an edit of bodies never costs.
     """
     if not shifts:
         return 0, []
@@ -116,14 +119,27 @@ def reline(live: dict[str, Any], shifts: list[Shift], patched: set[int], plan: P
 
     count = 0
     factories: list[str] = []
+    old_nested: set[int] = set()  # what closures made from the moved factories run
     for fn in _functions(live):
+        code = fn.__code__
         if move(fn):
             count += 1
-            if _makes_closures(fn.__code__):
+            if _makes_closures(code):
                 factories.append(fn.__qualname__)
+                old_nested.update(_nested(code))
     if factories:
         count += sum(move(fn) for held in importers() for fn in list(_functions(live, held)))
+        # the new code this update compiled already stands at its lines: only the old
+        count += sum(move(fn) for fn in list(_functions(live, made or {}))
+                     if id(fn.__code__) in old_nested)
     return count, factories
+
+
+def _nested(code: types.CodeType) -> Iterator[int]:
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            yield id(c)
+            yield from _nested(c)
 
 
 def _makes_closures(code: types.CodeType) -> bool:
