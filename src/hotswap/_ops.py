@@ -213,8 +213,9 @@ class Swap(Op):
     swaps: Swaps
 
     def weight(self) -> int:
-        return 1 + len(self.container) // 16 if type(self.container) is not types.CellType \
-            else 1
+        if type(self.container) is types.CellType:
+            return 1
+        return 1 + len(self.container) // 16  # a look through it, maybe a rebuild
 
     def apply(self) -> Undo:
         back = {id(new): (new, old) for old, new in self.swaps.values()}

@@ -129,7 +129,8 @@ def reline(live: dict[str, Any], shifts: list[Shift], patched: set[int], plan: P
                 old_nested.update(_nested(code))
     if factories:
         count += sum(move(fn) for held in importers() for fn in list(_functions(live, held)))
-        # the new code this update compiled already stands at its lines: only the old
+        # of what this update binds, only closures made from the old nested code move (new
+        # code was compiled where it stands)
         count += sum(move(fn) for fn in list(_functions(live, made or {}))
                      if id(fn.__code__) in old_nested)
     return count, factories
