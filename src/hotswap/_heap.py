@@ -55,6 +55,7 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
     found.holders = {i: [] for i in ref_ids}
     own = {id(targets), id(codes), id(classes), id(referenced)}
     seen_functions: set[int] = set()
+    seen_holders: set[tuple[int, int]] = set()  # (target, holder), by identity
     for ref in referrers(targets):
         if id(ref) in own:
             continue
@@ -72,7 +73,8 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
             inside = held(box) if box is not None else []
             if any(id(t) in ref_ids for t in inside):
                 for target in inside:
-                    if id(target) in ref_ids and not any(box is h for h in found.holders[id(target)]):
+                    if id(target) in ref_ids and (id(target), id(box)) not in seen_holders:
+                        seen_holders.add((id(target), id(box)))
                         found.holders[id(target)].append(box)
     return found
 
@@ -99,8 +101,7 @@ def scan(targets: list[Any], by_type: bool) -> list[Any]:
     The listing holds a reference to everything until this returns: callers that compare
     reference counts do so after."""
     missed = set(map(id, targets)).isdisjoint
-    unseen = set({id(type(t)): type(t) for t in targets}.values()).isdisjoint \
-        if by_type else None
+    unseen = set(map(type, targets)).isdisjoint if by_type else None
     refs = gc.get_referents
     everything = gc.get_objects()
     found: list[Any] = []  # made after the listing, which must not include it

@@ -8,9 +8,10 @@ exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,14 +214,18 @@ class Swap(Op):
     swaps: Swaps
 
     def weight(self) -> int:
-        if type(self.container) is types.CellType:
-            return 1
-        return 1 + len(self.container) // 16  # a look through it, maybe a rebuild
+        return swap_weight(self.container)
 
     def apply(self) -> Undo:
         back = {id(new): (new, old) for old, new in self.swaps.values()}
         swap_in(self.container, self.swaps)
         return lambda: swap_in(self.container, back)
+
+
+def swap_weight(container: Any) -> int:
+    """A `Swap`'s cost in simple operations: a look through the container, maybe a
+    rebuild."""
+    return 1 if type(container) is types.CellType else 1 + len(container) // 16
 
 
 def swapped(swaps: Swaps, obj: Any) -> Any:
@@ -240,14 +245,10 @@ def swap_in(c: Any, swaps: Swaps) -> None:
                                        for k, v in saved.items()))
         else:
             changed = [(k, new) for k, v in c.items() if (new := swapped(swaps, v)) is not v]
-            saved = c.copy() if changed else c
-            try:
-                for k, new in changed:
-                    c[k] = new  # hashes the key: the program's __hash__ may raise
-            except BaseException:
-                c.clear()
-                c.update(saved)
-                raise
+            if changed:
+                with _kept_whole(c):
+                    for k, new in changed:
+                        c[k] = new  # hashes the key: the program's __hash__ may raise
     elif type(c) is set:
         if any(swapped(swaps, m) is not m for m in c):
             _rebuild(c, lambda saved: (swapped(swaps, m) for m in saved))
@@ -262,12 +263,19 @@ def swap_in(c: Any, swaps: Swaps) -> None:
 
 def _rebuild(container: Any, contents: Callable[[Any], Iterable[Any]]) -> None:
     """Empty a dict or set and fill it, in order, with the `contents` of a copy of itself,
-    which hashes its keys again (the program's ``__hash__``, which may raise). The copy
-    keeps the stored hashes, so putting it back on failure hashes nothing."""
-    saved = container.copy()
-    container.clear()
-    try:
+    which hashes its keys again (the program's ``__hash__``, which may raise)."""
+    with _kept_whole(container) as saved:
+        container.clear()
         container.update(contents(saved))
+
+
+@contextlib.contextmanager
+def _kept_whole(container: Any) -> Iterator[Any]:
+    """Put a dict or set back as it was if the block raises. The copy (also given to the
+    block) keeps the stored hashes, so putting it back hashes nothing."""
+    saved = container.copy()
+    try:
+        yield saved
     except BaseException:
         container.clear()
         container.update(saved)

@@ -13,11 +13,13 @@ two identities, must never exist.
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._heap import as_container, held, referrers
-from .._ops import InstanceHook, Op, Plan, Swap, Swaps, Undo, slot_names, swap_in
+from .._ops import (InstanceHook, Op, Plan, Swap, Swaps, Undo, slot_names, swap_in,
+                    swap_weight)
 from .._safe import class_has, instance_dict
 from .._report import Report
 
@@ -53,9 +55,10 @@ def retarget_holder(holder: Any, swaps: Swaps, plan: Plan) -> None:
 def _holders(instances: list[Any], ours: list[list[Any]]) -> tuple[dict[int, int], list[Any]]:
     """How many references to each instance sit in rewritable containers, and those
     containers (not counting `instances` and the lists in `ours`, which are hotswap's).
-    A function of its own, so that no loop variable of it still holds an instance when
-    the caller compares reference counts."""
-    counts = {id(o): 0 for o in instances}
+    Counted by `_inside`, as the move counts them again when it applies. A function of its
+    own, so that no loop variable of it still holds an instance when the caller compares
+    reference counts."""
+    ids = {id(o) for o in instances}
     skip = {id(instances), *(id(x) for x in ours)}
     holders: list[Any] = []
     seen: set[int] = set()  # by identity: thousands of holders are no quadratic search
@@ -64,14 +67,9 @@ def _holders(instances: list[Any], ours: list[list[Any]]) -> tuple[dict[int, int
         if box is None or id(box) in seen:
             continue
         seen.add(id(box))
-        hits = 0
-        for value in held(box):
-            if id(value) in counts:
-                counts[id(value)] += 1
-                hits += 1
-        if hits:
+        if any(id(value) in ids for value in held(box)):
             holders.append(box)
-    return counts, holders
+    return _inside(holders, ids), holders
 
 
 class Move:
@@ -110,7 +108,7 @@ def move_all(moves: list[Move], plan: Plan, report: Report) -> None:
     for m in todo:
         count = move.add(m, movable, hooks)
         if count:
-            report.instances.append(f"{m.name} ({count} moved to the new layout)")
+            report.instances.append(_moved(m.name, count))
         if len(m.instances) > count:
             report.skip(m.name, f"{len(m.instances) - count} live instance(s) keep the old "
                         f"class, which keeps working: {m.reason}; they are referenced from "
@@ -156,7 +154,7 @@ class MoveInstances(Op):
         return bool(_stuck(self.holders, self.pairs))
 
     def weight(self) -> int:
-        return 2 * len(self.pairs) + sum(len(held(h)) for h in self.holders) // 16
+        return 2 * len(self.pairs) + sum(swap_weight(h) for h in self.holders)
 
     def apply(self) -> Undo:
         stuck = _stuck(self.holders, self.pairs)
@@ -164,15 +162,23 @@ class MoveInstances(Op):
         olds, twins = [p[0] for p in safe.values()], [p[1] for p in safe.values()]
         for i, (obj, twin) in safe.items():
             _copy_state(obj, twin, self.slots[i])
-        holders = self.holders
-        done: list[Any] = []
+        done: list[Any] = []  # the holders swapped so far
+
+        def undo() -> None:
+            # The old objects come back as they were when they moved: what the program
+            # changed on the twins since is in the new version's terms (a migration hook
+            # may have converted it), and there is no migration back.
+            back = {id(twin): (twin, obj) for obj, twin in zip(olds, twins)}
+            for holder in reversed(done):
+                swap_in(holder, back)
+            self.installed = set()
+
         try:
-            for holder in holders:
+            for holder in self.holders:
                 swap_in(holder, safe)
                 done.append(holder)
         except BaseException:
-            for holder in reversed(done):
-                swap_in(holder, _back(olds, twins))
+            undo()
             raise
         self.installed = {id(twin) for twin in twins}
         self._correct_report(stuck)
@@ -181,14 +187,6 @@ class MoveInstances(Op):
         # them as it moves the rest.
         self.pairs = {}
         del safe
-
-        def undo() -> None:
-            # The old objects come back as they were when they moved: what the program
-            # changed on the twins since is in the new version's terms (a migration hook
-            # may have converted it), and there is no migration back.
-            for holder in reversed(holders):
-                swap_in(holder, _back(olds, twins))
-            self.installed = set()
         return undo
 
     def _correct_report(self, stuck: set[int]) -> None:
@@ -197,13 +195,18 @@ class MoveInstances(Op):
             late[self.names[i]] = late.get(self.names[i], 0) + 1
         for name, count in late.items():
             planned = sum(1 for n in self.names.values() if n == name)
-            entry = f"{name} ({planned} moved to the new layout)"
-            self.report.instances = [
-                f"{name} ({planned - count} moved to the new layout)" if e == entry else e
-                for e in self.report.instances if not (e == entry and planned == count)]
+            entry = _moved(name, planned)
+            self.report.instances = [_moved(name, planned - count) if e == entry else e
+                                     for e in self.report.instances
+                                     if not (e == entry and planned == count)]
             self.report.skip(name, f"{count} live instance(s) keep the old class, which "
                              "keeps working: another thread took a reference to them "
                              "while the update was planned")
+
+
+def _moved(name: str, count: int) -> str:
+    """The report's entry for the instances of class `name` moved to its new layout."""
+    return f"{name} ({count} moved to the new layout)"
 
 
 @dataclass
@@ -228,19 +231,16 @@ def _stuck(holders: list[Any], pairs: Swaps) -> set[int]:
     return {i for i, pair in pairs.items() if sys.getrefcount(pair[0]) != base + inside[i]}
 
 
-def _inside(holders: list[Any], pairs: Swaps) -> dict[int, int]:
-    """How many references to each instance `holders` have now. A function of its own, so
-    that no loop variable of it still holds an instance when reference counts are read."""
-    inside = {i: 0 for i in pairs}
+def _inside(holders: list[Any], ids: Collection[int]) -> dict[int, int]:
+    """How many references to each instance (by id: all of them alive, held by hotswap)
+    `holders` have now. A function of its own, so that no loop variable of it still holds
+    an instance when reference counts are read."""
+    inside = dict.fromkeys(ids, 0)
     for holder in holders:
         for value in held(holder):
-            if id(value) in inside and pairs[id(value)][0] is value:
+            if id(value) in inside:
                 inside[id(value)] += 1
     return inside
-
-
-def _back(olds: list[Any], twins: list[Any]) -> Swaps:
-    return {id(twin): (twin, obj) for obj, twin in zip(olds, twins)}
 
 
 def _copy_state(source: Any, twin: Any, slots: list[str]) -> None:
