@@ -86,6 +86,37 @@ def test_slot_added_replaces_class_and_old_instances_keep_working(modules):
     assert "1 live instance" in skipped[f"{mf.name}.Vec"]
 
 
+def test_a_private_slot_keeps_its_value_when_its_instance_moves(modules):
+    # ``__slots__ = ("__secret",)`` makes a descriptor named ``_Box__secret``: a move that
+    # copied slots by the name as written would find nothing and drop the value.
+    mf = modules("""
+        class Box:
+            __slots__ = ("__secret",)
+
+            def __init__(self, secret):
+                self.__secret = secret
+
+            def reveal(self):
+                return self.__secret
+    """)
+    held = [mf.module.Box("kept")]
+
+    report = mf.update("""
+        class Box:
+            __slots__ = ("__secret", "extra")
+
+            def __init__(self, secret):
+                self.__secret = secret
+
+            def reveal(self):
+                return "new " + self.__secret
+    """)
+
+    assert f"{mf.name}.Box (1 moved to the new layout)" in report.instances
+    assert type(held[0]) is mf.module.Box
+    assert held[0].reveal() == "new kept"
+
+
 # -- bases, metaclasses, registries -----------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._diff import mangle
 from ._safe import class_has, instance_dict
 
 Undo = Callable[[], None]
@@ -344,11 +345,13 @@ class InstanceHook(Op):
 
 
 def slot_names(cls: type) -> list[str]:
-    """Every slot an instance of `cls` has, bases included."""
+    """Every slot an instance of `cls` has, bases included, by the name its descriptor has:
+    a private ``__x`` in ``class C`` is ``_C__x``, as attribute access spells it."""
     names: list[str] = []
     for klass in cls.__mro__:
         slots = klass.__dict__.get("__slots__", ())
-        names.extend([slots] if isinstance(slots, str) else slots)
+        names.extend(mangle(klass.__name__, n) for n in ([slots] if isinstance(slots, str)
+                                                         else slots))
     return [n for n in names if n not in ("__dict__", "__weakref__")]
 
 
