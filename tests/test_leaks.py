@@ -175,6 +175,33 @@ def test_replaced_class_is_collected_once_later_updates_push_it_out(modules, his
     assert holder[4].get() == 4
 
 
+def test_a_removed_slot_frees_its_values_and_a_class_hiding_one_is_collected(modules, history):
+    """A slot removed in place (see _patch/slots) is emptied in every instance: its values
+    live on only in the undo log. The class keeps the hidden slot's descriptor, which
+    refers back to the class: a cycle, collected with the module, not a root that pins
+    every class that ever hid a slot."""
+    history(0)
+    mf = modules(SLOTS_V2)
+
+    class Payload:
+        pass
+    payload = Payload()
+    value = weakref.ref(payload)
+    held = (mf.module.Slot(1),)  # a tuple: the instance keeps its identity, never moves
+    held[0].b = payload
+    del payload
+    report = mf.update(SLOTS_V1)
+    assert report.replaced == [] and type(held[0]) is mf.module.Slot
+    cls = weakref.ref(mf.module.Slot)
+    gc.collect()
+
+    assert value() is None, _referrers(value())
+    del held
+    del sys.modules[mf.name]
+    mf = None  # type: ignore[assignment]
+    assert not _dead({"class hiding a slot": cls})
+
+
 def test_old_code_and_rebound_values_are_collected_once_out_of_history(modules, history):
     history(1)
     src = textwrap.dedent('''

@@ -236,6 +236,29 @@ def test_instances_made_while_an_update_is_planned_get_the_new_class(modules, mo
     assert any(n.startswith("planned 2 times") for n in report.notes)
 
 
+def test_an_instance_made_while_a_slot_removal_is_planned_loses_the_slot_too(
+        modules, monkeypatch):
+    """A slot removed in place is emptied in the instances the heap walk found. One that
+    another thread makes (and fills) before the update applies would keep the value, to
+    come back if the slot does: the update notices and plans again."""
+    mf = modules(SLOTTED.replace("SLOTS", '("x", "y", "z")').replace("VERSION", "1"))
+    Point = mf.module.Point
+    made: list[Any] = []
+
+    def make(n: int) -> None:
+        if n == 1:
+            made.append(Point(1))
+            made[0].z = "filled"
+
+    report, calls = _update_with_a_thread_acting_before_each_apply(mf, monkeypatch, make)
+
+    assert mf.module.Point is Point and report.replaced == []
+    assert calls == [False, False]  # planned twice, applied the second time
+    assert not hasattr(made[0], "z") and made[0].version() == 2
+    mf.update(SLOTTED.replace("SLOTS", '("x", "y", "z")').replace("VERSION", "3"))
+    assert not hasattr(made[0], "z")  # given back empty
+
+
 def test_a_reference_taken_to_an_instance_while_its_move_is_planned_follows_the_move(
         modules, monkeypatch):
     """Moving an instance to a new layout rewrites every reference the plan found. One that

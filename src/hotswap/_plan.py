@@ -26,6 +26,7 @@ from ._patch.handover import hand_over
 from ._patch.lines import reline
 from ._patch.instances import Move, compatible, move_all, retarget_holder, with_subclasses
 from ._patch.rebind import Rebinder
+from ._patch.slots import CountSlots, Reslot, SlotChange
 from ._registries import plan_edits
 from ._report import Report
 from ._safe import class_has, functions_in, instance_dict, is_a
@@ -59,7 +60,12 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
     report.skipped.extend(staged.skipped)
     report.notes.extend(staged.notes)
 
+    reslots: list[Reslot] = []  # their instances come from the heap walk
     for edit in staged.classes:
+        if edit.slots is not None:  # first: the class's entries may take a hidden name
+            reslots.append(Reslot(edit.cls, edit.slots, with_subclasses(edit.cls)))
+            plan.add(reslots[-1])
+            _report_slots(edit.name, edit.slots, report)
         for cell in edit.cells:
             plan.add(SetCell(cell, edit.cls))
         if edit.bases is not None:
@@ -144,7 +150,7 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
             + " and not held by a module keep their old line numbers in tracebacks until the "
             "nested function next changes (finding them would walk the heap)")
 
-    _heap_work(module, staged, nested, plan, report)
+    _heap_work(module, staged, nested, reslots, plan, report)
     report.redecorated.extend(staged.redecorated)
     if "__hotswap_migrate__" in final and not diff.empty:
         previous = dict(live)  # the globals as they are before this update
@@ -156,11 +162,12 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
 
 
 def _heap_work(module: types.ModuleType, staged: Staged,
-               nested: list[tuple[types.CodeType, types.CodeType]], plan: Plan,
-               report: Report) -> None:
+               nested: list[tuple[types.CodeType, types.CodeType]], reslots: list[Reslot],
+               plan: Plan, report: Report) -> None:
     """Everything that needs the heap, found in one walk: live closures of changed nested
-    functions, old instances (for dataclass defaults and migration hooks), and the
-    references to classes that had to be replaced."""
+    functions, old instances (for dataclass defaults and migration hooks, and those whose
+    class hid or gave back a slot), and the references to classes that had to be
+    replaced."""
     needing_instances = [e for e in staged.classes
                          if e.fill or "__hotswap_migrate__" in e.set
                          or class_has(e.cls, "__hotswap_migrate__")]
@@ -169,19 +176,24 @@ def _heap_work(module: types.ModuleType, staged: Staged,
         for cls in with_subclasses(edit.cls):
             family.setdefault(id(cls), (cls, edit))
     replaced = staged.replacements
-    if not (nested or family or replaced):
+    slotted = {id(c): c for op in reslots for c in op.family}
+    if slotted or replaced:  # recounted as they apply, after the slots hidden
+        plan.add(CountSlots(list(slotted.values()) + [r.new for r in replaced]))
+    if not (nested or family or replaced or slotted):
         return
     report.heap_walks += 1
-    plan.guards.extend([old for old, _ in nested] + [c for c, _ in family.values()]
-                       + [r.live for r in replaced])
+    classes = list({**slotted, **{i: c for i, (c, _) in family.items()},
+                    **{id(r.live): r.live for r in replaced}}.values())
+    plan.guards.extend([old for old, _ in nested] + classes)
     # Closures hold the nested code they were made from; if the enclosing function's lines
     # moved since, that is an older copy than the one the function holds now: they are
     # also found by their qualified name, when it names one nested function only.
     names = [old.co_qualname for old, _ in nested]
     unique = {old.co_qualname: new for old, new in nested if names.count(old.co_qualname) == 1}
-    found = walk((old for old, _ in nested), [c for c, _ in family.values()]
-                 + [r.live for r in replaced], [r.live for r in replaced],
+    found = walk((old for old, _ in nested), classes, [r.live for r in replaced],
                  module.__dict__, frozenset(unique))
+    for op in reslots:
+        op.instances = [obj for c in op.family for obj in found.instances[id(c)]]
 
     news = {id(old): new for old, new in nested}
     for fn in found.functions:
@@ -249,6 +261,13 @@ def _heap_work(module: types.ModuleType, staged: Staged,
     report.instances.extend(f"{n} ({k} offered __hotswap_migrate__)" for n, k in offered.items())
     for op in hooks:
         plan.add(op)
+
+
+def _report_slots(name: str, change: SlotChange, report: Report) -> None:
+    for names, verb in ((change.hide, "removed"), (change.show, "given back")):
+        if names:
+            report.notes.append(f"{name}: slot(s) {', '.join(names)} {verb} in place "
+                                "(the class keeps its layout; instances keep their identity)")
 
 
 def _refresh_type_checks(live: dict[str, Any]) -> Call:

@@ -23,6 +23,7 @@ from ._diff import Change, ModuleDiff, Stmt, dirty_names, dump, final_names, wit
 from ._names import reads
 from ._patch.functions import clone, find_raw, incompatibility, lambdas_in, role_of
 from ._patch.lines import at_current_lines
+from ._patch.slots import SlotChange
 from ._registries import Delta, Removed, Watch, Withdraw, may_register
 
 FunctionType = types.FunctionType
@@ -53,6 +54,7 @@ class ClassEdit:
     rebuilt: bool = False
     enum_source: type | None = None  # a rebuilt enum whose members move into cls
     fill: dict[str, Any] = field(default_factory=dict)  # new dataclass fields: default or factory
+    slots: SlotChange | None = None  # slots removed or given back, in the live layout
 
 
 @dataclass

@@ -32,8 +32,12 @@ from .enums import is_enum
 from .functions import clone, role_of
 from .lines import at_current_lines, first_line
 from .rebind import Rebinder
+from .slots import HIDDEN, reslot
 
-_NEVER_MOVED = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__"})
+# The live class's own: its layout's (slot descriptors kept aside, copy's count of its
+# slots, both kept by .slots), its identity's.
+_NEVER_MOVED = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__", HIDDEN,
+                          "__slotnames__"})
 
 
 def own_class(st: Stage, obj: Any, qualname: str) -> bool:
@@ -472,12 +476,15 @@ def _canonical_bases(st: Stage, new: type) -> tuple[type, ...]:
 def migrate(st: Stage, new: type, live: type, since: int) -> bool:
     """Move a class rebuilt in staging into the live class, which keeps its identity.
 
-    Returns False when that is impossible (another metaclass or memory layout): the new
-    class then replaces the live one, whose instances and references are retargeted.
+    Returns False when that is impossible (another metaclass, a memory layout the live
+    one cannot serve: a slot added, see .slots): the new class then replaces the live
+    one, whose instances and references are retargeted.
     `since` is where the patches planned while building `new` start.
     """
     name = f"{st.modname}.{live.__qualname__}"
-    reason = layout_change(new, live) or bases_refused(live, _canonical_bases(st, new))
+    slots = reslot(new, live)  # slots removed: the live layout still serves
+    reason = (layout_change(new, live) if slots is None else None) or \
+        bases_refused(live, _canonical_bases(st, new))
     movable = True
     if reason is None and getattr(new, "_fields", None) != getattr(live, "_fields", None):
         reason, movable = "its named tuple fields changed (old instances are shorter "\
@@ -487,7 +494,8 @@ def migrate(st: Stage, new: type, live: type, since: int) -> bool:
         st.out.replacements.append(Replacement(live, new, name, reason, movable))
         st.out.made.append(new)  # built against classes rebuilt earlier: based on the live
         return False
-    edit = ClassEdit(live, name, rebuilt=True, cells=_class_cells(new))
+    edit = ClassEdit(live, name, rebuilt=True, cells=_class_cells(new),
+                     slots=slots if slots is not None and (slots.hide or slots.show) else None)
     bases = _canonical_bases(st, new)
     if bases != live.__bases__:
         edit.bases = bases
