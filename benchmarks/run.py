@@ -50,12 +50,11 @@ class Void(Exception):
 
 
 def _walks(sc: Any) -> int:
-    """Heap passes hotswap must make: none for a body edit, one when the heap is needed,
-    and one more, batched over every class, when instances must move to a new __slots__
-    layout (the holders of those instances are only known after the first pass)."""
-    if sc.kind == "body":
-        return 0
-    return 2 if sc.name in ("slots", "crowd", "mixed") else 1
+    """Heap passes hotswap must make (`Scenario.walks`): none for a body edit, one when the
+    heap is needed, and one more, batched over every class, when instances must move to a
+    layout with a slot their class never had (their holders are known only after the
+    first pass)."""
+    return sc.walks
 
 
 def _rss_bytes() -> int | None:
@@ -101,7 +100,10 @@ def worker_updates(tool_name: str, heap_size: int, reps: int, scenarios: list[st
             held = w.Held(mod)
             gc.collect()
             for k in range(reps + 1):
-                _one_update(tool, mod, held, version, sc, k, res, counter)
+                if sc.between is not None and k:
+                    _one_update(tool, mod, held, version, sc, k, res, counter, timed=False)
+                if not (res["wrong"] or res["error"]):
+                    _one_update(tool, mod, held, version, sc, k, res, counter)
                 if res["wrong"] or res["error"]:
                     break
         except Void as exc:
@@ -114,8 +116,11 @@ def worker_updates(tool_name: str, heap_size: int, reps: int, scenarios: list[st
 
 
 def _one_update(tool: w.Tool, mod: ModuleType, held: w.Held, version: w.Version,
-                sc: w.Scenario, k: int, res: dict[str, Any], counter: w.WalkCounter) -> None:
-    sc.step(version, k)
+                sc: w.Scenario, k: int, res: dict[str, Any], counter: w.WalkCounter,
+                timed: bool = True) -> None:
+    """Make edit `k` (or, not `timed`, the scenario's edit between two timed ones), apply
+    it with `tool`, check it, and record what it cost."""
+    (sc.step if timed else sc.between)(version, k)  # type: ignore[misc]
     w.write_source(mod.__file__, w.render(version))
     before = counter.count
     c0 = time.process_time()
@@ -124,7 +129,7 @@ def _one_update(tool: w.Tool, mod: ModuleType, held: w.Held, version: w.Version,
     dt = time.perf_counter() - t0
     cpu = time.process_time() - c0
     walks = counter.count - before
-    where = f"{sc.name} update {k}"
+    where = f"{sc.name} update {k}" + ("" if timed else " (the edit before it)")
     if "path" in info:
         res["paths"][info["path"]] = res["paths"].get(info["path"], 0) + 1
     module_bad = sc.module(mod, held, version)
@@ -135,7 +140,7 @@ def _one_update(tool: w.Tool, mod: ModuleType, held: w.Held, version: w.Version,
             raise Void(f"{where}: report.changed is False for a code edit")
         if module_bad or live_bad:
             raise Void(f"{where}: {module_bad or live_bad}; report: {_short(report)}")
-        want = _walks(sc)
+        want = _walks(sc) if timed else sc.between_walks
         if report.heap_walks != want or walks != want:
             msg = (f"{where}: report.heap_walks == {report.heap_walks} and "
                    f"{walks} gc.get_referrers/get_objects call(s), expected {want}")
@@ -147,6 +152,8 @@ def _one_update(tool: w.Tool, mod: ModuleType, held: w.Held, version: w.Version,
             return
         if live_bad and res["stale"] is None:
             res["stale"] = f"{where}: {live_bad}"
+    if not timed:
+        return
     if k == 0:
         res["first_ms"] = dt * 1000
     else:
@@ -447,14 +454,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 QUICK = {"heaps": [0, 100_000, 1_000_000],
-         "scaling": ["fn-shift", "closure", "closures", "crowd"],
+         "scaling": ["fn-shift", "closure", "closures", "slots-gone", "crowd"],
          "reps": {0: 9, 100_000: 7, 1_000_000: 5},
          "peer_reps": {0: 3, 100_000: 3, 1_000_000: 3},
          "poll_reps": 50, "import_reps": 3,
          "memory_updates": {"hotswap": 1000}}
 FULL = {"heaps": [0, 100_000, 1_000_000, 10_000_000],
-        "scaling": ["fn", "fn-shift", "method-shift", "closure", "closures", "slots", "crowd",
-                    "mixed"],
+        "scaling": ["fn", "fn-shift", "method-shift", "closure", "closures", "slots",
+                    "slots-gone", "crowd", "mixed"],
         "reps": {0: 21, 100_000: 15, 1_000_000: 11, 10_000_000: 7},
         "peer_reps": {0: 9, 100_000: 7, 1_000_000: 5, 10_000_000: 3},
         "poll_reps": 200, "import_reps": 7,

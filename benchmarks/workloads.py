@@ -31,6 +31,7 @@ N_FACTORIES = 10  # closure factories in the edit zone
 N_SLOTTED = 3  # __slots__ classes in the edit zone with HELD instances each
 CROWD = 3000  # instances of one more __slots__ class (Slotted3), a crowd to move at once
 HELD = 100  # closures / instances of each kind the "program" holds
+BASE_SLOTS = ("a", "b")  # a Slotted class's layout before any edit
 
 
 # -- the generated module -----------------------------------------------------------------
@@ -45,7 +46,9 @@ class Version:
     method: int = 0  # what Target(0).method() returns
     method_pad: bool = False
     closures: list[int] = field(default_factory=lambda: [0] * N_FACTORIES)
-    slot_extra: list[bool] = field(default_factory=lambda: [False] * (N_SLOTTED + 1))
+    slots: list[tuple[str, ...]] = field(  # each Slotted class's __slots__
+        default_factory=lambda: [BASE_SLOTS] * (N_SLOTTED + 1))
+    slots_seen: set[str] = field(default_factory=lambda: set(BASE_SLOTS))  # ever declared
     slot_value: list[int] = field(default_factory=lambda: [0] * (N_SLOTTED + 1))
 
 
@@ -100,13 +103,11 @@ def render(v: Version) -> str:
                      f"    def add(x):\n"
                      f"        return x + n + {value}\n"
                      f"    return add\n\n\n")
-    for i, (extra, value) in enumerate(zip(v.slot_extra, v.slot_value)):
-        slots = ("a", "b", "c") if extra else ("a", "b")
+    for i, (slots, value) in enumerate(zip(v.slots, v.slot_value)):
         parts.append(f"class Slotted{i}:\n"
                      f"    __slots__ = {slots!r}\n\n"
                      f"    def __init__(self, a):\n"
-                     f"        self.a = a\n"
-                     f"        self.b = 0\n\n"
+                     f"        self.a = a\n\n"
                      f"    def value(self):\n"
                      f"        return self.a + {value}\n\n\n")
     # -- end of the edit zone --
@@ -161,10 +162,16 @@ Check = Callable[[ModuleType, Held, Version], str | None]  # None: right; else w
 class Scenario:
     name: str
     label: str
-    kind: str  # "body": no heap walk allowed; "heap": exactly one
+    kind: str  # "body": no heap walk allowed; "heap": the walks hotswap must make
     step: Callable[[Version, int], None]  # make edit number k (values unique per k)
     live: Check
     module: Check
+    walks: int = 0  # heap passes hotswap must make for each timed edit
+    # An edit made (and checked, with `between_walks` passes) before each timed one but
+    # not timed: what takes back the previous timed edit, so that each one does the
+    # same kind of work (a slot added is a slot the class never had).
+    between: Callable[[Version, int], None] | None = None
+    between_walks: int = 0
 
 
 def _expect(what: str, got: Any, want: Any) -> str | None:
@@ -191,14 +198,37 @@ def _method_step(pad: bool) -> Callable[[Version, int], None]:
     return step
 
 
-def _closure_step(count: int, slotted: range = range(0)) -> Callable[[Version, int], None]:
+def _closure_step(count: int, slotted: range = range(0),
+                  slots: Callable[[int], tuple[str, ...]] = lambda k: BASE_SLOTS,
+                  ) -> Callable[[Version, int], None]:
+    """Edit number k: new values in `count` nested functions and in the classes
+    `slotted`, whose ``__slots__`` become ``slots(k)``."""
     def step(v: Version, k: int) -> None:
         for i in range(count):
             v.closures[i] = 1000 * (i + 1) + k
         for i in slotted:
-            v.slot_extra[i] = not v.slot_extra[i]
+            v.slots[i] = slots(k)
+            v.slots_seen.update(v.slots[i])
             v.slot_value[i] = 1000 * (i + 1) + k
     return step
+
+
+def _fresh_slot(k: int) -> tuple[str, ...]:
+    """A slot the class never had: its instances must move to a new layout."""
+    return (*BASE_SLOTS, f"c{k}")
+
+
+def _slot_back(slotted: range) -> Callable[[Version, int], None]:
+    """Take the slot added by the previous edit away again (the class keeps its layout)."""
+    def step(v: Version, k: int) -> None:
+        for i in slotted:
+            v.slots[i] = BASE_SLOTS
+    return step
+
+
+def _slot_gone(k: int) -> tuple[str, ...]:
+    """"b" removed, then given back, in turn: the live layout serves both."""
+    return BASE_SLOTS[:1] if k % 2 == 0 else BASE_SLOTS
 
 
 def _fn_live(mod: ModuleType, h: Held, v: Version) -> str | None:
@@ -254,16 +284,34 @@ def _slotted_live(slotted: range) -> Check:
             for n in (0, held - 1):
                 obj = h.slotted[i][n]
                 bad = _expect(f"old Slotted{i}({n}).value()", obj.value(), n + v.slot_value[i])
-                if bad:
+                if bad or (bad := _slot_problem(f"old Slotted{i}({n})", obj, v.slots[i],
+                                                v.slots_seen)):
                     return bad
-                if v.slot_extra[i]:
-                    try:
-                        obj.c = 7
-                        del obj.c
-                    except AttributeError:
-                        return f"old Slotted{i} instance has no slot 'c' after it was added"
         return None
     return check
+
+
+_UNSET: Any = object()
+
+
+def _slot_problem(what: str, obj: Any, slots: tuple[str, ...], seen: set[str]) -> str | None:
+    """Whether `obj` takes exactly the slots `slots` among those its class ever had."""
+    for name in sorted(seen):
+        before = getattr(obj, name, _UNSET)
+        try:
+            setattr(obj, name, 7)
+            taken = True
+        except AttributeError:
+            taken = False
+        else:
+            if before is _UNSET:
+                delattr(obj, name)
+            else:
+                setattr(obj, name, before)
+        if taken != (name in slots):
+            return (f"{what} {'lacks' if name in slots else 'still has'} slot {name!r} (the "
+                    f"source says {slots!r}): the class was not rebuilt")
+    return None
 
 
 def _slotted_module(slotted: range) -> Check:
@@ -273,19 +321,12 @@ def _slotted_module(slotted: range) -> Check:
             bad = _expect(f"mod.Slotted{i}(3).value()", cls(3).value(), 3 + v.slot_value[i])
             if bad:
                 return bad
-            want = ("a", "b", "c") if v.slot_extra[i] else ("a", "b")
-            if tuple(cls.__slots__) != want:
-                return f"mod.Slotted{i}.__slots__ is {cls.__slots__!r}, expected {want!r}"
-            fresh = cls(3)
-            try:
-                fresh.c = 7
-                has_c = True
-            except AttributeError:
-                has_c = False
-            if has_c != v.slot_extra[i]:
-                return (f"a new mod.Slotted{i} instance {'lacks' if v.slot_extra[i] else 'has'}"
-                        f" slot 'c' (its __slots__ says {cls.__slots__!r}): the class was "
-                        "not rebuilt")
+            if tuple(cls.__slots__) != v.slots[i]:
+                return f"mod.Slotted{i}.__slots__ is {cls.__slots__!r}, expected {v.slots[i]!r}"
+            bad = _slot_problem(f"a new mod.Slotted{i} instance", cls(3), v.slots[i],
+                                v.slots_seen)
+            if bad:
+                return bad
         return None
     return check
 
@@ -300,18 +341,25 @@ SCENARIOS = {s.name: s for s in [
     Scenario("method-shift", "method body, lines below shift", "body", _method_step(True),
              _method_live, _method_module),
     Scenario("closure", "runtime closures of 1 changed nested fn", "heap", _closure_step(1),
-             _closures_live(1), _closures_module(1)),
+             _closures_live(1), _closures_module(1), walks=1),
     Scenario("closures", f"closures of {N_FACTORIES} changed nested fns", "heap",
              _closure_step(N_FACTORIES), _closures_live(N_FACTORIES),
-             _closures_module(N_FACTORIES)),
-    Scenario("slots", "class replaced by a __slots__ change", "heap",
-             _closure_step(0, range(1)), _slotted_live(range(1)), _slotted_module(range(1))),
-    Scenario("crowd", f"the same, {CROWD:,} instances", "heap",
-             _closure_step(0, CROWD_ONLY), _slotted_live(CROWD_ONLY), _slotted_module(CROWD_ONLY)),
-    Scenario("mixed", f"{N_FACTORIES} nested fns + {N_SLOTTED} __slots__ classes", "heap",
-             _closure_step(N_FACTORIES, range(N_SLOTTED)),
+             _closures_module(N_FACTORIES), walks=1),
+    Scenario("slots", "class replaced: a slot added to __slots__", "heap",
+             _closure_step(0, range(1), _fresh_slot), _slotted_live(range(1)),
+             _slotted_module(range(1)), walks=2, between=_slot_back(range(1)), between_walks=1),
+    Scenario("slots-gone", "a slot removed from __slots__, or given back", "heap",
+             _closure_step(0, range(1), _slot_gone), _slotted_live(range(1)),
+             _slotted_module(range(1)), walks=1),
+    Scenario("crowd", f"a slot added, {CROWD:,} instances", "heap",
+             _closure_step(0, CROWD_ONLY, _fresh_slot), _slotted_live(CROWD_ONLY),
+             _slotted_module(CROWD_ONLY), walks=2, between=_slot_back(CROWD_ONLY),
+             between_walks=1),
+    Scenario("mixed", f"{N_FACTORIES} nested fns + a slot added to {N_SLOTTED} classes", "heap",
+             _closure_step(N_FACTORIES, range(N_SLOTTED), _fresh_slot),
              _closures_live(N_FACTORIES, range(N_SLOTTED)),
-             _closures_module(N_FACTORIES, range(N_SLOTTED))),
+             _closures_module(N_FACTORIES, range(N_SLOTTED)), walks=2,
+             between=_slot_back(range(N_SLOTTED)), between_walks=1),
 ]}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import os
 import pickle
+import textwrap
 import types
 import weakref
 
@@ -127,6 +128,38 @@ def test_a_subclass_elsewhere_keeps_its_own_slots_and_loses_the_base_one(modules
     assert sub.module.Labelled is Labelled and type(one) is Labelled
     assert one.label == "one" and one.total() == 10
     assert not hasattr(one, "y")
+
+
+def test_a_subclass_added_with_the_removal_is_built_on_the_live_layout(modules):
+    # Built on the staged class (one slot fewer), it could not take the live class as its
+    # base: CPython refuses the layout.
+    mf = modules(WITH_Y)
+    Point = mf.module.Point
+
+    mf.update(WITHOUT_Y + textwrap.dedent("""
+        class Named(Point):
+            __slots__ = ("name",)
+    """).replace("\n", "\n    "))
+
+    named = mf.module.Named(4)
+    named.name = "four"
+    assert mf.module.Named.__bases__ == (Point,) and named.total() == 40
+    assert copy.copy(named).name == "four" and not hasattr(named, "y")
+
+
+def test_a_subclass_a_later_update_makes_counts_the_hidden_slot(modules):
+    mf = modules(WITH_Y, name="hs_later_subclass")
+    mf.update(WITHOUT_Y)
+
+    mf.update(WITHOUT_Y + textwrap.dedent("""
+        class Named(Point):
+            __slots__ = ("name",)
+    """).replace("\n", "\n    "))
+
+    named = mf.module.Named(4)
+    named.name = "four"
+    back = pickle.loads(pickle.dumps(named))
+    assert (type(back), back.x, back.name) == (mf.module.Named, 4, "four")
 
 
 def test_a_private_slot_is_hidden_by_its_stored_name(modules):

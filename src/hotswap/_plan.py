@@ -177,8 +177,11 @@ def _heap_work(module: types.ModuleType, staged: Staged,
             family.setdefault(id(cls), (cls, edit))
     replaced = staged.replacements
     slotted = {id(c): c for op in reslots for c in op.family}
-    if slotted or replaced:  # recounted as they apply, after the slots hidden
-        plan.add(CountSlots(list(slotted.values()) + [r.new for r in replaced]))
+    # Copy and pickle must count hidden slots: in the classes that hide one, and in those
+    # this update makes on such a class. Counted as they apply, after the slots hidden.
+    counted = [*slotted.values(), *(c for c in staged.made if is_a(c, type))]
+    if counted:
+        plan.add(CountSlots(counted))
     if not (nested or family or replaced or slotted):
         return
     report.heap_walks += 1

@@ -70,7 +70,8 @@ def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
         _keep_state(st, old, node, new, live)
         if migrate(st, new, live, since):
             st.ns[node.name] = live
-            st.rebuilt[node.name] = new
+            if layout_change(new, live) is None:  # else: the live layout serves (.slots),
+                st.rebuilt[node.name] = new  # and classes built later are built on it
         return
     made = _run_seeing_rebuilt(st, canonical_class(st, node, None))
     if is_a(made, type):
