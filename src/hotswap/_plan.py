@@ -2,8 +2,9 @@
 
 Planning reads live objects but changes none. It is also where the heap is walked, once
 for everything an update needs from it (live closures of changed nested functions,
-instances to migrate, references to a replaced class), and once more only when instances
-must move to a new ``__slots__`` layout (their holders are known only after the first).
+instances to migrate or to empty of a removed slot, references to a replaced class), and
+once more only when instances must move to a layout with a slot their class never had
+(their holders are known only after the first).
 """
 
 from __future__ import annotations

@@ -34,8 +34,9 @@ from .lines import at_current_lines, first_line
 from .rebind import Rebinder
 from .slots import HIDDEN, reslot
 
-# The live class's own: its layout's (slot descriptors kept aside, copy's count of its
-# slots, both kept by .slots), its identity's.
+# Entries of the live class never taken from its new version: its dict and weakref
+# descriptors, its names, and what .slots keeps for its layout (the descriptors of hidden
+# slots, the count of slots copy and pickle check).
 _NEVER_MOVED = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__", HIDDEN,
                           "__slotnames__"})
 
