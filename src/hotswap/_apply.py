@@ -5,8 +5,10 @@ call the module's functions. Two things keep them from seeing half an update:
 
 - *A quiet moment.* The plan is applied only when no other thread is executing code of the
   modules being changed (their frames are inspected), so no call straddles the change:
-  every call runs entirely on the old version or entirely on the new one. If the modules
-  never go quiet within `busy_timeout`, the update is applied anyway and the report names
+  every call runs entirely on the old version or entirely on the new one. A thread found
+  inside waits, from then on, as its outermost call into them returns (see `_park`), so
+  that busy threads need not all be outside at once by chance. If the modules never go
+  quiet within `busy_timeout`, the update is applied anyway and the report names
   the threads that were inside.
 - *An unbroken hold of the interpreter lock.* The check for a quiet moment and the whole
   plan run in one hold that began with a change of holder (see `_gil`), with a switch
@@ -20,11 +22,13 @@ import gc
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from types import CodeType
 from typing import Any
 
 from ._gil import hold_afresh, other_threads
 from ._ops import Plan, Undo
+from ._park import Park
 
 LOCK = threading.RLock()
 
@@ -45,20 +49,25 @@ def undo_all(log: list[Undo]) -> None:
         raise errors[0]
 
 
-def _busy(namespaces: set[int], frames: dict[int, Any]) -> list[str]:
-    """Other threads currently executing code whose globals are one of `namespaces`."""
+def _busy(namespaces: set[int], frames: dict[int, Any],
+          caught: Collection[int] = ()) -> list[tuple[str, CodeType]]:
+    """Other threads currently executing code whose globals are one of `namespaces`
+    (but not those `caught` as that code returned): each thread's name with the innermost
+    such function, and the code of its outermost call into the modules."""
     me = threading.get_ident()
     names = {t.ident: t.name for t in threading.enumerate()}
     inside = []
     for ident, frame in frames.items():
-        if ident == me:
+        if ident == me or ident in caught:
             continue
-        f = frame
+        f, label, outer = frame, None, None
         while f is not None:
             if id(f.f_globals) in namespaces:
-                inside.append(f"{names.get(ident, ident)} in {f.f_code.co_qualname}")
-                break
+                label = label or f"{names.get(ident, ident)} in {f.f_code.co_qualname}"
+                outer = f.f_code
             f = f.f_back
+        if label is not None and outer is not None:
+            inside.append((label, outer))
     return inside
 
 
@@ -95,16 +104,18 @@ def apply(plan: Plan, namespaces: Iterable[dict[str, object]] = (),
     sys.setswitchinterval(max(_MIN_WINDOW, _OP_COST * plan.weight()))
     deadline = time.monotonic() + busy_timeout
     try:
-        while True:
-            if collecting:
-                gc.enable()  # collect between attempts if need be, never within one
-            hold_afresh()
-            gc.disable()
-            inside = _busy(ids, sys._current_frames()) if ids else []
-            if not inside or time.monotonic() > deadline:
-                if not stale_ok and plan.stale():
-                    raise Stale
-                return _run(plan), inside
+        with Park(ids, threading.get_ident()) as park:  # let go once the plan has run
+            while True:
+                if collecting:
+                    gc.enable()  # collect between attempts if need be, never within one
+                hold_afresh()
+                gc.disable()
+                inside = _busy(ids, sys._current_frames(), park.caught) if ids else []
+                if not inside or time.monotonic() > deadline:
+                    if not stale_ok and plan.stale():
+                        raise Stale
+                    return _run(plan), [label for label, _ in inside]
+                park.watch(code for _, code in inside)
     finally:
         if collecting:
             gc.enable()
