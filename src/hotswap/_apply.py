@@ -14,6 +14,12 @@ call the module's functions. Two things keep them from seeing half an update:
   plan run in one hold that began with a change of holder (see `_gil`), with a switch
   interval sized to cover them and the cyclic collector paused (a full collection in a big
   heap outlasts any interval), so no other thread runs in between.
+  Where busy threads are held at the modules' exit (3.12+), once a quiet moment is found
+  the lock is handed over and taken once more under a wider interval (`_WIDE_WINDOW`),
+  and the check repeated (the threads held stay held): every thread waiting then waits
+  that long, where a waiter that began under the short interval of the search could ask
+  for the lock after a few milliseconds of stall. On 3.11, where nothing holds the
+  threads that went out, the hand-over would let them back in nearly every time.
 """
 
 from __future__ import annotations
@@ -33,7 +39,12 @@ from ._park import Park
 LOCK = threading.RLock()
 
 _OP_COST = 2e-5  # seconds per operation, generously: sizes the switch interval
-_MIN_WINDOW = 0.002  # the switch interval while an update waits and applies
+_MIN_WINDOW = 0.002  # the switch interval while an update waits for a quiet moment
+# The switch interval of the hold that applies. A thread that began waiting for the lock
+# during a shorter one could ask for it back after that long; with every waiter's wait
+# begun under this one, a stall of the applying thread shorter than this (the machine
+# preempting it, a virtual CPU descheduled) still lets no other thread in mid-update.
+_WIDE_WINDOW = 0.02
 BUSY_TIMEOUT = 5.0
 
 
@@ -101,8 +112,10 @@ def apply(plan: Plan, namespaces: Iterable[dict[str, object]] = (),
         return _run(plan), []
     before = sys.getswitchinterval()
     collecting = gc.isenabled()
-    sys.setswitchinterval(max(_MIN_WINDOW, _OP_COST * plan.weight()))
+    window = max(_MIN_WINDOW, _OP_COST * plan.weight())
+    sys.setswitchinterval(window)
     deadline = time.monotonic() + busy_timeout
+    wide = False
     try:
         with Park(ids, threading.get_ident()) as park:  # let go once the plan has run
             while True:
@@ -111,12 +124,23 @@ def apply(plan: Plan, namespaces: Iterable[dict[str, object]] = (),
                 hold_afresh()
                 gc.disable()
                 inside = _busy(ids, sys._current_frames(), park.caught) if ids else []
-                if not inside or time.monotonic() > deadline:
-                    if not stale_ok and plan.stale():
-                        raise Stale
-                    return _run(plan), [label for label, _ in inside]
-                park.watch(code for _, code in inside)
+                late = time.monotonic() > deadline
+                if inside and not late:
+                    park.watch(code for _, code in inside)
+                    if wide:  # a thread went in during the hand-over: short holds again
+                        wide = False
+                        sys.setswitchinterval(window)
+                    continue
+                if not wide and park.holds:  # quiet: take the lock again, waits long
+                    wide = True
+                    sys.setswitchinterval(max(window, _WIDE_WINDOW))
+                    continue
+                if not stale_ok and plan.stale():
+                    raise Stale
+                return _run(plan), [label for label, _ in inside]
     finally:
         if collecting:
             gc.enable()
         sys.setswitchinterval(before)
+        if wide:
+            time.sleep(0)  # the threads kept waiting long by the wide window go on now

@@ -41,6 +41,11 @@ class Park:
         self._watched: dict[int, types.CodeType] = {}
         self._tool: int | None = None
 
+    @property
+    def holds(self) -> bool:
+        """Whether this interpreter lets threads be caught at all (3.12+)."""
+        return hasattr(sys, "monitoring")
+
     def __enter__(self) -> Park:
         return self
 
