@@ -128,3 +128,65 @@ def f():
     assert C().m() == 1
     assert C.m.__code__.co_code == m_code.co_code
     assert hotswap.generation(mf.module) == 0
+
+
+HEADER = """
+class A:
+    pass
+
+
+class B:
+    pass
+
+
+class C({base}):
+    def same(self, x=1000, *, y=(1, "two")) -> int:
+        return x + y[0]
+
+    def edited(self, x={default}):
+        return {value} + x
+"""
+
+
+def test_a_header_change_lists_only_the_methods_whose_code_or_defaults_changed(modules):
+    mf = modules(HEADER.format(base="A", default=0, value=1))
+    C = mf.module.C
+    same, defaults = C.same, C.same.__defaults__
+    report = mf.update(HEADER.format(base="B", default=0, value=2))
+    assert report.rebuilt == [f"{mf.name}.C"]
+    assert report.functions == [f"{mf.name}.C.edited"]
+    assert C.same is same and C.same.__defaults__ is defaults  # the live one, untouched
+    assert C().edited() == 2 and C().same() == 1001 and mf.module.B in C.__mro__
+    # a default is part of the function even when its body is the same
+    report = mf.update(HEADER.format(base="A", default=5, value=2))
+    assert report.functions == [f"{mf.name}.C.edited"]
+    assert C().edited() == 7
+
+
+def test_defaults_are_compared_without_running_their_eq(modules):
+    # an object default is compared by identity only, its __eq__ never asked: the
+    # rebuilt class's method takes the new default
+    src = """
+class Loud:
+    def __eq__(self, other):
+        raise AssertionError("__eq__ ran")
+    __hash__ = object.__hash__
+
+
+class A:
+    pass
+
+
+class B:
+    pass
+
+
+class C({}):
+    def f(self, d=Loud()):
+        return d
+"""
+    mf = modules(src.format("A"))
+    before = mf.module.C().f()
+    report = mf.update(src.format("B"))
+    assert report.functions == [f"{mf.name}.C.f"]
+    assert mf.module.C().f() is not before

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._diff import mangle
-from ._safe import class_has, instance_dict
+from ._safe import class_has, instance_dict, same_value
 
 Undo = Callable[[], None]
 _MISSING: Any = object()
@@ -63,6 +63,22 @@ def function_fields(new: types.FunctionType, code: types.CodeType | None = None)
     if code is not None:
         values["__code__"] = code
     return values
+
+
+def changes_nothing(fn: types.FunctionType, fields: dict[str, Any]) -> bool:
+    """Whether giving `fn` these `fields` would leave it as it is: the same code (compared
+    by value: bytecode, constants, names, line table), defaults, annotations and docstring.
+    A class statement run again for its header makes such twins of its unchanged methods;
+    keeping the live one keeps what its defaults hold (a cache dict) and the report true.
+    Values are compared without running the program's code (see `same_value`)."""
+    def same(a: Any, b: Any) -> bool:
+        if type(a) is tuple and type(b) is tuple:
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        if type(a) is dict and type(b) is dict:
+            return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        return same_value(a, b)
+    return all(same(getattr(fn, key), value) if key != "__code__" else fn.__code__ == value
+               for key, value in fields.items())
 
 
 @dataclass

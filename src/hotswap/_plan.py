@@ -19,7 +19,7 @@ from ._diff import ModuleDiff, final_names
 from ._heap import walk
 from ._imports import importer_namespaces
 from ._ops import (MISSING, Call, FillAttrs, InstanceHook, Plan, Retarget, SetCell, SetFunction,
-                   TrySetBases, function_fields)
+                   TrySetBases, changes_nothing, function_fields)
 from ._patch import dispatch
 from ._patch.enums import migrate_members
 from ._patch.functions import caches_in, incompatibility, nested_changes
@@ -49,8 +49,10 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
         fields = function_fields(p.new)
         if p.new.__defaults__:
             fields["__defaults__"] = rebind.fix(p.new.__defaults__)
-        plan.add(SetFunction(p.live, fields))
         patched.add(id(p.live))
+        if changes_nothing(p.live, fields):
+            continue
+        plan.add(SetFunction(p.live, fields))
         nested.extend(nested_changes(p.live.__code__, p.new.__code__))
         if p.layout:
             relined += 1
