@@ -14,6 +14,7 @@ import pytest
 import hotswap
 from hotswap import _park
 from hotswap._park import Park
+from waiting import wait_for
 
 MONITORING = sys.version_info >= (3, 12)
 
@@ -36,13 +37,6 @@ def ns() -> dict[str, Any]:
     return namespace
 
 
-def _until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.001)
-    return condition()
 
 
 class Caller:
@@ -79,7 +73,7 @@ def test_a_thread_waits_as_its_outermost_call_returns_with_its_result_made(ns, p
     if not MONITORING:  # 3.11: nothing to catch with
         assert caller.done.wait(5) and caller.result == 2 and park.caught == set()
         return
-    assert _until(lambda: caller.thread.ident in park.caught)
+    assert wait_for(lambda: caller.thread.ident in park.caught)
     assert not caller.done.is_set()
     # caught returning from outer (inner had returned inside it, and went on)
     names = []
@@ -99,7 +93,7 @@ def test_a_call_into_the_module_from_inside_it_is_not_caught(ns, park):
     # the module when outer returns, so it is caught only as through() returns
     park.watch([ns["outer"].__code__, ns["through"].__code__])
     caller = Caller(lambda: ns["through"](ns["outer"]))
-    assert _until(lambda: caller.thread.ident in park.caught)
+    assert wait_for(lambda: caller.thread.ident in park.caught)
     frame = sys._current_frames()[caller.thread.ident]
     names = []
     while frame is not None:
@@ -193,14 +187,14 @@ def test_an_update_applies_at_once_while_a_thread_is_inside_nearly_all_the_time(
     thread = threading.Thread(target=worker, daemon=True)
     thread.start()
     try:
-        assert _until(lambda: len(results) > 3)
+        assert wait_for(lambda: len(results) > 3)
         for n in (2, 3, 4):
             report = mf.update(BUSY.format(n=n))
             # without the catch the wait found no quiet moment and timed out after 5 s,
             # applying with the worker inside (this note)
             assert not [x for x in report.notes if "other threads" in x], report.notes
             count = len(results)
-            assert _until(lambda: len(results) > count + 2)
+            assert wait_for(lambda: len(results) > count + 2)
             assert results[-1] == n
     finally:
         stop.set()

@@ -9,12 +9,12 @@ import pathlib
 import signal
 import sys
 import time
-from collections.abc import Callable
 
 import pytest
 
 import hotswap
 import hotswap._watch as watch_mod
+from waiting import wait_for
 
 ENV = "HOTSWAP_WATCH"
 
@@ -36,14 +36,6 @@ def value():
 """
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """True as soon as `predicate()` holds; False if it still does not after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 @pytest.fixture
