@@ -112,17 +112,19 @@ def test_a_caught_thread_goes_on_by_itself_after_HOLD(ns, park, monkeypatch):
 
 
 @pytest.mark.skipif(not MONITORING, reason="sys.monitoring is 3.12+")
-def test_the_updating_thread_is_never_caught(ns):
+def test_the_updating_thread_is_never_caught(ns, monkeypatch):
+    monkeypatch.setattr(_park, "HOLD", 30.0)  # caught, it would wait that long
     with Park({id(ns)}, threading.get_ident()) as p:
         p.watch([ns["outer"].__code__])
         started = time.monotonic()
         assert ns["outer"]() == 2
-        assert time.monotonic() - started < _park.HOLD  # returned without waiting
+        assert time.monotonic() - started < 10
         assert p.caught == set()
 
 
 @pytest.mark.skipif(not MONITORING, reason="sys.monitoring is 3.12+")
-def test_close_takes_the_events_off_and_frees_the_tool_id(ns):
+def test_close_takes_the_events_off_and_frees_the_tool_id(ns, monkeypatch):
+    monkeypatch.setattr(_park, "HOLD", 30.0)
     p = Park({id(ns)}, -1)  # no thread is exempt: the main thread would be caught
     p.watch([ns["outer"].__code__])
     assert len(_tools()) == 1
@@ -130,7 +132,7 @@ def test_close_takes_the_events_off_and_frees_the_tool_id(ns):
     assert _tools() == []
     started = time.monotonic()
     assert ns["outer"]() == 2  # no event left: returns at once, not after HOLD
-    assert time.monotonic() - started < _park.HOLD
+    assert time.monotonic() - started < 10
     assert p.caught == set()
 
 
@@ -200,3 +202,18 @@ def test_an_update_applies_at_once_while_a_thread_is_inside_nearly_all_the_time(
         stop.set()
         thread.join(5)
     assert _tools() == []
+
+
+@pytest.mark.skipif(not MONITORING, reason="sys.monitoring is 3.12+")
+def test_catching_stops_CATCHING_seconds_after_it_began(ns, park, monkeypatch):
+    # an update that cannot apply (a thread never leaves) must not slow the others for
+    # all of its wait
+    monkeypatch.setattr(_park, "HOLD", 30.0)
+    monkeypatch.setattr(_park, "CATCHING", 0.5)
+    park.watch([ns["outer"].__code__])
+    first = Caller(ns["outer"])
+    assert wait_for(lambda: first.thread.ident in park.caught)  # caught while catching
+    assert first.done.wait(10) and first.result == 2  # let go when catching ends
+    later = Caller(ns["outer"])
+    assert later.done.wait(10) and later.result == 2  # not caught: would wait 30 s
+    assert park.caught == set()

@@ -9,6 +9,8 @@ thread found inside is caught as its outermost call into the modules returns: it
 is already computed, all of it on the old version, and it waits there, without the
 interpreter lock, until the update has applied or `HOLD` seconds have passed (so that a
 thread another one depends on is never held for long). A caught thread counts as outside.
+Catching ends `CATCHING` seconds after it began: an update that still cannot apply then
+(a thread never leaves the modules) waits on, by chance, without slowing the others.
 
 The catch is a ``PY_RETURN`` event of `sys.monitoring` (Python 3.12+) on the code objects
 the busy threads' outermost module frames run, set only while the update waits and taken
@@ -20,12 +22,17 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 import types
 from collections.abc import Iterable
 from typing import Any
 
 HOLD = 0.1  # seconds a caught thread waits at most for the update, each time it is caught
-_TOOL_IDS = (4, 3)  # the ids PEP 669 leaves to no one (0-2 debuggers, coverage, profilers; 5 optimizers)
+# Seconds after the first catch when catching stops: if the update still cannot apply (a
+# thread that never leaves the modules), the others are not slowed for all of the wait.
+CATCHING = 0.5
+# The tool ids PEP 669 names for no one (0 debuggers, 1 coverage, 2 profilers, 5 optimizers).
+_TOOL_IDS = (4, 3)
 _NAME = "hotswap"
 
 
@@ -40,10 +47,12 @@ class Park:
         self._released = threading.Event()
         self._watched: dict[int, types.CodeType] = {}
         self._tool: int | None = None
+        self._until = 0.0  # when catching stops (set by the first `watch`)
 
     @property
     def holds(self) -> bool:
-        """Whether this interpreter lets threads be caught at all (3.12+)."""
+        """Whether threads can be caught here (3.12+): then a caught thread stays caught
+        while the updating thread hands the interpreter lock over and takes it back."""
         return hasattr(sys, "monitoring")
 
     def __enter__(self) -> Park:
@@ -59,6 +68,8 @@ class Park:
         new = [c for c in codes if id(c) not in self._watched]
         if not new or (self._tool is None and not self._claim()):
             return
+        if not self._watched:
+            self._until = time.monotonic() + CATCHING
         monitoring = sys.monitoring  # type: ignore[attr-defined]
         for code in new:
             try:
@@ -97,6 +108,9 @@ class Park:
         outermost one into the modules."""
         if self._released.is_set() or threading.get_ident() == self.me:
             return
+        left = self._until - time.monotonic()
+        if left <= 0:
+            return
         frame = sys._getframe(1).f_back  # the returning frame's caller
         while frame is not None:
             if id(frame.f_globals) in self.namespaces:
@@ -105,6 +119,6 @@ class Park:
         ident = threading.get_ident()
         self.caught.add(ident)
         try:
-            self._released.wait(HOLD)
+            self._released.wait(min(HOLD, left))
         finally:
             self.caught.discard(ident)
