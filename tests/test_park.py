@@ -27,6 +27,12 @@ def outer():
 
 def through(callback):
     return callback()
+
+def numbers():
+    n = 0
+    while True:
+        n += 1
+        yield n
 """
 
 
@@ -217,3 +223,15 @@ def test_catching_stops_CATCHING_seconds_after_it_began(ns, park, monkeypatch):
     later = Caller(ns["outer"])
     assert later.done.wait(10) and later.result == 2  # not caught: would wait 30 s
     assert park.caught == set()
+
+
+@pytest.mark.skipif(not MONITORING, reason="sys.monitoring is 3.12+")
+def test_a_thread_is_caught_as_a_generator_of_the_module_yields(ns, park):
+    # between two values the consumer is outside the module: that is a way out too
+    park.watch([ns["numbers"].__code__])
+    got: list[int] = []
+    caller = Caller(lambda: [got.append(n) for n, _ in zip(ns["numbers"](), range(3))])
+    assert wait_for(lambda: caller.thread.ident in park.caught)
+    assert got == []  # held at the first yield, before the consumer took the value
+    park.close()
+    assert caller.done.wait(5) and got == [1, 2, 3]

@@ -3,8 +3,8 @@
 An update applies only when no other thread is inside the changed modules' code (see
 `_apply`). A thread that keeps calling into them is inside most of the time, and waiting
 for every such thread to be outside at the same instant is a matter of luck: with four
-threads doing nothing else it took a median 0.15 s and up to 1.3 s, and each of those
-hundreds of attempts is a chance for something to go wrong. So while an update waits, a
+threads doing nothing else it took a median 0.15 s and up to 1.3 s, hundreds of attempts
+each handing the interpreter lock around. So while an update waits, a
 thread found inside is caught as its outermost call into the modules returns: its result
 is already computed, all of it on the old version, and it waits there, without the
 interpreter lock, until the update has applied or `HOLD` seconds have passed (so that a
@@ -12,10 +12,11 @@ thread another one depends on is never held for long). A caught thread counts as
 Catching ends `CATCHING` seconds after it began: an update that still cannot apply then
 (a thread never leaves the modules) waits on, by chance, without slowing the others.
 
-The catch is a ``PY_RETURN`` event of `sys.monitoring` (Python 3.12+) on the code objects
+The catch is a ``PY_RETURN`` and ``PY_YIELD`` event of `sys.monitoring` (Python 3.12+:
+a generator or coroutine of the modules that yields leaves them too) on the code objects
 the busy threads' outermost module frames run, set only while the update waits and taken
 off after. On 3.11, or when every free tool id is taken, nothing is caught and the wait
-relies on chance, as before.
+relies on chance alone.
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ CATCHING = 0.5
 # The tool ids PEP 669 names for no one (0 debuggers, 1 coverage, 2 profilers, 5 optimizers).
 _TOOL_IDS = (4, 3)
 _NAME = "hotswap"
+_EVENTS = ("PY_RETURN", "PY_YIELD")
+
+
+def _events() -> int:
+    events = sys.monitoring.events  # type: ignore[attr-defined]
+    mask = 0
+    for name in _EVENTS:
+        mask |= getattr(events, name)
+    return mask
 
 
 class Park:
@@ -73,7 +83,7 @@ class Park:
         monitoring = sys.monitoring  # type: ignore[attr-defined]
         for code in new:
             try:
-                monitoring.set_local_events(self._tool, code, monitoring.events.PY_RETURN)
+                monitoring.set_local_events(self._tool, code, _events())
             except ValueError:  # not a code object monitoring can instrument
                 continue
             self._watched[id(code)] = code
@@ -85,7 +95,8 @@ class Park:
         monitoring = sys.monitoring  # type: ignore[attr-defined]
         for code in self._watched.values():
             monitoring.set_local_events(self._tool, code, 0)
-        monitoring.register_callback(self._tool, monitoring.events.PY_RETURN, None)
+        for event in _EVENTS:
+            monitoring.register_callback(self._tool, getattr(monitoring.events, event), None)
         monitoring.free_tool_id(self._tool)
         self._tool, self._watched = None, {}
 
@@ -98,14 +109,16 @@ class Park:
                 monitoring.use_tool_id(tool, _NAME)
             except ValueError:  # another tool has it
                 continue
-            monitoring.register_callback(tool, monitoring.events.PY_RETURN, self._returning)
+            for event in _EVENTS:
+                monitoring.register_callback(tool, getattr(monitoring.events, event),
+                                             self._returning)
             self._tool = tool
             return True
         return False
 
     def _returning(self, code: types.CodeType, offset: int, value: Any) -> None:
-        """In the thread whose call of `code` is returning: wait here if that call is its
-        outermost one into the modules."""
+        """In the thread whose call of `code` is returning (or yielding): wait here if that
+        call is its outermost one into the modules."""
         if self._released.is_set() or threading.get_ident() == self.me:
             return
         left = self._until - time.monotonic()
