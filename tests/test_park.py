@@ -235,3 +235,28 @@ def test_a_thread_is_caught_as_a_generator_of_the_module_yields(ns, park):
     assert got == []  # held at the first yield, before the consumer took the value
     park.close()
     assert caller.done.wait(5) and got == [1, 2, 3]
+
+
+@pytest.mark.skipif(not MONITORING, reason="sys.monitoring is 3.12+")
+def test_once_catching_is_over_a_watched_return_costs_no_more_calls(ns, monkeypatch):
+    calls: list[str] = []
+
+    class Counting(Park):
+        def _returning(self, code: Any, offset: int, value: Any) -> Any:
+            calls.append(code.co_name)
+            return super()._returning(code, offset, value)
+
+    monkeypatch.setattr(_park, "CATCHING", 0.01)
+    with Counting({id(ns)}, -1) as p:  # the main thread is not exempt
+        p.watch([ns["outer"].__code__])
+        time.sleep(0.05)
+        assert [ns["outer"]() for _ in range(3)] == [2, 2, 2]
+        assert calls == ["outer"]  # the first return turned that place off
+    # a later park watches the same code afresh
+    monkeypatch.setattr(_park, "CATCHING", 30.0)
+    monkeypatch.setattr(_park, "HOLD", 30.0)
+    with Park({id(ns)}, threading.get_ident()) as again:
+        again.watch([ns["outer"].__code__])
+        caller = Caller(ns["outer"])
+        assert wait_for(lambda: caller.thread.ident in again.caught)
+    assert caller.done.wait(5) and caller.result == 2

@@ -78,7 +78,7 @@ class Park:
         new = [c for c in codes if id(c) not in self._watched]
         if not new or (self._tool is None and not self._claim()):
             return
-        if not self._watched:
+        if not self._until:
             self._until = time.monotonic() + CATCHING
         monitoring = sys.monitoring  # type: ignore[attr-defined]
         for code in new:
@@ -116,18 +116,18 @@ class Park:
             return True
         return False
 
-    def _returning(self, code: types.CodeType, offset: int, value: Any) -> None:
+    def _returning(self, code: types.CodeType, offset: int, value: Any) -> Any:
         """In the thread whose call of `code` is returning (or yielding): wait here if that
         call is its outermost one into the modules."""
         if self._released.is_set() or threading.get_ident() == self.me:
-            return
+            return None
         left = self._until - time.monotonic()
-        if left <= 0:
-            return
+        if left <= 0:  # catching is over: this place costs nothing more until `close`
+            return sys.monitoring.DISABLE  # type: ignore[attr-defined]
         frame = sys._getframe(1).f_back  # the returning frame's caller
         while frame is not None:
             if id(frame.f_globals) in self.namespaces:
-                return  # still inside the modules below: caught when that call returns
+                return None  # still inside the modules below: caught when that one returns
             frame = frame.f_back
         ident = threading.get_ident()
         self.caught.add(ident)
@@ -135,3 +135,4 @@ class Park:
             self._released.wait(min(HOLD, left))
         finally:
             self.caught.discard(ident)
+        return None
