@@ -5,11 +5,11 @@ call the module's functions. Two things keep them from seeing half an update:
 
 - *A quiet moment.* The plan is applied only when no other thread is executing code of the
   modules being changed (their frames are inspected), so no call straddles the change:
-  every call runs entirely on the old version or entirely on the new one. A thread found
-  inside waits, from then on, as its outermost call into them returns (see `_park`), so
-  that busy threads need not all be outside at once by chance. If the modules never go
-  quiet within `busy_timeout`, the update is applied anyway and the report names
-  the threads that were inside.
+  every call runs entirely on the old version or entirely on the new one. On 3.12+ a
+  thread found inside waits, from then on, as its outermost call into them returns (see
+  `_park`), so that busy threads need not all be outside at once by chance. If the
+  modules never go quiet within `busy_timeout`, the update is applied anyway and the
+  report names the threads that were inside.
 - *An unbroken hold of the interpreter lock.* The check for a quiet moment and the whole
   plan run in one hold that began with a change of holder (see `_gil`), with a switch
   interval sized to cover them and the cyclic collector paused (a full collection in a big
