@@ -97,7 +97,9 @@ def test_workers_never_see_a_mixed_version(modules):
             observed[result] = observed.get(result, 0) + count
     torn = [n for r in reports for n in r.notes if "other threads" in n]
     mixed = {r: c for r, c in observed.items() if len(set(r)) != 1}
-    assert mixed == {}, f"calls saw half an update: {mixed}; {len(torn)} torn update(s)"
+    noted = [(r.generation, r.notes) for r in reports if r.notes]
+    assert mixed == {}, (f"calls saw half an update: {mixed}; {len(torn)} torn update(s); "
+                         f"notes of the updates that had any: {noted[:5]}")
     # an update is applied only when no worker is inside the module's code
     assert torn == [], f"{len(torn)} of {UPDATES} updates applied with workers inside: {torn[0]}"
     assert set(observed) == {(V_A,) * 4, (V_B,) * 4}  # both versions were seen, nothing else
