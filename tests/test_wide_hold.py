@@ -50,7 +50,7 @@ def test_a_thread_outside_the_module_does_not_run_during_a_stalled_apply():
     try:
         while counter[0] < 1000:
             time.sleep(0.001)
-        for _ in range(5):
+        for _ in range(3):
             op = Stall(counter)
             plan = Plan(ops=[op])
             plan.seal()
