@@ -63,3 +63,40 @@ def test_a_thread_outside_the_module_does_not_run_during_a_stalled_apply():
     finally:
         stop.set()
         thread.join(5)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="the wide hold is 3.12+")
+def test_without_a_free_tool_id_the_apply_keeps_the_short_hold(monkeypatch):
+    # nothing could hold the threads that went out: a second hand-over would let them
+    # back in nearly every time, as on 3.11
+    from hotswap import _park
+
+    taken = []
+    for tool in _park._TOOL_IDS:
+        if sys.monitoring.get_tool(tool) is None:
+            sys.monitoring.use_tool_id(tool, "someone else")
+            taken.append(tool)
+    intervals: list[float] = []
+    real_run = _apply._run
+
+    def run(plan: Plan) -> Any:
+        intervals.append(sys.getswitchinterval())
+        return real_run(plan)
+
+    monkeypatch.setattr(_apply, "_run", run)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)  # another thread exists
+    thread.start()
+    try:
+        _apply.apply(Plan(ops=[]), [{}])
+        assert intervals == [_apply._MIN_WINDOW]
+        for tool in taken:
+            sys.monitoring.free_tool_id(tool)
+        taken = []
+        _apply.apply(Plan(ops=[]), [{}])
+        assert intervals[-1] == _apply._WIDE_WINDOW  # with a tool id free, it widens
+    finally:
+        stop.set()
+        thread.join(5)
+        for tool in taken:
+            sys.monitoring.free_tool_id(tool)

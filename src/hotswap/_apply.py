@@ -131,7 +131,7 @@ def apply(plan: Plan, namespaces: Iterable[dict[str, object]] = (),
                         wide = False
                         sys.setswitchinterval(window)
                     continue
-                if not wide and park.holds:  # quiet: take the lock again, waits long
+                if not wide and park.can_hold():  # quiet: take the lock again, waits long
                     wide = True
                     sys.setswitchinterval(max(window, _WIDE_WINDOW))
                     continue

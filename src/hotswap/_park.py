@@ -35,15 +35,12 @@ CATCHING = 0.5
 # The tool ids PEP 669 names for no one (0 debuggers, 1 coverage, 2 profilers, 5 optimizers).
 _TOOL_IDS = (4, 3)
 _NAME = "hotswap"
-_EVENTS = ("PY_RETURN", "PY_YIELD")
 
 
-def _events() -> int:
+def _events() -> tuple[int, ...]:
+    """The events that catch: a call returning, a generator or coroutine yielding."""
     events = sys.monitoring.events  # type: ignore[attr-defined]
-    mask = 0
-    for name in _EVENTS:
-        mask |= getattr(events, name)
-    return mask
+    return (events.PY_RETURN, events.PY_YIELD)
 
 
 class Park:
@@ -59,11 +56,11 @@ class Park:
         self._tool: int | None = None
         self._until = 0.0  # when catching stops (set by the first `watch`)
 
-    @property
-    def holds(self) -> bool:
-        """Whether threads can be caught here (3.12+): then a caught thread stays caught
-        while the updating thread hands the interpreter lock over and takes it back."""
-        return hasattr(sys, "monitoring")
+    def can_hold(self) -> bool:
+        """Whether threads can be caught here (3.12+, with a tool id free, claimed now):
+        then a caught thread stays caught while the updating thread hands the interpreter
+        lock over and takes it back."""
+        return self._tool is not None or self._claim()
 
     def __enter__(self) -> Park:
         return self
@@ -76,14 +73,17 @@ class Park:
         if self._released.is_set():
             return
         new = [c for c in codes if id(c) not in self._watched]
-        if not new or (self._tool is None and not self._claim()):
+        if not new or not self.can_hold():
             return
         if not self._until:
             self._until = time.monotonic() + CATCHING
         monitoring = sys.monitoring  # type: ignore[attr-defined]
+        mask = 0
+        for event in _events():
+            mask |= event
         for code in new:
             try:
-                monitoring.set_local_events(self._tool, code, _events())
+                monitoring.set_local_events(self._tool, code, mask)
             except ValueError:  # not a code object monitoring can instrument
                 continue
             self._watched[id(code)] = code
@@ -95,8 +95,8 @@ class Park:
         monitoring = sys.monitoring  # type: ignore[attr-defined]
         for code in self._watched.values():
             monitoring.set_local_events(self._tool, code, 0)
-        for event in _EVENTS:
-            monitoring.register_callback(self._tool, getattr(monitoring.events, event), None)
+        for event in _events():
+            monitoring.register_callback(self._tool, event, None)
         monitoring.free_tool_id(self._tool)
         self._tool, self._watched = None, {}
 
@@ -109,9 +109,8 @@ class Park:
                 monitoring.use_tool_id(tool, _NAME)
             except ValueError:  # another tool has it
                 continue
-            for event in _EVENTS:
-                monitoring.register_callback(tool, getattr(monitoring.events, event),
-                                             self._returning)
+            for event in _events():
+                monitoring.register_callback(tool, event, self._returning)
             self._tool = tool
             return True
         return False
