@@ -110,9 +110,10 @@ def test_a_call_into_the_module_from_inside_it_is_not_caught(ns, park):
 
 @pytest.mark.skipif(not MONITORING, reason="sys.monitoring is 3.12+")
 def test_a_caught_thread_goes_on_by_itself_after_HOLD(ns, park, monkeypatch):
-    monkeypatch.setattr(_park, "HOLD", 0.05)
+    monkeypatch.setattr(_park, "HOLD", 0.5)
     park.watch([ns["outer"].__code__])
     caller = Caller(ns["outer"])
+    assert wait_for(lambda: caller.thread.ident in park.caught)  # it was caught
     assert caller.done.wait(5) and caller.result == 2  # never let go by close()
     assert park.caught == set()
 
