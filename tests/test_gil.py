@@ -11,21 +11,7 @@ import time
 import pytest
 
 from hotswap import _gil
-
-
-def _spinner() -> tuple[list[int], threading.Event, threading.Thread]:
-    ticks = [0]
-    stop = threading.Event()
-
-    def spin() -> None:
-        while not stop.is_set():
-            ticks[0] += 1
-
-    thread = threading.Thread(target=spin, daemon=True)
-    thread.start()
-    while ticks[0] == 0:
-        time.sleep(0.001)
-    return ticks, stop, thread
+from stalling import spinning, stall
 
 
 def _busy_python(seconds: float) -> None:
@@ -35,21 +21,19 @@ def _busy_python(seconds: float) -> None:
 
 
 def test_no_other_thread_runs_during_a_fresh_hold():
-    ticks, stop, thread = _spinner()
     interval = sys.getswitchinterval()
     sys.setswitchinterval(0.05)
     starts = []
     try:
-        interrupted = 0
-        for _ in range(20):
-            _gil.hold_afresh()
-            starts.append(ticks[0])
-            _busy_python(0.005)  # a tenth of the interval, in Python code
-            interrupted += ticks[0] != starts[-1]
+        with spinning() as spinner:
+            interrupted = 0
+            for _ in range(20):
+                _gil.hold_afresh()
+                starts.append(spinner.ticks)
+                _busy_python(0.005)  # a tenth of the interval, in Python code
+                interrupted += spinner.ticks != starts[-1]
     finally:
         sys.setswitchinterval(interval)
-        stop.set()
-        thread.join()
     assert interrupted == 0
     # and the spinner did run between the holds: the lock really changed hands
     assert len(set(starts)) > 1
@@ -61,20 +45,15 @@ def test_the_relay_thread_is_not_counted_as_another_thread():
     assert relay.is_alive()
     assert _gil.other_threads() is any(t is not relay for t in threading.enumerate()
                                        if t is not threading.current_thread())
-    ticks, stop, thread = _spinner()
-    try:
+    with spinning():
         assert _gil.other_threads()
-    finally:
-        stop.set()
-        thread.join()
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_forked_child_makes_its_own_relay():
     _gil.hold_afresh()
-    ticks, stop, thread = _spinner()
-    try:
+    with spinning():
         pid = os.fork()
         if pid == 0:  # the child: the parent's relay and spinner threads are gone
             code = 1
@@ -84,7 +63,15 @@ def test_a_forked_child_makes_its_own_relay():
             finally:
                 os._exit(code)
         _, status = os.waitpid(pid, 0)
-    finally:
-        stop.set()
-        thread.join()
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_hold_knows_when_it_has_outlasted_its_interval():
+    with spinning() as spinner:
+        hold = _gil.hold_afresh()
+        assert 0 < hold.left() <= hold.interval == sys.getswitchinterval()
+        start = spinner.ticks
+        stall(1.5 * hold.interval)  # the spinner asks for the lock, and gets it next
+        assert hold.left() < 0
+        _busy_python(0.001)
+        assert spinner.ticks != start  # what `left` warned of did happen

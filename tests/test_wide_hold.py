@@ -12,6 +12,7 @@ import pytest
 
 from hotswap import _apply
 from hotswap._ops import Op, Plan, Undo
+from stalling import Spinner, spinning
 
 STALL = 0.006  # longer than the search's short interval (2 ms), well within the wide one
 
@@ -21,48 +22,34 @@ class Stall(Op):
     the machine would hold the lock without progress), noting whether another thread ran
     meanwhile."""
 
-    def __init__(self, counter: list[int]) -> None:
-        self.counter = counter
+    def __init__(self, spinner: Spinner) -> None:
+        self.spinner = spinner
         self.ran_meanwhile: int | None = None
 
     def apply(self) -> Undo:
-        before = self.counter[0]
+        before = self.spinner.ticks
         end = time.perf_counter() + STALL
         while time.perf_counter() < end:
             pass
-        self.ran_meanwhile = self.counter[0] - before
+        self.ran_meanwhile = self.spinner.ticks - before
         return lambda: None
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="3.11 has no wide hold: the threads "
                     "that went out would come back in during the hand-over (README, Limits)")
 def test_a_thread_outside_the_module_does_not_run_during_a_stalled_apply():
-    counter = [0]
-    stop = threading.Event()
-
-    def spin() -> None:  # outside any module being updated: never waited for
-        while not stop.is_set():
-            counter[0] += 1
-
-    thread = threading.Thread(target=spin, daemon=True)
-    thread.start()
-    namespace: dict[str, Any] = {}
-    try:
-        while counter[0] < 1000:
-            time.sleep(0.001)
+    with spinning() as spinner:  # outside any module being updated: never waited for
         for _ in range(3):
-            op = Stall(counter)
+            op = Stall(spinner)
             plan = Plan(ops=[op])
             plan.seal()
             interval = sys.getswitchinterval()
-            _apply.apply(plan, [namespace])
+            applied = _apply.apply(plan, [{}])
             assert sys.getswitchinterval() == interval  # put back
             # with the short interval the spinning thread asked for the lock after 2 ms
             # and ran in the middle of the op
             assert op.ran_meanwhile == 0
-    finally:
-        stop.set()
-        thread.join(5)
+            assert applied.stalled is None
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="the wide hold is 3.12+")

@@ -20,6 +20,11 @@ call the module's functions. Two things keep them from seeing half an update:
   that long, where a waiter that began under the short interval of the search could ask
   for the lock after a few milliseconds of stall. On 3.11, where nothing holds the
   threads that went out, the hand-over would let them back in nearly every time.
+- *A clock on the hold.* A stall of this thread (the machine preempting it) longer than
+  the interval lets other threads run in the middle of the hold, and only this thread can
+  tell, by the time the hold has lasted. A stall before the plan starts (during the check)
+  costs one more attempt; one while the plan runs cannot be taken back from the threads
+  that may have seen it, and is reported (`Applied.stalled`).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import threading
 import time
 from collections.abc import Collection, Iterable
 from types import CodeType
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._gil import hold_afresh, other_threads
 from ._ops import Plan, Undo
@@ -93,6 +98,15 @@ def _run(plan: Plan) -> list[Undo]:
     return log
 
 
+class Applied(NamedTuple):
+    undo: list[Undo]
+    # the threads still inside the modules' code when the wait for a quiet moment timed out
+    inside: list[str]
+    # how long the hold had lasted when the plan finished, if longer than the switch
+    # interval that kept other threads out (a stall): they may have run in the middle
+    stalled: tuple[float, float] | None = None  # (seconds held, the interval)
+
+
 class Stale(Exception):
     """Another thread made, since the plan was made, an object the plan's heap walk would
     have found (see `Plan.guards`): nothing was applied; plan again."""
@@ -100,19 +114,18 @@ class Stale(Exception):
 
 def apply(plan: Plan, namespaces: Iterable[dict[str, object]] = (),
           busy_timeout: float = BUSY_TIMEOUT,
-          stale_ok: bool = False) -> tuple[list[Undo], list[str]]:
+          stale_ok: bool = False) -> Applied:
     """Run every operation of `plan` at a quiet moment; on failure undo what ran.
 
-    Returns the undo log and the threads that were still inside the modules' code when the
-    wait for a quiet moment timed out (normally empty). Raises `Stale` instead of applying
-    a stale plan, unless `stale_ok`.
+    Raises `Stale` instead of applying a stale plan, unless `stale_ok`.
     """
     ids = {id(ns) for ns in namespaces}
     if not other_threads():
-        return _run(plan), []
+        return Applied(_run(plan), [])
     before = sys.getswitchinterval()
     collecting = gc.isenabled()
-    window = max(_MIN_WINDOW, _OP_COST * plan.weight())
+    # twice the plan's generous estimate: a plan may start with half the interval gone
+    window = max(_MIN_WINDOW, 2 * _OP_COST * plan.weight())
     sys.setswitchinterval(window)
     deadline = time.monotonic() + busy_timeout
     wide = False
@@ -121,7 +134,7 @@ def apply(plan: Plan, namespaces: Iterable[dict[str, object]] = (),
             while True:
                 if collecting:
                     gc.enable()  # collect between attempts if need be, never within one
-                hold_afresh()
+                hold = hold_afresh()
                 gc.disable()
                 inside = _busy(ids, sys._current_frames(), park.caught) if ids else []
                 late = time.monotonic() > deadline
@@ -137,7 +150,12 @@ def apply(plan: Plan, namespaces: Iterable[dict[str, object]] = (),
                     continue
                 if not stale_ok and plan.stale():
                     raise Stale
-                return _run(plan), [label for label, _ in inside]
+                if hold.left() < hold.interval / 2 and not late:
+                    continue  # stalled already: the plan might not finish within the hold
+                log = _run(plan)
+                held = hold.interval - hold.left()
+                stalled = (held, hold.interval) if held >= hold.interval else None
+                return Applied(log, [label for label, _ in inside], stalled)
     finally:
         if collecting:
             gc.enable()

@@ -183,8 +183,7 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
             return _finish(report, start)
         plan.seal()
         try:
-            undo, inside = apply(plan, [m.__dict__ for m in batch],
-                                 stale_ok=attempt == _REPLANS)
+            applied = apply(plan, [m.__dict__ for m in batch], stale_ok=attempt == _REPLANS)
         except Stale:  # another thread made objects the heap walk missed: walk again
             del plan  # before the next walk, which must not see what this one holds
             continue
@@ -197,10 +196,17 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
                             "old version while the update was planned"
                             + ("; those made during the last planning may keep the old code"
                                if attempt == _REPLANS else ""))
-    if inside:
+    undo = applied.undo
+    if applied.inside:
         report.notes.append("applied while other threads were still running the "
-                            f"module's code ({'; '.join(inside)}): those calls may "
+                            f"module's code ({'; '.join(applied.inside)}): those calls may "
                             "finish on a mix of old and new code")
+    if applied.stalled:
+        held, interval = applied.stalled
+        report.notes.append(f"this thread was stalled while applying the update (held the "
+                            f"interpreter lock {held * 1e3:.1f} ms, more than the "
+                            f"{interval * 1e3:.1f} ms that keep other threads out): calls "
+                            "made meanwhile in other threads may have seen part of it")
     undo.insert(0, staged.restore)  # undone last: decorators had set them before it all
     report.duration = time.perf_counter() - start
     return _Done(module, path, text, baseline, old, d.new, undo, report, followers,

@@ -13,12 +13,21 @@ another thread did run is invisible from Python (sampling other threads' frames 
 it: a thread interrupted at the same loop instruction looks the same each time). So the
 change of holder is made certain instead: a helper thread of our own takes the lock and
 hands it back, through two plain locks.
+
+The promise holds only while this thread runs: if the machine stalls it (preempts it, a
+virtual CPU is descheduled) for longer than the interval, a waiter asks for the lock, and it
+passes at the next point where Python code can switch threads. Such a stall is invisible to
+other threads, but not to this one: a hold that has lasted less than one interval, by the
+clock, was not interrupted (`Hold.left`).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
+import time
+from dataclasses import dataclass
 
 
 class _Relay:
@@ -37,9 +46,28 @@ class _Relay:
             self._go.acquire()  # sleeps without the interpreter lock
             self._back.release()  # runs holding it: the applier's next hold follows ours
 
-    def hand_over(self) -> None:
+    def hand_over(self) -> float:
         self._go.release()
         self._back.acquire()  # returns holding the interpreter lock, taken from another thread
+        return time.perf_counter()
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A hold of the interpreter lock that began with a change of holder, at `began`.
+
+    Every other thread then either waits since before it (and starts its wait over) or began
+    waiting after it, under a switch interval of `interval`: none can ask for the lock before
+    `began + interval`. `began` is read just after the lock was taken (a few instructions
+    later at most, and if the lock passed at those it was taken afresh once more, before).
+    """
+
+    began: float
+    interval: float
+
+    def left(self) -> float:
+        """Seconds until another thread may take the lock (negative: one may have)."""
+        return self.began + self.interval - time.perf_counter()
 
 
 _relay: _Relay | None = None
@@ -57,15 +85,15 @@ def other_threads() -> bool:
     return alive > 1
 
 
-def hold_afresh() -> None:
+def hold_afresh() -> Hold:
     """Return holding the interpreter lock after a change of holder: for one switch
-    interval from now no other thread runs Python code, unless this one blocks."""
+    interval from now no other thread runs Python code, unless this one blocks or stalls."""
     global _relay
     with _guard:
         if _relay is None or not _relay.thread.is_alive():
             _relay = _Relay()
         relay = _relay
-    relay.hand_over()
+    return Hold(relay.hand_over(), sys.getswitchinterval())
 
 
 def _forget_in_child() -> None:
