@@ -158,6 +158,12 @@ class Child:
 @pytest.fixture
 def spawn() -> Iterator[Callable[..., Child]]:
     children: list[Child] = []
+    # A test run started in the background of a shell without job control (``cmd &``)
+    # ignores SIGINT, and an ignored signal stays ignored in the children it runs: their
+    # Ctrl-C would do nothing. A handler, unlike SIG_IGN, is reset to the default by exec.
+    inherited = signal.getsignal(signal.SIGINT)
+    if inherited is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def start(*args: str, cwd: Path, **kwargs: object) -> Child:
         child = Child(list(args), cwd, **kwargs)  # type: ignore[arg-type]
@@ -169,6 +175,8 @@ def spawn() -> Iterator[Callable[..., Child]]:
     finally:
         for child in children:
             child.kill()
+        if inherited is signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def one_pid(child: Child) -> int:
