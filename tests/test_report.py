@@ -164,13 +164,19 @@ def test_a_header_change_lists_only_the_methods_whose_code_or_defaults_changed(m
 
 
 def test_defaults_are_compared_without_running_their_eq(modules):
-    # an object default is compared by identity only, its __eq__ never asked: the
-    # rebuilt class's method takes the new default
+    # a default made anew (it reads a name that changed) is compared with the live one by
+    # identity only, its __eq__ never asked: the rebuilt class's method takes the new one
     src = """
 class Loud:
+    def __init__(self, n):
+        self.n = n
+
     def __eq__(self, other):
         raise AssertionError("__eq__ ran")
     __hash__ = object.__hash__
+
+
+N = {n}
 
 
 class A:
@@ -181,12 +187,53 @@ class B:
     pass
 
 
-class C({}):
-    def f(self, d=Loud()):
+class C({base}):
+    def f(self, d=Loud(N)):
         return d
 """
-    mf = modules(src.format("A"))
+    mf = modules(src.format(n=1, base="A"))
     before = mf.module.C().f()
-    report = mf.update(src.format("B"))
+    report = mf.update(src.format(n=2, base="B"))
     assert report.functions == [f"{mf.name}.C.f"]
-    assert mf.module.C().f() is not before
+    assert mf.module.C().f() is not before and mf.module.C().f().n == 2
+
+
+KEPT = """
+class A:
+    pass
+
+
+class B:
+    pass
+
+
+class C({base}):
+    def remember(self, x, seen=[]):
+        seen.append(x)
+        return seen
+
+    def __init__(self, *, log={{}}):
+        self.log = log
+
+    @staticmethod
+    def made(box=object()):
+        return box
+
+    def {edited}(self, cache={{}}):
+        return cache
+"""
+
+
+def test_a_header_change_keeps_the_live_defaults_of_unchanged_methods(modules):
+    # as a module global whose line did not change keeps its value: a def that did not
+    # change is not run again, its defaults hold what the program put there
+    mf = modules(KEPT.format(base="A", edited="edited"))
+    C = mf.module.C
+    seen = C().remember(1)
+    log, box, cache = C().log, C.made(), C().edited()
+    report = mf.update(KEPT.format(base="B", edited="renamed"))
+    assert report.rebuilt == [f"{mf.name}.C"] and mf.module.B in C.__mro__
+    assert C().remember(2) is seen and seen == [1, 2]
+    assert C().log is log and C.made() is box
+    assert C().renamed() is not cache  # a new def: its own default
+    assert report.functions == []

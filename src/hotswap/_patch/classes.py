@@ -97,7 +97,8 @@ def _keep_state(st: Stage, old: ast.ClassDef | None, node: ast.ClassDef, new: ty
     """A class statement run again whole still keeps its state, as module globals do: a
     data attribute whose assignment did not change (and reads nothing that did) keeps its
     live value, such as a registry its subclasses filled or a counter, in the new class
-    (which moves into the live one or replaces it)."""
+    (which moves into the live one or replaces it); so do the defaults of a method whose
+    def did not change (a cache dict, an object made once)."""
     if old is None or is_enum(live) or is_enum(new):
         return
     def binders(body: list[ast.stmt]) -> dict[str, list[ast.stmt]]:
@@ -112,19 +113,33 @@ def _keep_state(st: Stage, old: ast.ClassDef | None, node: ast.ClassDef, new: ty
                                     if dump(s) not in old_dumps))
     for name, stmts in after.items():
         stmt = stmts[0]
-        if len(stmts) != 1 or len(before.get(name, ())) != 1 or \
-                not isinstance(stmt, (ast.Assign, ast.AnnAssign)) or stmt.value is None or \
-                (name.startswith("__") and name.endswith("__")) or \
+        is_def = isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
+        if len(stmts) != 1 or len(before.get(name, ())) != 1 or not (is_def or (
+                isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None
+                and not (name.startswith("__") and name.endswith("__")))) or \
                 dump(stmt) != dump(before[name][0]) or reads(stmt) & changed:
             continue
         key = mangle(node.name, name)
         mine, theirs = type.__getattribute__(live, "__dict__"), new.__dict__
         if key not in mine or key not in theirs:
             continue
+        if is_def:
+            _keep_defaults(st, mine[key])
+            continue
         value = mine[key]
         if class_has(type(value), "__get__") or class_has(type(theirs[key]), "__get__"):
             continue  # methods, properties, slots: code, not state
         type.__setattr__(new, key, value)
+
+
+def _keep_defaults(st: Stage, method: Any) -> None:
+    """The live `method` (plain, static or class), which the class statement run again
+    holds, keeps its defaults, objects and all: its patch takes them (a decorator's
+    wrapper has no patch of its own and is left alone)."""
+    fn = method.__func__ if type(method) in (staticmethod, classmethod) else method
+    for p in st.out.patches:
+        if p.live is fn:
+            p.new.__defaults__, p.new.__kwdefaults__ = fn.__defaults__, fn.__kwdefaults__
 
 
 def rebuilding(st: Stage, stmts: list[Any], changes: list[Change],
