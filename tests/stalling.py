@@ -3,29 +3,24 @@ the interpreter lock without running any: as a machine that preempts a thread do
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_per_item: list[float] = []
+# libc's usleep called through PyDLL, which (unlike CDLL) keeps the interpreter lock: the
+# thread sleeps holding it, as one the machine has descheduled
+_usleep = ctypes.PyDLL(None).usleep
+_usleep.argtypes = [ctypes.c_uint]
 
 
 def stall(seconds: float) -> None:
-    """Hold the interpreter lock for at least `seconds` in one C call (``sum`` over a
-    range), where no other thread can take it: a waiter's request for it is only seen
-    after the call returns."""
-    if not _per_item:
-        n = 200_000
-        best = min(_timed(n) for _ in range(3))
-        _per_item.append(best / n)
-    sum(range(int(2 * seconds / _per_item[0]) + 1))  # twice over: a faster CPU still stalls
-
-
-def _timed(n: int) -> float:
-    start = time.perf_counter()
-    sum(range(n))
-    return time.perf_counter() - start
+    """Hold the interpreter lock for at least `seconds` in one C call, where no other
+    thread can take it: a waiter's request for it is only seen after the call returns."""
+    end = time.perf_counter() + seconds
+    _usleep(int(seconds * 1e6) + 1)
+    assert time.perf_counter() >= end
 
 
 class Spinner:

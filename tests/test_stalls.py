@@ -86,8 +86,8 @@ def test_a_stall_while_the_plan_runs_is_reported(spinner, holds):
     assert applied.stalled is not None
     held, interval = applied.stalled
     assert held >= interval
-    # what was reported happened: the spinner ran in the middle of the plan
-    assert first.ran_at == [holds[-1]] and second.ran_at[0] > first.ran_at[0]
+    assert first.ran_at == [holds[-1]]  # the plan began in a hold nothing else ran in
+    assert len(second.ran_at) == 1  # and went on: what other threads saw is not undone
 
 
 def test_a_plan_that_runs_within_its_hold_reports_no_stall(spinner):

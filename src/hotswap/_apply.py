@@ -99,6 +99,8 @@ def _run(plan: Plan) -> list[Undo]:
 
 
 class Applied(NamedTuple):
+    """A plan applied: its undo log, and what the report must say about other threads."""
+
     undo: list[Undo]
     # the threads still inside the modules' code when the wait for a quiet moment timed out
     inside: list[str]
