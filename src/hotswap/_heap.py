@@ -25,6 +25,9 @@ from ._safe import instance_dict
 BY_TYPE_FROM, BY_ID_FROM = 100, 250
 _OUTER, _INNER = 4096, 64  # objects asked at once; a chunk that holds a target is split
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement or type()
+# Frozen before hotswap was imported: on 3.12, CPython's own constant tuples (a few hundred,
+# frozen as the interpreter starts), which hold nothing a program made.
+_FROZEN_AT_IMPORT = gc.get_freeze_count()
 
 
 @dataclass
@@ -114,6 +117,20 @@ def scan(targets: list[Any], by_type: bool) -> list[Any]:
             if not missed(map(id, refs(*part))):
                 found.extend(o for o in part if not missed(map(id, refs(o))))
     return found
+
+
+def frozen_note() -> str | None:
+    """What the walk cannot see, when something is out of its sight. ``gc.freeze()`` (a
+    server that forks its workers from a warmed-up process) moves every tracked object to
+    a generation that neither ``gc.get_referrers`` nor ``gc.get_objects`` lists. Unfreezing
+    them for the walk could not be undone exactly (freezing again takes along every object
+    made since), so the walk looks only at the rest, and the report says so."""
+    count = gc.get_freeze_count()
+    if count <= _FROZEN_AT_IMPORT:
+        return None
+    return (f"{count} object(s) frozen by gc.freeze() are out of the heap walk's sight: "
+            "closures, instances and references among them that this update changes keep "
+            "the old version (gc.unfreeze() before the update lets the walk reach them)")
 
 
 def _identity_hashing() -> bool:

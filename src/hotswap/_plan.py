@@ -16,7 +16,7 @@ import typing
 from typing import Any
 
 from ._diff import ModuleDiff, final_names
-from ._heap import walk
+from ._heap import frozen_note, walk
 from ._imports import importer_namespaces
 from ._ops import (MISSING, Call, FillAttrs, InstanceHook, Plan, Retarget, SetCell, SetFunction,
                    TrySetBases, changes_nothing, function_fields)
@@ -188,6 +188,9 @@ def _heap_work(module: types.ModuleType, staged: Staged,
     if not (nested or family or replaced or slotted):
         return
     report.heap_walks += 1
+    unseen = frozen_note()
+    if unseen is not None:
+        report.notes.append(unseen)
     classes = list({**slotted, **{i: c for i, (c, _) in family.items()},
                     **{id(r.live): r.live for r in replaced}}.values())
     plan.guards.extend([old for old, _ in nested] + classes)
