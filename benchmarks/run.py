@@ -51,10 +51,12 @@ class Void(Exception):
 
 def _walks(sc: Any) -> int:
     """Heap passes hotswap must make (`Scenario.walks`): none for a body edit, one when the
-    heap is needed, and one more, batched over every class, when instances must move to a
-    layout with a slot their class never had (their holders are known only after the
-    first pass)."""
-    return sc.walks
+    heap is needed, whatever the number of classes and functions. When instances must move
+    to a layout with a slot their class never had, their holders are found in the same
+    pass by hotswap's pass in C; in Python (no compiler at install, or
+    HOTSWAP_PURE_PYTHON set) they take one more, batched over every class."""
+    from hotswap import _heap
+    return sc.walks + (1 if sc.moves and not _heap.one_pass() else 0)
 
 
 def _rss_bytes() -> int | None:

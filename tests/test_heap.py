@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
+import shutil
 import subprocess
 import sys
+import sysconfig
 import types
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -92,12 +96,83 @@ def test_every_way_finds_what_get_referrers_finds(graph: Any, kinds_only: bool) 
         return
     want, args = _get_referrers(targets)
     ways = {"referrers": _heap.referrers(targets), "scan by id": _heap.scan(targets, False)}
+    if _heap._accel is not None:
+        ways["in C"] = _heap._accel.referrers(tuple(targets), ())
     if kinds_only:
         ways["scan by type"] = _heap.scan(targets, True)
     ours = {id(targets), id(want), id(args), id(holders), id(ways), *map(id, ways.values())}
     for way, got in ways.items():
         assert {id(r) for r in got} - ours == {id(r) for r in want} - ours, way
         assert len(got) == len({id(r) for r in got}), way  # each referrer once
+
+
+needs_c = pytest.mark.skipif(_heap._accel is None, reason="hotswap._scan was not built "
+                             "here, or HOTSWAP_PURE_PYTHON is set")
+
+
+@needs_c
+@settings(max_examples=60, deadline=None)
+@given(graph=graphs, also_ids=st.booleans())
+def test_the_pass_in_c_finds_what_holds_an_object_of_a_type(graph: Any, also_ids: bool) -> None:
+    kinds, holding = graph
+    targets = [_target(k) for k in kinds]
+    holders = [_holder(kind, [targets[i] for i in picks if i < len(targets)])
+               for kind, picks in holding]
+    asked = [t for t in targets if type(t) not in (Slotted, Plain)] if also_ids else []
+    args = tuple(asked)
+    got = _heap._accel.referrers(args, (Slotted,))
+    everything = gc.get_objects()
+    want = [o for o in everything if o is not args
+            and (any(type(r) is Slotted for r in gc.get_referents(o))
+                 or any(r is a for r in gc.get_referents(o) for a in asked))]
+    ours = {id(targets), id(holders), id(asked), id(got), id(everything), id(want)}
+    assert {id(r) for r in got} - ours == {id(r) for r in want} - ours
+    assert len(got) == len({id(r) for r in got})  # each referrer once
+
+
+@needs_c
+def test_the_pass_in_c_runs_none_of_the_programs_code(monkeypatch) -> None:
+    calls: list[str] = []
+
+    class Meta(type):
+        def __eq__(cls, other: object) -> bool:
+            calls.append("eq")
+            return NotImplemented
+
+        def __hash__(cls) -> int:
+            calls.append("hash")
+            return 1
+
+    class Odd(metaclass=Meta):
+        def __eq__(self, other: object) -> bool:
+            calls.append("instance eq")
+            return NotImplemented
+
+        def __hash__(self) -> int:
+            calls.append("instance hash")
+            return 1
+
+    objects = [Odd() for _ in range(3)]
+    holder = [objects[1]]
+    # Nor a gc.get_objects the program replaced (3.11's pass lists the heap with it).
+    monkeypatch.setattr(gc, "get_objects", lambda *a: calls.append("get_objects"))
+    by_id = _heap._accel.referrers(tuple(objects), ())
+    by_type = _heap._accel.referrers((), (Odd,))
+    assert any(f is holder for f in by_id) and any(f is holder for f in by_type)
+    assert calls == []
+
+
+def test_the_pass_in_c_is_built_where_it_can_be() -> None:
+    """Where a compiler and Python's headers are, the install builds hotswap._scan (it is
+    optional, so a failed build would otherwise go unseen, leaving the passes in Python)."""
+    cc = (sysconfig.get_config_var("CC") or "").split()
+    header = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    if not (cc and shutil.which(cc[0]) and header.exists()):
+        pytest.skip("no C compiler or Python headers here: hotswap walks the heap in Python")
+    # HOTSWAP_PURE_PYTHON turns it off (how CI runs the passes in Python too).
+    turned_off = bool(os.environ.get("HOTSWAP_PURE_PYTHON"))
+    assert (_heap._accel is None) is turned_off and _heap.one_pass() is not turned_off
+    import hotswap._scan  # noqa: F401  (built, either way)
 
 
 @pytest.mark.parametrize("by_type", [True, False])
@@ -146,8 +221,18 @@ def test_a_fresh_interpreter_hashes_every_class_by_identity() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_thousands_of_instances_move_to_a_new_layout_with_every_holder_rewritten(modules):
+@pytest.mark.parametrize("in_c", [True, False], ids=["pass in C", "passes in Python"])
+def test_thousands_of_instances_move_to_a_new_layout_with_every_holder_rewritten(
+        modules, monkeypatch, in_c):
     count = max(_heap.BY_TYPE_FROM, _heap.BY_ID_FROM) + 50  # their holders: found by a scan
+    accel = _heap._accel
+    if in_c:
+        if accel is None:  # test_the_pass_in_c_is_built_where_it_can_be says why
+            pytest.skip("hotswap._scan was not built here, or HOTSWAP_PURE_PYTHON is set")
+        monkeypatch.setattr(_heap, "_accel", types.SimpleNamespace(
+            referrers=lambda *args: (passes.update(["in C"]), accel.referrers(*args))[1]))
+    else:
+        monkeypatch.setattr(_heap, "_accel", None)
     src = """
         class Vec:
             __slots__ = SLOTS
@@ -183,10 +268,13 @@ def test_thousands_of_instances_move_to_a_new_layout_with_every_holder_rewritten
         report = mf.update(src.replace("SLOTS", "('x', 'y')").replace("FACTOR", "10"))
     finally:
         gc.get_referrers, gc.get_objects = real
-    assert passes == {"referrers": 1, "objects": 1}  # instances found, then their holders
+    if in_c:  # instances and their holders found at once
+        assert passes == {"in C": 1} and report.heap_walks == 1
+    else:  # instances found, then their holders
+        assert passes == {"referrers": 1, "objects": 1} and report.heap_walks == 2
 
     New = mf.module.Vec  # (`Vec` may be a cell here, which the update rewrites too)
-    assert f"{mf.name}.Vec" in report.replaced and report.heap_walks == 2
+    assert f"{mf.name}.Vec" in report.replaced
     moved = [v for v in crowd if type(v) is New]
     assert len(moved) == count - 1 and type(crowd[1]) is not New
     assert [v.get() for v in crowd[2:5]] == [20, 30, 40]

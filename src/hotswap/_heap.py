@@ -10,6 +10,7 @@ update are gathered first and found in a single pass (`referrers`).
 from __future__ import annotations
 
 import gc
+import os
 import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,12 +18,23 @@ from typing import Any
 
 from ._safe import instance_dict
 
+_accel: Any = None  # the pass in C (_scan.c), built where the install found a compiler
+if not os.environ.get("HOTSWAP_PURE_PYTHON"):  # a way around it, should it ever misbehave
+    try:
+        from . import _scan as _accel
+    except ImportError:  # pragma: no cover - depends on the build
+        pass
+
 # How many targets make one pass that asks sets cheaper than ``gc.get_referrers``, which
 # compares every reference it visits with each target in turn (at a million objects,
 # each target adds about 7% of a one-target call). The passes here cost the same whatever
 # the number of targets: about 7 one-target calls when the targets' types can be asked
 # (instances of replaced classes), about 16 when only their ids can (measured on 3.12).
 BY_TYPE_FROM, BY_ID_FROM = 100, 250
+# From how many targets the pass in C beats ``gc.get_referrers``: it costs 1.2 (3.13) to
+# 2 (3.11, which must list the heap first) one-target calls whatever the number of targets,
+# where each target adds 3 to 4% to a ``gc.get_referrers`` call (measured at a million).
+ACCEL_FROM = 24
 _OUTER, _INNER = 4096, 64  # objects asked at once; a chunk that holds a target is split
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement or type()
 # Frozen before hotswap was imported: on 3.12, CPython's own constant tuples (a few hundred,
@@ -35,16 +47,34 @@ class Found:
     functions: list[types.FunctionType] = field(default_factory=list)
     instances: dict[int, list[Any]] = field(default_factory=dict)  # id(class) -> instances
     holders: dict[int, list[Any]] = field(default_factory=dict)  # id(object) -> referrers
+    # With `holders_of`: everything the pass found, among which the holders of those
+    # classes' instances (taken once by the move that needs them: see `take_candidates`).
+    candidates: list[Any] | None = None
+
+    def take_candidates(self) -> list[Any] | None:
+        """The candidates, once: whoever takes them drops them before counting references
+        (an instance holding another is among them)."""
+        taken, self.candidates = self.candidates, None
+        return taken
+
+
+def one_pass() -> bool:
+    """Whether the holders of instances can be found in the same pass as the instances
+    (the pass in C asks what type each reference has); in Python they take a second."""
+    return _accel is not None
 
 
 def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
          referenced: Iterable[Any] = (), namespace: dict[str, Any] | None = None,
-         qualnames: frozenset[str] = frozenset()) -> Found:
+         qualnames: frozenset[str] = frozenset(), holders_of: Iterable[type] = ()) -> Found:
     """One pass: functions running `codes`, direct instances of `classes`, and the
     containers (dicts, lists, cells) that hold one of `referenced`. With a module's
     `namespace`, also the functions over it whose code has one of `qualnames`: closures
-    made from an older copy of a nested function's code (one whose lines moved since)."""
+    made from an older copy of a nested function's code (one whose lines moved since).
+    Where `one_pass`, also the `candidates` among which hold the direct instances of
+    `holders_of` (classes whose instances must move)."""
     codes, classes, referenced = list(codes), list(classes), list(referenced)
+    wanted = tuple(holders_of) if one_pass() else ()
     found = Found()
     targets = [*codes, *classes, *referenced]
     if namespace is not None and qualnames:
@@ -59,7 +89,8 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
     own = {id(targets), id(codes), id(classes), id(referenced)}
     seen_functions: set[int] = set()
     seen_holders: set[tuple[int, int]] = set()  # (target, holder), by identity
-    for ref in referrers(targets):
+    refs = referrers(targets, wanted)
+    for ref in refs:
         if id(ref) in own:
             continue
         kind = type(ref)
@@ -79,15 +110,22 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
                     if id(target) in ref_ids and (id(target), id(box)) not in seen_holders:
                         seen_holders.add((id(target), id(box)))
                         found.holders[id(target)].append(box)
+    if wanted:
+        found.candidates = [r for r in refs if id(r) not in own]
     return found
 
 
-def referrers(targets: list[Any]) -> list[Any]:
+def referrers(targets: list[Any], types: tuple[type, ...] = ()) -> list[Any]:
     """The GC-tracked objects holding a direct reference to one of `targets` (what
     ``gc.get_referrers(*targets)`` answers, less its own argument tuple, which 3.13 lists),
-    in one pass over the heap: ``gc.get_referrers`` itself for a few targets, a `scan`
-    for many (a slot change on a class with thousands of instances), whose cost would
-    otherwise grow with each one."""
+    or to an object whose type is one of `types` (only where `one_pass`), in one pass over
+    the heap: ``gc.get_referrers`` itself for a few targets; for many (a slot change on a
+    class with thousands of instances), whose cost would otherwise grow with each one, the
+    pass in C or else a `scan`."""
+    if _accel is not None and (types or len(targets) >= ACCEL_FROM):
+        return _accel.referrers(tuple(targets), types)
+    if types:
+        raise ValueError("only the pass in C (hotswap._scan) asks the types of what is held")
     if len(targets) >= min(BY_TYPE_FROM, BY_ID_FROM):
         by_type = all(type(t).__flags__ & _HEAPTYPE for t in targets) and _identity_hashing()
         if len(targets) >= (BY_TYPE_FROM if by_type else BY_ID_FROM):

@@ -199,8 +199,11 @@ def _heap_work(module: types.ModuleType, staged: Staged,
     # also found by their qualified name, when it names one nested function only.
     names = [old.co_qualname for old, _ in nested]
     unique = {old.co_qualname: new for old, new in nested if names.count(old.co_qualname) == 1}
+    # Classes whose instances will move to a new layout: where the walk can, it finds
+    # their holders too (else the move takes a pass of its own).
+    moving = [r.live for r in replaced if r.movable and not compatible(r.new, r.live)]
     found = walk((old for old, _ in nested), classes, [r.live for r in replaced],
-                 module.__dict__, frozenset(unique))
+                 module.__dict__, frozenset(unique), holders_of=moving)
     for op in reslots:
         op.instances = [obj for c in op.family for obj in found.instances[id(c)]]
 
@@ -249,7 +252,7 @@ def _heap_work(module: types.ModuleType, staged: Staged,
                                  f"{sub.__module__}.{sub.__qualname__}"))
             if is_a(sub, abc.ABCMeta):  # it inherits the new base's abstract methods
                 plan.add(_recompute_abstract(sub))
-    move_all(moves, plan, report)  # holders of the instances to move: one more pass
+    move_all(moves, plan, report, found)  # holders of the instances to move
     del moves
 
     hooks: list[Any] = []  # run after every other change, on the finished classes

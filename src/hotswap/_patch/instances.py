@@ -17,7 +17,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._heap import as_container, held, referrers
+from .._heap import Found, as_container, held, referrers
 from .._ops import (InstanceHook, Op, Plan, Swap, Swaps, Undo, slot_names, swap_in,
                     swap_weight)
 from .._safe import class_has, instance_dict
@@ -52,17 +52,20 @@ def retarget_holder(holder: Any, swaps: Swaps, plan: Plan) -> None:
         plan.add(Swap(holder, swaps))
 
 
-def _holders(instances: list[Any], ours: list[list[Any]]) -> tuple[dict[int, int], list[Any]]:
+def _holders(instances: list[Any], ours: list[list[Any]],
+             candidates: list[Any] | None) -> tuple[dict[int, int], list[Any]]:
     """How many references to each instance sit in rewritable containers, and those
-    containers (not counting `instances` and the lists in `ours`, which are hotswap's).
-    Counted by `_inside`, as the move counts them again when it applies. A function of its
-    own, so that no loop variable of it still holds an instance when the caller compares
+    containers (not counting `instances` and the lists in `ours`, which are hotswap's),
+    found among `candidates` (what the update's walk found already) or else in a pass of
+    their own. Counted by `_inside`, as the move counts them again when it applies. A
+    function of its own, so that no loop variable of it (nor the candidates, among which
+    may be an instance holding another) still holds an instance when the caller compares
     reference counts."""
     ids = {id(o) for o in instances}
     skip = {id(instances), *(id(x) for x in ours)}
     holders: list[Any] = []
     seen: set[int] = set()  # by identity: thousands of holders are no quadratic search
-    for ref in referrers(instances):
+    for ref in referrers(instances) if candidates is None else candidates:
         box = None if id(ref) in skip else as_container(ref)
         if box is None or id(box) in seen:
             continue
@@ -81,9 +84,10 @@ class Move:
         self.name, self.reason = name, reason
 
 
-def move_all(moves: list[Move], plan: Plan, report: Report) -> None:
+def move_all(moves: list[Move], plan: Plan, report: Report, found: Found) -> None:
     """Move instances of replaced classes into new objects of their new classes, where
-    safe. The holders of every instance of every class are found in one more pass."""
+    safe. The holders of every instance of every class are among what the update's walk
+    `found` (its candidates, where `_heap.one_pass`), or else found in one more pass."""
     todo = []
     for m in moves:
         if m.new.__new__ is object.__new__:
@@ -91,11 +95,14 @@ def move_all(moves: list[Move], plan: Plan, report: Report) -> None:
         else:
             report.skip(m.name, f"{len(m.instances)} live instance(s) keep the old class, "
                         f"which keeps working: {m.reason}; the new class has its own __new__")
+    candidates = found.take_candidates()
     if not todo:
         return
-    report.heap_walks += 1
+    if candidates is None:
+        report.heap_walks += 1
     everyone = [o for m in todo for o in m.instances]
-    ids, holders = _holders(everyone, [m.instances for m in todo])
+    ids, holders = _holders(everyone, [m.instances for m in todo], candidates)
+    del candidates
     # Each instance is held by its class's list of instances and by `everyone`; the probe
     # is held the same way, so equal counts mean no reference we cannot see.
     probe = [object()]

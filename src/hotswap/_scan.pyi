@@ -1,0 +1,3 @@
+from typing import Any
+
+def referrers(targets: tuple[Any, ...], types: tuple[type, ...], /) -> list[Any]: ...
