@@ -63,6 +63,9 @@ def read_source(path: str) -> str:
     """Decode a source file the way the import system does (PEP 263 cookie, BOM)."""
     with open(path, "rb") as f:
         data = f.read()
+    text = _plain_utf8(data)
+    if text is not None:
+        return text
     try:
         return importlib.util.decode_source(data)
     except UnicodeDecodeError as exc:
@@ -71,6 +74,29 @@ def read_source(path: str) -> str:
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SyntaxError(f"the source is not valid {exc.encoding}: {exc.reason} "
                           f"(byte 0x{data[exc.start]:02x})", (path, line, column, None)) from exc
+
+
+def _plain_utf8(data: bytes) -> str | None:
+    """`data` decoded as the import system would, when that is plain UTF-8: no byte-order
+    mark, no coding cookie in the first two lines. That is most files, and decoding them
+    directly costs a fraction of ``decode_source`` (which tokenizes the first lines to
+    look for a cookie), paid for every module loaded before hotswap. None otherwise."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return None
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1) if first != -1 else -1
+    if b"coding" in (data if second == -1 else data[:second]):
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # decode_source names the line of the bad byte
+    if "\r" not in text:
+        return text
+    # Universal newlines, as decode_source translates them; its decoder is never told the
+    # input ended, so a last lone carriage return waits for a newline and is dropped.
+    text = text.replace("\r\n", "\n")
+    return text[:-1].replace("\r", "\n") if text.endswith("\r") else text.replace("\r", "\n")
 
 
 def source_path(module: ModuleType) -> str | None:
@@ -131,10 +157,33 @@ class SourceRegistry:
         self._lock = threading.Lock()
         self._baselines: dict[str, Baseline] = {}
         self._library = _library_roots()
+        # folder -> its path through links, and which of the files listed in it are links
+        self._folders: dict[str, tuple[str, dict[str, bool]]] = {}
 
     def is_library(self, path: str) -> bool:
-        return path.startswith(self._library) or \
-            os.path.realpath(path).startswith(self._library)
+        """Whether `path` is in the standard library or a site-packages directory, also
+        through symbolic links. Hundreds of modules share a few folders, so each folder is
+        resolved and listed once (``os.path.realpath`` stats every component of a path,
+        a listing tells links apart without a stat a file): a file is resolved on its own
+        only when it is a link (or was made after its folder was listed)."""
+        if path.startswith(self._library):
+            return True
+        folder, name = os.path.split(path)
+        known = self._folders.get(folder)
+        if known is None:
+            try:
+                with os.scandir(folder or os.curdir) as entries:
+                    links = {e.name: e.is_symlink() for e in entries}
+            except OSError:
+                links = {}
+            known = self._folders[folder] = (os.path.realpath(folder), links)
+        real, links = known
+        link = links.get(name)
+        if link is None:
+            link = os.path.islink(path)
+        if link:
+            return os.path.realpath(path).startswith(self._library)
+        return os.path.join(real, name).startswith(self._library)
 
     def snapshot_loaded(self) -> None:
         """Fingerprint every module loaded so far; keep the text of user code.
