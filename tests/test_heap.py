@@ -130,10 +130,9 @@ def test_the_pass_in_c_finds_what_holds_an_object_of_a_type(graph: Any, also_ids
     assert len(got) == len({id(r) for r in got})  # each referrer once
 
 
-@needs_c
-def test_the_pass_in_c_runs_none_of_the_programs_code(monkeypatch) -> None:
-    calls: list[str] = []
-
+def _hostile(calls: list[str]) -> type:
+    """A class whose metaclass and instances compare and hash in the program's own code,
+    which says so in `calls`."""
     class Meta(type):
         def __eq__(cls, other: object) -> bool:
             calls.append("eq")
@@ -151,7 +150,13 @@ def test_the_pass_in_c_runs_none_of_the_programs_code(monkeypatch) -> None:
         def __hash__(self) -> int:
             calls.append("instance hash")
             return 1
+    return Odd
 
+
+@needs_c
+def test_the_pass_in_c_runs_none_of_the_programs_code(monkeypatch) -> None:
+    calls: list[str] = []
+    Odd = _hostile(calls)
     objects = [Odd() for _ in range(3)]
     holder = [objects[1]]
     # Nor a gc.get_objects the program replaced (3.11's pass lists the heap with it).
@@ -194,19 +199,7 @@ def test_the_argument_tuple_of_get_referrers_is_not_a_referrer() -> None:
 
 def test_a_metaclass_with_its_own_hash_makes_the_scan_ask_ids_and_never_runs_it() -> None:
     calls: list[str] = []
-
-    class Meta(type):
-        def __eq__(cls, other: object) -> bool:
-            calls.append("eq")
-            return NotImplemented
-
-        def __hash__(cls) -> int:
-            calls.append("hash")
-            return 1
-
-    class Odd(metaclass=Meta):
-        pass
-
+    Odd = _hostile(calls)
     objects = [Odd() for _ in range(3)]
     holder = [objects[1]]
     assert not _heap._identity_hashing()

@@ -26,9 +26,11 @@ def _decoded(data: bytes) -> str | type[BaseException]:
         return type(exc)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(parts=st.lists(st.sampled_from(PIECES), max_size=12))
-def test_a_source_reads_as_the_import_system_decodes_it(parts: list[bytes], tmp_path: Path) -> None:
+def test_a_source_reads_as_the_import_system_decodes_it(parts: list[bytes],
+                                                        tmp_path: Path) -> None:
     data = b"".join(parts)
     path = tmp_path / "m.py"
     path.write_bytes(data)

@@ -26,10 +26,10 @@ if not os.environ.get("HOTSWAP_PURE_PYTHON"):  # a way around it, should it ever
         pass
 
 # How many targets make one pass that asks sets cheaper than ``gc.get_referrers``, which
-# compares every reference it visits with each target in turn (at a million objects,
-# each target adds about 7% of a one-target call). The passes here cost the same whatever
-# the number of targets: about 7 one-target calls when the targets' types can be asked
-# (instances of replaced classes), about 16 when only their ids can (measured on 3.12).
+# compares every reference it visits with each target in turn (at a million objects, each
+# target adds 3 to 7% of a one-target call, by machine). The passes here cost the same
+# whatever the number of targets: about 7 one-target calls when the targets' types can be
+# asked (instances of replaced classes), about 16 when only their ids can (on 3.12).
 BY_TYPE_FROM, BY_ID_FROM = 100, 250
 # From how many targets the pass in C beats ``gc.get_referrers``: it costs 1.2 (3.13) to
 # 2 (3.11, which must list the heap first) one-target calls whatever the number of targets,
@@ -37,9 +37,6 @@ BY_TYPE_FROM, BY_ID_FROM = 100, 250
 ACCEL_FROM = 24
 _OUTER, _INNER = 4096, 64  # objects asked at once; a chunk that holds a target is split
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement or type()
-# Frozen before hotswap was imported: on 3.12, CPython's own constant tuples (a few hundred,
-# frozen as the interpreter starts), which hold nothing a program made.
-_FROZEN_AT_IMPORT = gc.get_freeze_count()
 
 
 @dataclass
@@ -71,8 +68,8 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
     containers (dicts, lists, cells) that hold one of `referenced`. With a module's
     `namespace`, also the functions over it whose code has one of `qualnames`: closures
     made from an older copy of a nested function's code (one whose lines moved since).
-    Where `one_pass`, also the `candidates` among which hold the direct instances of
-    `holders_of` (classes whose instances must move)."""
+    Where `one_pass`, also the `candidates`: what the pass found, the holders of direct
+    instances of `holders_of` (classes whose instances must move) among them."""
     codes, classes, referenced = list(codes), list(classes), list(referenced)
     wanted = tuple(holders_of) if one_pass() else ()
     found = Found()
@@ -163,6 +160,8 @@ def frozen_note() -> str | None:
     a generation that neither ``gc.get_referrers`` nor ``gc.get_objects`` lists. Unfreezing
     them for the walk could not be undone exactly (freezing again takes along every object
     made since), so the walk looks only at the rest, and the report says so."""
+    from . import _FROZEN_AT_IMPORT  # CPython's own, and whatever was frozen before us
+
     count = gc.get_freeze_count()
     if count <= _FROZEN_AT_IMPORT:
         return None

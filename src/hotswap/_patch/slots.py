@@ -2,8 +2,8 @@
 
 CPython fixes an instance's memory layout when its class is made, so a class whose
 ``__slots__`` lost a name cannot take the layout of its new version. Replacing it costs
-a move: every instance becomes a new object, found with its holders in two heap passes,
-and an instance a tuple or a running frame holds cannot move at all. But a layout with a
+a move: every instance becomes a new object, found with its holders in a heap pass (two
+without the pass in C), and an instance a tuple or a running frame holds cannot move at all. But a layout with a
 slot too many serves the new source as well. The live class keeps it and the removed
 slot's descriptor leaves the class dict, so the attribute is gone as the source says,
 for the class, its subclasses and every instance, whoever holds them.
