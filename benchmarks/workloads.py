@@ -168,7 +168,7 @@ class Scenario:
     module: Check
     walks: int = 0  # heap passes hotswap must make for each timed edit
     # Instances move to a new layout: their holders take one more pass, unless hotswap's
-    # pass in C finds them with the instances (see `passes`).
+    # pass in C finds them with the instances (see run.py's `_walks`).
     moves: bool = False
     # An edit made (and checked, with `between_walks` passes) before each timed one but
     # not timed: what takes back the previous timed edit, so that each one does the
