@@ -23,6 +23,10 @@ import sys
 import threading
 from types import ModuleType
 
+TYPE_CHECKING = False  # typing is not imported with hotswap
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 
 class Fingerprint(tuple):  # type: ignore[type-arg]
     """Enough of a file's stat to tell that it has not been touched since:
@@ -157,33 +161,43 @@ class SourceRegistry:
         self._lock = threading.Lock()
         self._baselines: dict[str, Baseline] = {}
         self._library = _library_roots()
-        # folder -> its path through links, and which of the files listed in it are links
-        self._folders: dict[str, tuple[str, dict[str, bool]]] = {}
 
     def is_library(self, path: str) -> bool:
         """Whether `path` is in the standard library or a site-packages directory, also
-        through symbolic links. Hundreds of modules share a few folders, so each folder is
-        resolved and listed once (``os.path.realpath`` stats every component of a path,
-        a listing tells links apart without a stat a file): a file is resolved on its own
-        only when it is a link (or was made after its folder was listed)."""
-        if path.startswith(self._library):
-            return True
-        folder, name = os.path.split(path)
-        known = self._folders.get(folder)
-        if known is None:
-            try:
-                with os.scandir(folder or os.curdir) as entries:
-                    links = {e.name: e.is_symlink() for e in entries}
-            except OSError:
-                links = {}
-            known = self._folders[folder] = (os.path.realpath(folder), links)
-        real, links = known
-        link = links.get(name)
-        if link is None:
-            link = os.path.islink(path)
-        if link:
-            return os.path.realpath(path).startswith(self._library)
-        return os.path.join(real, name).startswith(self._library)
+        through symbolic links, as they are now."""
+        return path.startswith(self._library) or \
+            os.path.realpath(path).startswith(self._library)
+
+    def _library_test(self) -> Callable[[str], bool]:
+        """`is_library` for many paths asked at once (every module loaded before hotswap):
+        hundreds of modules share a few folders, so each folder is resolved and listed
+        once (``os.path.realpath`` stats every component of a path; a listing tells links
+        apart without a stat a file), and a file is resolved on its own only when it is a
+        link, or was made after its folder was listed. What it learns lives as long as the
+        function returned, so links changed later are seen by later calls."""
+        # folder -> its path through links, and which of the files listed in it are links
+        folders: dict[str, tuple[str, dict[str, bool]]] = {}
+
+        def is_library(path: str) -> bool:
+            if path.startswith(self._library):
+                return True
+            folder, name = os.path.split(path)
+            known = folders.get(folder)
+            if known is None:
+                try:
+                    with os.scandir(folder or os.curdir) as entries:
+                        links = {e.name: e.is_symlink() for e in entries}
+                except OSError:
+                    links = {}
+                known = folders[folder] = (os.path.realpath(folder), links)
+            real, links = known
+            link = links.get(name)
+            if link is None:
+                link = os.path.islink(path)
+            if link:
+                return os.path.realpath(path).startswith(self._library)
+            return os.path.join(real, name).startswith(self._library)
+        return is_library
 
     def snapshot_loaded(self) -> None:
         """Fingerprint every module loaded so far; keep the text of user code.
@@ -192,6 +206,7 @@ class SourceRegistry:
         matches). User modules are few and are the ones people edit, so their text is read
         now, unless their compiled cache says the file changed since it was compiled.
         """
+        is_library = self._library_test()
         for name, module in list(sys.modules.items()):
             if name in self._baselines or module is None:
                 continue
@@ -200,7 +215,7 @@ class SourceRegistry:
                 continue
             fingerprint = Fingerprint.of(path)
             text = None
-            if fingerprint is not None and not self.is_library(path) \
+            if fingerprint is not None and not is_library(path) \
                     and _matches_cache(module, fingerprint):
                 try:
                     text = read_source(path)
