@@ -19,7 +19,7 @@ def _prog() -> str:
     return "python -m hotswap" if os.path.basename(sys.argv[0]) == "__main__.py" else "hotswap"
 
 
-def _add_demo(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_demo(commands: argparse._SubParsersAction) -> None:
     from .demos import DEFAULT, DEMOS
 
     listing = "\n".join(f"  {name:<10}{summary}" for name, summary in sorted(DEMOS.items()))
@@ -43,7 +43,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     return run(args.name)
 
 
-def _add_run(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_run(commands: argparse._SubParsersAction) -> None:
     from . import _cli
 
     parser = commands.add_parser(

@@ -110,7 +110,7 @@ class Program:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace,
-                  error: Callable[[str], NoReturn]) -> "Program":
+                  error: Callable[[str], NoReturn]) -> Program:
         rest = list(args.program)
         if args.module is not None:
             # "-m pkg.mod a b" -> module=[pkg.mod, a, b]; "-mpkg.mod a" -> module=[pkg.mod]
@@ -345,7 +345,7 @@ class RunWatcher(Watcher):
             data = None
         digest = hashlib.blake2b(data, digest_size=16).digest() if data is not None else None
         first = self._main_seen is None
-        if not first and digest == self._main_seen[1]:  # type: ignore[index]
+        if not first and digest == self._main_seen[1]:  # type: ignore[index]  # not None
             self._main_seen = (key, digest)
             return []
         self._main_seen = (key, digest)

@@ -12,7 +12,7 @@ old ones, shifted. A one-line body edit in a huge module therefore parses one fu
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ._names import bound_names, deleted_names, reads
@@ -30,7 +30,7 @@ class Stmt:
     text: str | None = None  # its exact source, when known: a cheap first equality test
     reads: frozenset[str] = frozenset()  # names it reads while running (see _names.reads)
 
-    def shifted(self, delta: int) -> "Stmt":
+    def shifted(self, delta: int) -> Stmt:
         return self if delta == 0 else Stmt(self.start + delta, self.end + delta, self.nodes,
                                             self.names, self.deleted, self.text, self.reads)
 
@@ -43,7 +43,7 @@ class Stmt:
     def lineno(self) -> int:
         return self.start + 1
 
-    def same_code(self, other: "Stmt") -> bool:
+    def same_code(self, other: Stmt) -> bool:
         if self.text is not None and self.text == other.text:
             return True
         return dump(self.nodes) == dump(other.nodes)
@@ -61,7 +61,7 @@ def _definition(nodes: tuple[ast.stmt, ...]) -> tuple[str, str] | None:
     return None
 
 
-def dump(nodes: tuple[ast.AST, ...] | list[ast.AST] | ast.AST | None) -> str:
+def dump(nodes: Sequence[ast.AST] | ast.AST | None) -> str:
     """A statement's meaning without its position or formatting."""
     if nodes is None:
         return ""

@@ -9,6 +9,7 @@ updates are kept, boundedly, for `rollback`.
 from __future__ import annotations
 
 import copy
+import functools
 import linecache
 import logging
 import sys
@@ -88,7 +89,7 @@ def _state(name: str, module: ModuleType | None = None) -> _ModuleState:
         state = _STATES[name] = _ModuleState()
         if module is not None:
             # Parsed statements and undo logs are many objects: they go with the module.
-            state.owner = weakref.ref(module, lambda _ref, name=name: _forget(name, _ref))
+            state.owner = weakref.ref(module, functools.partial(_forget, name))
     return state
 
 
@@ -288,9 +289,9 @@ def transaction(targets: Sequence[ModuleType | str], *, dry_run: bool = False,
                 try:
                     check()
                 except Exception as exc:
-                    names = ", ".join(repr(d.module.__name__) for d in done)
+                    updated = ", ".join(repr(d.module.__name__) for d in done)
                     raise UpdateError(
-                        f"{done[-1].path}: the check after updating {names} failed "
+                        f"{done[-1].path}: the check after updating {updated} failed "
                         f"({type(exc).__name__}: {exc}); the update was rolled back",
                         module=done[-1].module.__name__, filename=done[-1].path) from exc
         except BaseException:
@@ -318,7 +319,7 @@ def _ride(name: str, sources: dict[str, tuple[str, str]],
     text = REGISTRY.known_text(name) if path is not None else None
     if module is None or path is None or text is None:
         return False
-    by_name[name] = module  # type: ignore[assignment]
+    by_name[name] = module
     sources[name] = (path, text)
     return True
 
@@ -352,7 +353,7 @@ def run(target: ModuleType | str, *, dry_run: bool = False,
         return transaction([target], dry_run=True)[0]
     except UpdateError as exc:
         name = exc.module or getattr(target, "__name__", str(target))
-        return Report(name, dry_run=True, error=str(exc))
+        return Report(str(name), dry_run=True, error=str(exc))
 
 
 def rollback(target: ModuleType | str) -> Report:

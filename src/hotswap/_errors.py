@@ -55,5 +55,5 @@ def _text(exc: BaseException) -> str:
     """str(exc), which is user code and may itself raise."""
     try:
         return str(exc)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - user code, reported by its type instead
         return f"<{type(exc).__name__} whose str() raised>"

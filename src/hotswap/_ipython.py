@@ -207,7 +207,7 @@ def _clock(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t))
 
 
-_LOADED: "weakref.WeakKeyDictionary[Any, Extension]" = weakref.WeakKeyDictionary()
+_LOADED: weakref.WeakKeyDictionary[Any, Extension] = weakref.WeakKeyDictionary()
 
 
 def load(shell: Any) -> Extension:

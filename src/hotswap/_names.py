@@ -30,7 +30,7 @@ class _Binder(ast.NodeVisitor):
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self.bound.add(node.name)
 
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]  # same fields
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.bound.add(node.name)
@@ -60,7 +60,7 @@ class _Binder(ast.NodeVisitor):
         _targets(node.target, self.bound)
         self.generic_visit(node)
 
-    visit_AsyncFor = visit_For  # type: ignore[assignment]
+    visit_AsyncFor = visit_For  # type: ignore[assignment]  # same fields
 
     def visit_withitem(self, node: ast.withitem) -> None:
         if node.optional_vars is not None:
@@ -88,7 +88,7 @@ class _Binder(ast.NodeVisitor):
     def visit_ListComp(self, node: ast.AST) -> None:
         return  # comprehension variables live in their own scope
 
-    visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_ListComp  # type: ignore[assignment]
+    visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_ListComp
 
 
 def bound_names(stmt: ast.stmt) -> frozenset[str]:
@@ -136,13 +136,13 @@ class _Reader(ast.NodeVisitor):
         if node.returns is not None:
             self.visit(node.returns)
 
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+    visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self._signature(node.args)
 
 
-def reads(stmt: ast.stmt) -> frozenset[str]:
+def reads(stmt: ast.AST) -> frozenset[str]:
     r = _Reader()
     r.visit(stmt)
     return frozenset(r.reads)

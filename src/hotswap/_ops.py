@@ -73,7 +73,7 @@ def changes_nothing(fn: types.FunctionType, fields: dict[str, Any]) -> bool:
     Values are compared without running the program's code (see `same_value`)."""
     def same(a: Any, b: Any) -> bool:
         if type(a) is tuple and type(b) is tuple:
-            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
         if type(a) is dict and type(b) is dict:
             return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
         return same_value(a, b)
@@ -188,7 +188,8 @@ class Plan:
         self._counts = _refcounts(self.guards)
 
     def stale(self) -> bool:
-        return any(now > then for now, then in zip(_refcounts(self.guards), self._counts)) \
+        counts = zip(_refcounts(self.guards), self._counts, strict=False)
+        return any(now > then for now, then in counts) \
             or any(op.stale() for op in self.ops)
 
     def weight(self) -> int:

@@ -39,7 +39,7 @@ _NAME = "hotswap"
 
 def _events() -> tuple[int, ...]:
     """The events that catch: a call returning, a generator or coroutine yielding."""
-    events = sys.monitoring.events  # type: ignore[attr-defined]
+    events = sys.monitoring.events  # type: ignore[attr-defined]  # 3.12+; mypy checks 3.11
     return (events.PY_RETURN, events.PY_YIELD)
 
 
@@ -77,7 +77,7 @@ class Park:
             return
         if not self._until:
             self._until = time.monotonic() + CATCHING
-        monitoring = sys.monitoring  # type: ignore[attr-defined]
+        monitoring = sys.monitoring  # type: ignore[attr-defined]  # 3.12+, as above
         mask = 0
         for event in _events():
             mask |= event
@@ -92,7 +92,7 @@ class Park:
         self._released.set()  # first: a thread caught from here on returns at once
         if self._tool is None:
             return
-        monitoring = sys.monitoring  # type: ignore[attr-defined]
+        monitoring = sys.monitoring  # type: ignore[attr-defined]  # 3.12+, as above
         for code in self._watched.values():
             monitoring.set_local_events(self._tool, code, 0)
         for event in _events():
@@ -122,7 +122,7 @@ class Park:
             return None
         left = self._until - time.monotonic()
         if left <= 0:  # catching is over: this place costs nothing more until `close`
-            return sys.monitoring.DISABLE  # type: ignore[attr-defined]
+            return sys.monitoring.DISABLE  # type: ignore[attr-defined]  # 3.12+, as above
         frame = sys._getframe(1).f_back  # the returning frame's caller
         while frame is not None:
             if id(frame.f_globals) in self.namespaces:

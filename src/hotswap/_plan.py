@@ -74,7 +74,7 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
         if edit.bases is not None:
             plan.set_attr(edit.cls, "__bases__", tuple(rebind.fix(b) for b in edit.bases))
         if edit.enum_source is not None:
-            members = migrate_members(edit.enum_source, edit.cls, plan,  # type: ignore[arg-type]
+            members = migrate_members(edit.enum_source, edit.cls, plan,
                                       report.skipped, edit.name)
             edit.set.update(members)
         for key, value in edit.set.items():
@@ -127,8 +127,10 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
         clears = clears + dispatch.caches(live)
     if clears:
         clears = list({id(c): c for c in clears}.values())
-        plan.add(Call(lambda: [c() for c in clears], lambda: [c() for c in clears],
-                      "clear singledispatch caches"))
+        def clear_all() -> None:
+            for c in clears:
+                c()
+        plan.add(Call(clear_all, clear_all, "clear singledispatch caches"))
 
     final = final_names(diff.new.stmts)
     if baseline_known:
@@ -247,6 +249,7 @@ def _heap_work(module: types.ModuleType, staged: Staged,
                     id(holder) in own_cells or id(holder) in registries:
                 continue
             retarget_holder(holder, {id(r.live): (r.live, r.new)}, plan)
+        sub: type
         for sub in r.live.__subclasses__():
             plan.add(TrySetBases(sub, r.live, r.new, report.skipped,
                                  f"{sub.__module__}.{sub.__qualname__}"))
@@ -295,11 +298,11 @@ def _refresh_type_checks(live: dict[str, Any]) -> Call:
 
     def clear() -> None:
         for c in abcs:
-            c._abc_caches_clear()  # type: ignore[attr-defined]
+            c._abc_caches_clear()
 
     def do() -> None:
         for c in protocols:
-            attrs = typing._get_protocol_attrs(c)  # type: ignore[attr-defined]
+            attrs = typing._get_protocol_attrs(c)  # type: ignore[attr-defined]  # private
             type.__setattr__(c, "__protocol_attrs__", attrs)
             if "__non_callable_proto_members__" in c.__dict__:  # 3.13
                 type.__setattr__(c, "__non_callable_proto_members__", {

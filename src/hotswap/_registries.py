@@ -133,7 +133,7 @@ class Watch:
         if depth <= 0:
             return
         if kind is types.FunctionType:
-            cells = zip(value.__code__.co_freevars, value.__closure__ or ())
+            cells = zip(value.__code__.co_freevars, value.__closure__ or (), strict=True)
             for name, cell in cells:
                 try:
                     inner = cell.cell_contents
@@ -247,7 +247,8 @@ def _same(container: Any, before: Any) -> bool:
 
 def _compare(container: Any, before: Any) -> bool:
     if type(container) is list:
-        return len(container) == len(before) and all(a is b for a, b in zip(container, before))
+        return len(container) == len(before) \
+            and all(a is b for a, b in zip(container, before, strict=True))
     if type(container) is set:
         return len(container) == len(before) and all(x in before for x in container)
     if len(container) != len(before):

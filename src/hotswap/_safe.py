@@ -72,5 +72,5 @@ def same_value(a: Any, b: Any) -> bool:
         return False
     try:
         return bool(a == b)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - an __eq__ that raises: not the same
         return False

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 
-class Fingerprint(tuple):  # type: ignore[type-arg]
+class Fingerprint(tuple):
     """Enough of a file's stat to tell that it has not been touched since:
     (mtime_ns, size, inode). A plain tuple: this module is imported with hotswap."""
 
@@ -36,11 +36,11 @@ class Fingerprint(tuple):  # type: ignore[type-arg]
 
     @property
     def mtime_ns(self) -> int:
-        return self[0]  # type: ignore[no-any-return]
+        return self[0]
 
     @property
     def size(self) -> int:
-        return self[1]  # type: ignore[no-any-return]
+        return self[1]
 
     @classmethod
     def of(cls, path: str) -> Fingerprint | None:
@@ -275,7 +275,7 @@ class _RecordingFinder:
     def __init__(self, registry: SourceRegistry) -> None:
         self._registry = registry
 
-    def find_spec(self, fullname, path=None, target=None):  # type: ignore[no-untyped-def]
+    def find_spec(self, fullname, path=None, target=None):
         spec = None
         started = False
         for finder in list(sys.meta_path):

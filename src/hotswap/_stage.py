@@ -113,8 +113,8 @@ class Staged:
                     fn.__dict__.pop(key, None)
                 else:
                     fn.__dict__[key] = value
-        for fn, annotations in reversed(self.annotations):
-            fn.__annotations__ = annotations
+        for fn, annots in reversed(self.annotations):
+            fn.__annotations__ = annots
 
 
 def future_flags(stmts: list[Stmt]) -> int:
@@ -245,7 +245,7 @@ class Stage:
         news = [f for n in names if n in self.ns for f in lambdas_in(self.ns[n], self.ns)]
         if len(olds) != len(news):
             return
-        for old, new in zip(olds, news):
+        for old, new in zip(olds, news, strict=True):
             if incompatibility(old, new.__code__) is None:
                 self.patch(old, new, f"{names[0]}.<lambda>")
 
@@ -316,8 +316,8 @@ class Stage:
                 # reads) changed value: decorate anew
         else:
             same = not node.decorator_list and holder is raw_live
-        if raw_live is not None and same and not change.refresh and isinstance(old, (ast.FunctionDef,
-                                                             ast.AsyncFunctionDef)) \
+        if raw_live is not None and same and not change.refresh \
+                and isinstance(old, (ast.FunctionDef, ast.AsyncFunctionDef)) \
                 and dump(old.args) == dump(node.args) and dump(old.returns) == dump(node.returns):
             # Only the body changed: the new code is compiled, not run, and the live
             # function keeps its defaults (state like any other: a `cache={}` default is
@@ -336,10 +336,12 @@ class Stage:
         if change.layout:
             return  # same code at other lines, and no live function of ours to re-line
         if raw_live is not None and same:
+            live_fn = raw_live  # not None: a name `take` sees narrowed
+
             def take(fn: FunctionType) -> Any:
-                reason = incompatibility(raw_live, fn.__code__)
+                reason = incompatibility(live_fn, fn.__code__)
                 if reason is None:
-                    self.patch(raw_live, fn, qualname, holder, change.layout)
+                    self.patch(live_fn, fn, qualname, holder, change.layout)
                     return holder if holder is not raw_live else fn
                 self.out.skipped.append((f"{self.modname}.{qualname}",
                                          f"{reason}: the new function replaces it; "
@@ -492,7 +494,11 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                 holder = None if change.old is None and node.name in shared_now \
                     else st.live.get(node.name)
                 st.function(change, node, holder, node.name, body,
-                            lambda probe: code_named(st.compile([probe]), node.name), line)
+                            # called before the loop moves on, so `node` is this one (B023);
+                            # mypy does not carry the isinstance above into a lambda
+                            lambda probe: code_named(st.compile([probe]),
+                                                     node.name),  # type: ignore[attr-defined]  # noqa: B023
+                            line)
                 st.run(body)
             elif kind is not None and kind[0] == "class":
                 node = stmt.nodes[0]
@@ -500,7 +506,7 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                 classes.stage_class(st, change, node)
             elif stmt is first and len(stmt.nodes) == 1 and is_docstring(stmt.nodes[0]) \
                     and not change.refresh:
-                st.ns["__doc__"] = stmt.nodes[0].value.value  # type: ignore[attr-defined]
+                st.ns["__doc__"] = stmt.nodes[0].value.value  # type: ignore[attr-defined]  # an Expr
                 st.out.bound.append("__doc__")
                 continue
             else:

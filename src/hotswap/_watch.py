@@ -87,7 +87,8 @@ class Watcher:
             targets = [targets]
         self._names: list[str] = []
         self._dirs: list[str] = []
-        for t in targets:
+        # a list now: mypy keeps ModuleType in the union past the isinstance above
+        for t in targets:  # type: ignore[union-attr]
             if isinstance(t, ModuleType):
                 self._names.append(t.__name__)
             elif isinstance(t, os.PathLike) or (isinstance(t, str) and os.sep in t):
@@ -225,7 +226,7 @@ class Watcher:
 
     # -- background thread ------------------------------------------------------------
 
-    def start(self, interval: float | None = 1.0) -> "Watcher":
+    def start(self, interval: float | None = 1.0) -> Watcher:
         """Poll on a daemon thread every `interval` seconds (None: only when woken by
         `on_signal`). Worker processes forked or spawned later keep watching too."""
         if self._thread is not None and self._thread.is_alive():
@@ -265,7 +266,7 @@ class Watcher:
             except Exception:  # noqa: BLE001 - a watcher thread must never die
                 log.exception("hotswap: watcher poll failed")
 
-    def on_signal(self, signum: int = getattr(signal, "SIGHUP", signal.SIGINT)) -> "Watcher":
+    def on_signal(self, signum: int = getattr(signal, "SIGHUP", signal.SIGINT)) -> Watcher:
         """Update when `signum` arrives (SIGHUP by default): the handler only wakes the
         watcher thread, which applies the change at a quiet moment; nothing runs inside
         the signal handler itself. Starts the thread (signal-only) if it is not running."""
@@ -286,7 +287,7 @@ class Watcher:
         self.start(self._interval)
 
 
-_RUNNING: "weakref.WeakSet[Watcher]" = weakref.WeakSet()
+_RUNNING: weakref.WeakSet[Watcher] = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:

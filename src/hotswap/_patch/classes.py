@@ -50,7 +50,7 @@ def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
     """Stage a module-level class statement (at the lines it stands on now: one run again
     unchanged may have been parsed higher or lower, see `at_current_lines`)."""
     node = at_current_lines(node, change.new)
-    live = st.live.get(node.name)
+    live: Any = st.live.get(node.name)  # a class when own_class says so
     old = change.old.nodes[0] if change.old is not None else None
     old = old if isinstance(old, ast.ClassDef) else None
     if own_class(st, live, node.name):
@@ -155,7 +155,7 @@ def rebuilding(st: Stage, stmts: list[Any], changes: list[Change],
         node = s.nodes[0] if s.definition and s.definition[0] == "class" else None
         if not isinstance(node, ast.ClassDef):
             continue
-        live = st.live.get(node.name)
+        live: Any = st.live.get(node.name)  # a class when own_class says so
         if not own_class(st, live, node.name):
             continue
         c = by_stmt.get(id(s))
@@ -246,7 +246,7 @@ def _shell(chain: list[ast.ClassDef], body: list[ast.stmt]) -> ast.ClassDef:
                              body=[inner] if inner is not None else (body or [ast.Pass()]),
                              decorator_list=[])
         if "type_params" in ast.ClassDef._fields:
-            shell.type_params = []  # type: ignore[attr-defined]
+            shell.type_params = []  # type: ignore[attr-defined]  # a 3.12+ field
         ast.copy_location(shell, node)
         inner = shell
     assert isinstance(inner, ast.ClassDef)
@@ -313,7 +313,7 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
         if kind is not None and kind[0] == "class":
             n = s.nodes[0]
             assert isinstance(n, ast.ClassDef)
-            inner = cls.__dict__.get(mangle(private, n.name))
+            inner: Any = cls.__dict__.get(mangle(private, n.name))  # as `live` above
             oldn = ch.old.nodes[0] if ch.old is not None else None
             oldn = oldn if isinstance(oldn, ast.ClassDef) else None
             if own_class(st, inner, f"{qual}.{n.name}"):
@@ -442,10 +442,10 @@ def _annotations(cls: type, node: ast.ClassDef, changes: list[Change], removed: 
 
 
 def _class_cells(new: type) -> list[types.CellType]:
-    cells = []
+    cells: list[types.CellType] = []
     for value in new.__dict__.values():
         for fn in functions_in(value):
-            if "__class__" in fn.__code__.co_freevars:
+            if "__class__" in fn.__code__.co_freevars:  # so __closure__ is a tuple
                 cell = fn.__closure__[fn.__code__.co_freevars.index("__class__")]  # type: ignore[index]
                 try:
                     if cell.cell_contents is new and all(cell is not c for c in cells):
@@ -516,7 +516,7 @@ def migrate(st: Stage, new: type, live: type, since: int) -> bool:
     bases = _canonical_bases(st, new)
     if bases != live.__bases__:
         edit.bases = bases
-    members = new._member_map_ if is_enum(new) else {}
+    members = new._member_map_ if is_enum(new) else {}  # type: ignore[attr-defined]  # an enum
     if members:
         edit.enum_source = new
     skip = _NEVER_MOVED | (ENUM_INTERNALS if is_enum(new) else frozenset())

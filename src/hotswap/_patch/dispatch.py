@@ -22,7 +22,7 @@ from .._safe import is_a
 def _cell(fn: Any, name: str) -> types.CellType | None:
     if type(fn) is not types.FunctionType:
         return None
-    for var, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+    for var, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=True):
         if var == name:
             return cell
     return None
@@ -81,7 +81,7 @@ def is_dispatcher(fn: Any) -> bool:
 def caches(live: dict[str, Any]) -> list[Callable[[], None]]:
     """The dispatch-cache clearers of a module's singledispatch functions and methods:
     they map classes to overloads, stale once a registry or a class changed."""
-    out = []
+    out: list[Callable[[], None]] = []
     for value in list(live.values()):
         holders = [value]
         if is_a(value, type) and type.__getattribute__(value, "__module__") == live.get(

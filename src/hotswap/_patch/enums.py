@@ -34,7 +34,8 @@ def migrate_members(new: type[enum.Enum], live: type[enum.Enum], plan: Plan,
     """Plan the member moves; returns the class entries (members) to set on `live`."""
     members: dict[str, Any] = {}
     old_map: dict[str, Any] = live._member_map_
-    plain = live._member_type_ is object
+    # EnumType sets _member_type_ on every enum class (Lib/enum.py); typeshed omits it
+    plain = live._member_type_ is object  # type: ignore[attr-defined]
     runtime = _runtime_combinations(live)
     for key, staged in new._member_map_.items():
         current = old_map.get(key)
@@ -58,7 +59,8 @@ def migrate_members(new: type[enum.Enum], live: type[enum.Enum], plan: Plan,
                 plan.add(SetAttr(current, "_value_", staged._value_))
             else:
                 skipped.append((f"{name}.{key}", "the member is a "
-                                f"{live._member_type_.__name__} and keeps its old value"))
+                                f"{live._member_type_.__name__} "  # type: ignore[attr-defined]
+                                "and keeps its old value"))
     by_value = {value: members[m._name_] for value, m in new._value2member_map_.items()}
     # Combinations made at run time are members too, cached by value: held ones stay
     # ``F(3)`` while the new flags still have their bits.
@@ -72,7 +74,7 @@ def migrate_members(new: type[enum.Enum], live: type[enum.Enum], plan: Plan,
     for key, m in old_map.items() if issubclass(live, enum.Flag) and mask is not None else ():
         value = m._value_
         if key in new._member_map_ or not isinstance(value, int) or value in by_value \
-                or value & ~mask:
+                or value & ~mask:  # type: ignore[operator]  # the loop runs only with a mask
             continue
         try:
             named = new(value)._name_  # a pseudo-member of the staged class: its own cache

@@ -163,7 +163,7 @@ def clone(fn: FunctionType, globals_: dict[str, Any]) -> FunctionType:
     new.__doc__ = fn.__doc__
     new.__module__ = fn.__module__
     if hasattr(fn, "__type_params__"):
-        new.__type_params__ = fn.__type_params__  # type: ignore[attr-defined]
+        new.__type_params__ = fn.__type_params__  # type: ignore[attr-defined]  # 3.12+
     new.__dict__.update(fn.__dict__)
     return new
 

@@ -30,7 +30,7 @@ def hand_over(old: type, new: type, plan: Plan) -> None:
         olds, news = functions_in(value), functions_in(theirs.get(key))
         if len(olds) != len(news):
             continue
-        for fn, repl in zip(olds, news):
+        for fn, repl in zip(olds, news, strict=True):
             if fn is repl or "__class__" in fn.__code__.co_freevars or \
                     "__class__" in repl.__code__.co_freevars:
                 continue

@@ -149,7 +149,7 @@ class MoveInstances(Op):
         count = 0
         for obj in m.instances:
             if id(obj) in movable:
-                twin = object.__new__(m.new)  # not live until a holder points at it
+                twin: Any = object.__new__(m.new)  # not live until a holder points at it
                 self.pairs[id(obj)] = (obj, twin)
                 self.slots[id(obj)], self.names[id(obj)] = shared, m.name
                 if hook:
@@ -175,7 +175,7 @@ class MoveInstances(Op):
             # The old objects come back as they were when they moved: what the program
             # changed on the twins since is in the new version's terms (a migration hook
             # may have converted it), and there is no migration back.
-            back = {id(twin): (twin, obj) for obj, twin in zip(olds, twins)}
+            back = {id(twin): (twin, obj) for obj, twin in zip(olds, twins, strict=True)}
             for holder in reversed(done):
                 swap_in(holder, back)
             self.installed = set()

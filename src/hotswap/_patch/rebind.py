@@ -58,9 +58,9 @@ class Rebinder:
             return v if inner is v.__func__ else type(v)(inner)
         if type(v) is property:
             parts = [self.fix(f, d) if f is not None else None for f in (v.fget, v.fset, v.fdel)]
-            if all(a is b for a, b in zip(parts, (v.fget, v.fset, v.fdel))):
+            if all(a is b for a, b in zip(parts, (v.fget, v.fset, v.fdel), strict=True)):
                 return v
-            return property(*parts, v.__doc__)
+            return property(parts[0], parts[1], parts[2], v.__doc__)
         if is_a(v, functools.cached_property):
             inner = self.fix(v.func, d)
             if inner is not v.func:
@@ -89,17 +89,17 @@ class Rebinder:
             return v
         if type(v) in (tuple, set, frozenset):
             items = [self.fix(item, d) for item in v]
-            return v if all(a is b for a, b in zip(items, v)) else type(v)(items)
+            return v if all(a is b for a, b in zip(items, v, strict=True)) else type(v)(items)
         if is_a(v, type) and self._is_staged_class(v):
             for k, item in list(v.__dict__.items()):
                 new = self.fix(item, d)
                 if new is not item:
                     self.plan.set_attr(v, k, new)
             bases = tuple(self.fix(b, d) for b in v.__bases__)
-            if any(a is not b for a, b in zip(bases, v.__bases__)):
+            if any(a is not b for a, b in zip(bases, v.__bases__, strict=True)):
                 self.plan.set_attr(v, "__bases__", bases)  # a new subclass of a rebuilt class
             return v
-        if type(v) is typing._GenericAlias:  # type: ignore[attr-defined]
+        if type(v) is typing._GenericAlias:  # type: ignore[attr-defined]  # private to typing
             return self._alias(v, d)
         if type(v) is functools._lru_cache_wrapper:
             return self._lru_cache(v, d)
@@ -134,7 +134,7 @@ class Rebinder:
         args = tuple(self.fix(a, d) for a in v.__args__)
         if origin is not v.__origin__:
             self.plan.set_attr(v, "__origin__", origin)
-        if any(a is not b for a, b in zip(args, v.__args__)):
+        if any(a is not b for a, b in zip(args, v.__args__, strict=True)):
             self.plan.set_attr(v, "__args__", args)
         return v
 
@@ -163,5 +163,6 @@ class Rebinder:
                 if target is fn:
                     self.plan.set_attr(target, "__wrapped__", new)
                 else:
-                    target.__wrapped__ = new
+                    # functools.wraps sets __wrapped__ on a function; typeshed does not declare it
+                    target.__wrapped__ = new  # type: ignore[attr-defined]
         return target

@@ -3,10 +3,10 @@
 CPython fixes an instance's memory layout when its class is made, so a class whose
 ``__slots__`` lost a name cannot take the layout of its new version. Replacing it costs
 a move: every instance becomes a new object, found with its holders in a heap pass (two
-without the pass in C), and an instance a tuple or a running frame holds cannot move at all. But a layout with a
-slot too many serves the new source as well. The live class keeps it and the removed
-slot's descriptor leaves the class dict, so the attribute is gone as the source says,
-for the class, its subclasses and every instance, whoever holds them.
+without the pass in C), and an instance a tuple or a running frame holds cannot move at
+all. But a layout with a slot too many serves the new source as well. The live class
+keeps it and the removed slot's descriptor leaves the class dict, so the attribute is
+gone as the source says, for the class, its subclasses and every instance, whoever holds them.
 
 That descriptor is the only way to its memory, so it stays on the class (under `HIDDEN`)
 for the day the source gives the slot back, which then costs no move either. Both ways,
@@ -142,7 +142,7 @@ class Reslot(Op):
         values: list[tuple[Any, Any]] = []  # (descriptor, value), as `emptied` goes
 
         def undo() -> None:
-            for obj, (slot, value) in zip(reversed(emptied), reversed(values)):
+            for obj, (slot, value) in zip(reversed(emptied), reversed(values), strict=False):
                 slot.__set__(obj, value)
             for key, value in entries.items():
                 if value is not MISSING:

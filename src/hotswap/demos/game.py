@@ -195,11 +195,11 @@ def _play(rules: ModuleType, path: Path, delay: float) -> int:
     print(indented(str(report)))
 
     heading("3. Same objects, same state, new behaviour")
-    for old, e in zip(originals, world):
+    for old, e in zip(originals, world, strict=False):
         same = "same object" if e is old else "A DIFFERENT OBJECT"
         print(f"    {e.name}  id={id(e):#x}  x={e.x:>2} hp={e.hp:>2}  {same}")
     demo.check(report.changed, "the report says the module changed")
-    demo.check(all(a is b for a, b in zip(originals, world))
+    demo.check(all(a is b for a, b in zip(originals, world, strict=False))
                and [state(e) for e in world] == before,
                "every entity is the same object, with the same position and hp")
     demo.check(rules.Entity is entity_class and all(type(e) is entity_class for e in world)
@@ -237,7 +237,8 @@ def _play(rules: ModuleType, path: Path, delay: float) -> int:
     unchanged = (vars(rules).keys() == namespace.keys()
                  and all(vars(rules)[k] is v for k, v in namespace.items())
                  and codes == _codes(rules, step))
-    demo.check(followed and unchanged and all(a is b for a, b in zip(originals, world)),
+    kept = all(a is b for a, b in zip(originals, world, strict=False))
+    demo.check(followed and unchanged and kept,
                "nothing changed: same module namespace and code, same objects, v2 rules")
     return _finish(demo)
 

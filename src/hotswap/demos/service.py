@@ -373,7 +373,8 @@ def _play(handlers: ModuleType, service: Service, path: Path, serve: float) -> i
                "and gained badge()")
     v2_visits = [parse(s.response, s.request_id, s.user)[1] for s in service.served
                  if s.phase == 3][:1]
-    demo.check(stats["profiles_built"] == len(USERS) and bool(v2_visits) and v2_visits[0] > 1,
+    demo.check(stats["profiles_built"] == len(USERS) and bool(v2_visits)
+               and (v2_visits[0] or 0) > 1,
                f"counters kept counting: profiles_built={stats['profiles_built']} (none rebuilt), "
                f"requests={stats['requests']:,}, first v2 visit number "
                f"{v2_visits[0] if v2_visits else '?'} (not 1)")
@@ -428,7 +429,7 @@ def _finish(demo: Demo, service: Service, handlers: ModuleType) -> int:
             rows[s.phase]["mixed"] += 1
         else:
             versions[s.phase].add(version)
-            visits[s.user].append(n)  # type: ignore[arg-type]
+            visits[s.user].append(n)  # type: ignore[arg-type]  # a version, so a number
     for e in service.errors:
         rows[e.phase]["errors"] += 1
     print(f"  {'phase':<34}{'answered':>9}{'errors':>8}{'mixed':>7}  versions seen")
