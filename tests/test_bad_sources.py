@@ -8,6 +8,10 @@ middle or at the end, so that a non-atomic update would have applied part of it.
 hypothesis fuzz test mutates realistic module sources at random and checks the same
 contract: an update applies whole (and the module then behaves like a fresh import of the
 mutated source) or raises UpdateError and changes nothing.
+
+This file is the one home of refusals (test_failures.py, which had a few of the same
+cases, was merged into it): failing hooks and checks, unreadable and undecodable files,
+modules without a source file.
 """
 
 from __future__ import annotations
@@ -466,6 +470,117 @@ def test_failing_check_rolls_back(modules):
     behaves_like_good(live)
 
 
+# -- a small module: what a failure leaves, where it points, and what comes after --------
+
+SMALL = """
+    LIMIT = 10
+
+    def f():
+        return "v1"
+
+    class C:
+        KIND = "old"
+
+        def m(self):
+            return "m1"
+"""
+
+
+def test_failed_update_keeps_run_time_values_and_adds_nothing(modules):
+    mf = modules(SMALL)
+    mod = mf.module
+    f, C = mod.f, mod.C
+    f_code = f.__code__
+    m_code = C.m.__code__
+    inst = C()
+    mod.LIMIT = 55
+    names_before = set(vars(mod))
+
+    with pytest.raises(hotswap.UpdateError):
+        mf.update("""
+            LIMIT = 20
+            ADDED = 1
+
+            def f():
+                return "v2"
+
+            class C:
+                KIND = "new"
+
+                def m(self):
+                    return "m2"
+
+                def extra(self):
+                    return 0
+
+            raise RuntimeError("boom")
+        """)
+
+    assert mod.f is f and f.__code__ is f_code and f() == "v1"
+    assert mod.C is C and C.m.__code__ is m_code and inst.m() == "m1"
+    assert C.KIND == "old"
+    assert not hasattr(C, "extra")
+    assert mod.LIMIT == 55
+    assert not hasattr(mod, "ADDED")
+    assert set(vars(mod)) == names_before
+
+
+def test_an_error_inside_a_function_called_at_import_names_its_line(modules):
+    mf = modules("""
+        def helper():
+            return 1
+
+        def f():
+            return "v1"
+
+        VALUE = helper()
+    """)
+    mod = mf.module
+    f, helper = mod.f, mod.helper
+
+    with pytest.raises(hotswap.UpdateError) as info:
+        mf.update("""
+            def helper():
+                raise ValueError("bad helper")
+
+            def f():
+                return "v2"
+
+            VALUE = helper() + 0
+        """)
+
+    assert isinstance(info.value.__cause__, ValueError)
+    assert f"{mf.path}:3" in str(info.value)
+    assert f() == "v1"
+    assert helper() == 1
+    assert mod.VALUE == 1
+
+
+def test_later_good_update_applies_after_failure(modules):
+    mf = modules(SMALL)
+    f = mf.module.f
+
+    with pytest.raises(hotswap.UpdateError):
+        mf.update("def f(:\n    pass\n")
+
+    report = mf.update("""
+        LIMIT = 10
+
+        def f():
+            return "v3"
+
+        class C:
+            KIND = "old"
+
+            def m(self):
+                return "m1"
+    """)
+
+    assert f() == "v3"
+    assert report.changed
+    assert "f" in report.functions or f"{mf.name}.f" in report.functions
+
+
 # -- the file itself -----------------------------------------------------------------------
 
 def _unreadable(path: Path) -> str:
@@ -603,6 +718,7 @@ def test_module_object_without_file_is_refused(modules, monkeypatch):
 
 
 def test_module_not_imported_is_refused():
+    assert "hs_never_imported_xyz" not in sys.modules
     with pytest.raises(hotswap.UpdateError) as info:
         hotswap.update("hs_never_imported_xyz")
     assert "'hs_never_imported_xyz'" in str(info.value)

@@ -237,3 +237,39 @@ def test_a_header_change_keeps_the_live_defaults_of_unchanged_methods(modules):
     assert C().log is log and C.made() is box
     assert C().renamed() is not cache  # a new def: its own default
     assert report.functions == []
+
+
+UNTOUCHED = """
+    LIMIT = 10
+
+    def f():
+        return "v1"
+"""
+
+
+def test_an_untouched_file_changes_no_code(modules):
+    mf = modules(UNTOUCHED)
+    f = mf.module.f
+    code = f.__code__
+
+    report = mf.update()
+
+    assert report.changed is False
+    assert "unchanged" in str(report)
+    assert f.__code__ is code
+    assert not report.functions and not report.rebound and not report.rerun
+
+
+def test_the_last_record_logged_is_the_summary(modules, caplog):
+    mf = modules(UNTOUCHED)
+
+    with caplog.at_level(logging.INFO, logger="hotswap"):
+        report = mf.update(UNTOUCHED.replace('"v1"', '"v2"'))
+
+    assert report.duration > 0
+    assert mf.module.f() == "v2"
+    records = [r for r in caplog.records if r.name == "hotswap"]
+    assert records
+    assert records[-1].levelno == logging.INFO
+    assert records[-1].getMessage() == str(report)
+    assert mf.name in records[-1].getMessage()
