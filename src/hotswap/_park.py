@@ -2,9 +2,9 @@
 
 An update applies only when no other thread is inside the changed modules' code (see
 `_apply`). A thread that keeps calling into them is inside most of the time, and waiting
-for every such thread to be outside at the same instant is a matter of luck: with four
-threads doing nothing else it took a median 0.15 s and up to 1.3 s, hundreds of attempts
-each handing the interpreter lock around. So while an update waits, a
+for every such thread to be outside at the same instant is a matter of luck, which can
+take hundreds of attempts each handing the interpreter lock around (measured in
+benchmarks/README.md, "Other measurements"). So while an update waits, a
 thread found inside is caught as its outermost call into the modules returns: its result
 is already computed, all of it on the old version, and it waits there, without the
 interpreter lock, until the update has applied or `HOLD` seconds have passed (so that a
