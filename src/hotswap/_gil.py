@@ -2,9 +2,11 @@
 
 CPython's lock passes between threads in one way only while a thread runs Python code: a
 thread that wants it waits one switch interval, and if no other thread took the lock in
-that time it asks the holder to let go. The count of hand-overs is what it checks, so a
-waiter whose wait began before the lock last changed hands has to start over, and a hold
-that *begins with a change of holder* is safe from interruption for one full interval.
+that time it asks the holder to let go. The count of hand-overs is what it checks
+(``take_gil`` in Python/ceval_gil.c sets the drop request after a timed-out wait only if
+``gil->switch_number`` did not move), so a waiter whose wait began before the lock last
+changed hands has to start over, and a hold that *begins with a change of holder* is safe
+from interruption for one full interval.
 
 A thread that merely releases the lock and takes it back (``sleep(0)``) gets no such
 guarantee: if nobody else took the lock meanwhile there was no change of holder, and a

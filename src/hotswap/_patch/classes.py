@@ -468,7 +468,8 @@ def layout_change(new: type, live: type) -> str | None:
 def bases_refused(cls: type, bases: tuple[type, ...]) -> str | None:
     """Why CPython would refuse ``cls.__bases__ = bases`` (None: it accepts).
 
-    Its layout rules are subtle (deallocators, slots, dict and weakref offsets), so they are
+    Its layout rules are subtle (deallocators, slots, dict and weakref offsets: see
+    ``type_set_bases`` and ``compatible_for_assignment`` in Objects/typeobject.c), so they are
     asked of CPython itself: assign and restore at once, right after taking the interpreter
     lock afresh (see _gil), so that no other thread runs in between.
     """

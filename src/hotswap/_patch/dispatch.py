@@ -2,10 +2,12 @@
 
 A ``functools.singledispatchmethod`` whose class statement ran again whole is a new
 object with a registry of its own; setting it in the live class would leave every method
-bound before the update (``handler = obj.on``) dispatching with the old registry, since on
-3.12+ the bound method holds the old dispatcher's ``dispatch`` (and 3.13 caches it per
-instance). So the live singledispatchmethod stays, and its registry, a dict that only the
-closures of ``functools.singledispatch`` can reach, receives the new entries instead.
+bound before the update (``handler = obj.on``) dispatching with the old registry, since the
+bound method holds the old singledispatchmethod (3.11, 3.12) or its dispatcher's
+``dispatch`` (3.13, which also caches the bound method per instance: gh-85160, revisited
+in gh-127750); see ``singledispatchmethod.__get__`` in Lib/functools.py. So the live
+singledispatchmethod stays, and its registry, a dict that only the closures of
+``functools.singledispatch`` can reach, receives the new entries instead.
 """
 
 from __future__ import annotations

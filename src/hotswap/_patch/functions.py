@@ -4,8 +4,9 @@ function can take a new body in place.
 A function keeps its identity across an update by receiving the new ``__code__``,
 defaults, keyword defaults, annotations and docstring. Everything holding it (``from m
 import f``, a callback table, a bound method, a ``functools.wraps`` wrapper) then runs the
-new body. CPython accepts a new code object only when it has as many free variables; the
-cells are matched by position, so we also require the same names.
+new body. CPython accepts a new code object only when it has as many free variables
+(``func_set_code`` in Objects/funcobject.c); the cells are matched by position, so we
+also require the same names.
 """
 
 from __future__ import annotations
