@@ -533,7 +533,8 @@ def test_on_signal_applies_only_when_the_signal_arrives(modules, sigusr1):
 
         os.kill(os.getpid(), sigusr1)
         assert wait_for(lambda: f() == "v2 changed", 10)
-        assert hotswap.generation(mf.module) == 1
+        # the watcher thread commits the update (its generation) just after applying it
+        assert wait_for(lambda: hotswap.generation(mf.module) == 1, 10)
 
         mf.write(V3)  # the watcher keeps waiting for the next signal
         time.sleep(0.3)
