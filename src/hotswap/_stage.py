@@ -14,6 +14,7 @@ from __future__ import annotations
 import __future__
 import ast
 import copy
+import sys
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -130,6 +131,18 @@ def future_flags(stmts: list[Stmt]) -> int:
                     feature = getattr(__future__, alias.name, None)
                     if feature is not None:
                         flags |= feature.compiler_flag
+    return flags
+
+
+def significant(flags: int) -> int:
+    """Of a module's ``__future__`` flags, those that change how it compiles here: a feature
+    mandatory in the running Python (``absolute_import``, ``generator_stop``...) compiles
+    the same with or without its import, so adding or removing one is a plain edit."""
+    for name in __future__.all_feature_names:
+        feature = getattr(__future__, name)
+        mandatory = feature.getMandatoryRelease()
+        if mandatory is not None and mandatory <= sys.version_info:
+            flags &= ~feature.compiler_flag
     return flags
 
 
@@ -395,7 +408,7 @@ def _check_future(diff: ModuleDiff, filename: str, flags: int) -> None:
                                   "file", (filename, node.lineno, node.col_offset + 1, None))
             if not is_future and not (i == 0 and is_docstring(node)):
                 leading = False
-    if diff.old is not None and future_flags(diff.old.stmts) != flags:
+    if diff.old is not None and significant(future_flags(diff.old.stmts)) != significant(flags):
         raise SyntaxError("the module's __future__ imports changed: every statement would "
                           "compile differently, so this cannot be applied live (restart)",
                           (filename, diff.new.stmts[0].lineno if diff.new.stmts else 1, 1, None))
