@@ -127,3 +127,52 @@ def test_a_class_entry_named_like_a_metaclass_property_is_stored_as_an_entry(
     hotswap.update(m)
     assert k.get() == "two"
     same_as_fresh(tree, "[pkg.m.K().get(), pkg.m.K.label]")
+
+
+# -- case 2: a changed statement reading a temporary an unchanged `del` removed --------------
+
+TEMPORARY = '''
+import operator
+COUNT = [0]
+NAMES = sorted(k for k in vars(operator) if k.startswith({prefix!r}))
+del operator
+'''
+
+
+def test_a_changed_statement_reads_a_deleted_temporary(tree: Tree) -> None:
+    tree.write(m=TEMPORARY.format(prefix="a"))
+    m = tree.load("m")
+    m.COUNT[0] = 5  # state an unchanged statement holds
+    count = m.COUNT
+    tree.write(m=TEMPORARY.format(prefix="i"))
+    hotswap.update(m)
+    assert m.COUNT is count and "operator" not in vars(m)
+    same_as_fresh(tree, "[pkg.m.NAMES, hasattr(pkg.m, 'operator')]")
+
+
+CLASS_TEMPORARY = '''
+class Table:
+    import operator
+    NAMES = sorted(k for k in vars(operator) if k.startswith({prefix!r}))
+    del operator
+    def names(self):
+        return self.NAMES
+'''
+
+
+def test_a_changed_class_statement_reads_a_deleted_class_temporary(tree: Tree) -> None:
+    tree.write(m=CLASS_TEMPORARY.format(prefix="a"))
+    m = tree.load("m")
+    table = m.Table()
+    tree.write(m=CLASS_TEMPORARY.format(prefix="i"))
+    hotswap.update(m)
+    assert table.names() == tree.fresh("pkg.m.Table().names()")
+    same_as_fresh(tree, "[pkg.m.Table().names(), hasattr(pkg.m.Table, 'operator')]")
+
+
+def test_a_changed_del_of_a_temporary(tree: Tree) -> None:
+    tree.write(m="import operator\nX = operator.add(1, 2)\ndel operator\n")
+    m = tree.load("m")
+    tree.write(m="import operator\nX = operator.add(1, 2)\nY = 4\ndel operator, \\\n    Y\n")
+    hotswap.update(m)
+    same_as_fresh(tree, "[pkg.m.X, hasattr(pkg.m, 'Y'), hasattr(pkg.m, 'operator')]")

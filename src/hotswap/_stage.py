@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import __future__
 import ast
+import builtins
 import copy
 import sys
 import types
@@ -392,6 +393,19 @@ def _registers_by_annotation(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bo
                for d in node.decorator_list)
 
 
+def _revive(st: Stage, stmts: list[Stmt], index: int, running: set[int]) -> None:
+    """Run again, in staging, the unchanged binders of temporaries ``stmts[index]`` reads
+    (see `temporaries`): their names stay in staging only, as the module deleted them."""
+    def have(name: str) -> bool:
+        return name in st.ns or builtin(name)
+    for s in temporaries(stmts, index, have, running):
+        st.run([at_current_lines(n, s) for n in s.nodes])
+        text = ast.unparse(s.nodes[0]).splitlines()[0]
+        st.out.rerun.append(f"line {s.lineno}: {text[:60]} (a temporary a changed statement "
+                            "reads)")
+        running.add(id(s))
+
+
 def _unused_taker(fn: FunctionType) -> FunctionType:
     return fn
 
@@ -457,6 +471,35 @@ def with_new_last_defs(old: list[Stmt], removed: list[Stmt], changes: list[Chang
     return sorted(changes + list(extra.values()), key=lambda c: c.new.start)
 
 
+def temporaries(stmts: list[Stmt], index: int, have: Callable[[str], bool],
+                running: set[int]) -> list[Stmt]:
+    """The statements to run again before ``stmts[index]``: for each name it reads that is
+    gone (`have` says no), the last statement above binding it, when that one is not
+    running anyway (`running`: ids). A temporary bound by an unchanged statement and
+    deleted by a later one (``import operator`` ... ``del operator``) exists only while
+    the body first runs; a changed statement reading it needs its binder run again, as a
+    fresh import runs it (and that binder's own temporaries, in turn). Source order."""
+    out: dict[int, tuple[int, Stmt]] = {}
+    todo = [(index, stmts[index].reads | stmts[index].deleted)]
+    while todo:
+        at, names = todo.pop()
+        for name in names:
+            if have(name):
+                continue
+            for i in range(at - 1, -1, -1):
+                s = stmts[i]
+                if name in s.names:
+                    if id(s) not in running and id(s) not in out:
+                        out[id(s)] = (i, s)
+                        todo.append((i, s.reads))
+                    break
+    return [s for _, s in sorted(out.values(), key=lambda pair: pair[0])]
+
+
+def builtin(name: str) -> bool:
+    return hasattr(builtins, name)
+
+
 def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
           stale: frozenset[str] = frozenset()) -> Staged:
     """Run every changed and added statement of `diff`, in source order, in staging.
@@ -491,10 +534,13 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                for c in changes]
     st.dirty = dirty_names(changes, live_defs) | stale
     st.out.refreshed = sum(c.refresh for c in changes)
+    position = {id(s): i for i, s in enumerate(diff.new.stmts)}
+    running = {id(c.new) for c in changes}
     try:
         for change in changes:
             stmt = change.new
             kind = stmt.definition
+            _revive(st, diff.new.stmts, position[id(stmt)], running)
             if kind is not None and kind[0] == "def":
                 node = stmt.nodes[0]
                 assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
