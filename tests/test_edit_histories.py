@@ -176,3 +176,252 @@ def test_a_changed_del_of_a_temporary(tree: Tree) -> None:
     tree.write(m="import operator\nX = operator.add(1, 2)\nY = 4\ndel operator, \\\n    Y\n")
     hotswap.update(m)
     same_as_fresh(tree, "[pkg.m.X, hasattr(pkg.m, 'Y'), hasattr(pkg.m, 'operator')]")
+
+
+# -- a source a fresh process imports is never refused for a reason of hotswap's own -------
+
+LATER = '''
+LIMIT = 10
+DOUBLE = LIMIT * {factor}
+LIMIT = "ten"
+def double():
+    return DOUBLE
+class Box:
+    def size(self):
+        return {factor}
+'''
+
+
+def test_a_changed_statement_failing_on_live_globals_runs_the_whole_module(
+        tree: Tree) -> None:
+    tree.write(m=LATER.format(factor=2))
+    m = tree.load("m")
+    double, box_class, box = m.double, m.Box, m.Box()
+    tree.write(m=LATER.format(factor=3))  # on the live globals, LIMIT is "ten": "ten" * 3
+    report = hotswap.update(m)
+    assert any("whole module ran again" in n for n in report.warnings)
+    assert m.double is double and m.Box is box_class and box.size() == 3
+    same_as_fresh(tree, "[pkg.m.DOUBLE, pkg.m.LIMIT, pkg.m.double(), pkg.m.Box().size()]")
+
+
+def test_a_source_broken_for_a_fresh_process_too_is_refused_changing_nothing(
+        tree: Tree) -> None:
+    tree.write(log="CALLS = []\n", m="from . import log\nlog.CALLS.append(1)\nX = 1\n")
+    m = tree.load("m")
+    log = tree.load("log")
+    tree.write(m="from . import log\nlog.CALLS.append(1)\nX = 1\nY = X + missing\nX = 'x'\n")
+    with pytest.raises(hotswap.UpdateError) as info:
+        hotswap.update(m)
+    assert info.value.filename == str(tree.path("m")) and ":4:" in str(info.value)
+    assert "missing" in str(info.value)
+    assert m.X == 1 and not hasattr(m, "Y") and log.CALLS == [1]
+
+
+# -- case 1: names re-exported with `from .sub import *` -------------------------------------
+
+def test_a_definition_moved_between_star_imported_modules(tree: Tree) -> None:
+    tree.write(__init__="from .a import *\nfrom .b import *\n",
+               a="import math\n__all__ = ['f', 'g']\n"
+                 "def f():\n    return math.floor(2.5)\ndef g():\n    return 'g'\n",
+               b="__all__ = ['h']\ndef h():\n    return 'h'\n",
+               user="from . import f\ndef use():\n    return f()\n")
+    pkg = tree.load()
+    user = tree.load("user")
+    tree.write(a="__all__ = ['g']\ndef g():\n    return 'g'\n",
+               b="import math\n__all__ = ['h', 'f']\n"
+                 "def h():\n    return 'h'\ndef f():\n    return math.floor(3.5)\n")
+    hotswap.update_many([pkg.a, pkg.b])
+    assert user.use() == 3 and pkg.f is pkg.b.f
+    same_as_fresh(tree, "[pkg.f(), pkg.user.use(), pkg.g(), pkg.h(), hasattr(pkg.a, 'f')]")
+
+
+def test_a_name_added_to_and_removed_from_all_of_a_star_imported_module(tree: Tree) -> None:
+    tree.write(__init__="from .a import *\nfrom .b import *\nLATE = 'own'\n",
+               a="__all__ = ['f']\ndef f():\n    return 1\nLATE = 'a'\n_hidden = 1\n",
+               b="X = 1\n")
+    pkg = tree.load()
+    probe = ("sorted(k for k in vars(pkg) if not k.startswith('__') and k not in ('a', 'b'))"
+             " + [pkg.LATE]")
+    tree.write(a="__all__ = ['f', 'g', 'LATE', '_hidden']\ndef f():\n    return 1\n"
+                 "def g():\n    return 2\nLATE = 'a'\n_hidden = 1\n")
+    hotswap.update(pkg.a)
+    assert pkg.g() == 2
+    same_as_fresh(tree, probe)
+    tree.write(a="__all__ = ['g']\ndef f():\n    return 1\ndef g():\n    return 2\n"
+                 "LATE = 'a'\n_hidden = 1\n")
+    hotswap.update(pkg.a)
+    same_as_fresh(tree, probe)
+    tree.write(b="X = 2\nY = 3\n_private = 4\n")  # no __all__: its public names
+    hotswap.update(pkg.b)
+    same_as_fresh(tree, probe + " + [pkg.X, pkg.Y]")
+
+
+# -- case 6: instances built by the old __init__ lack what the new one sets ------------------
+
+COUNTER = '''
+class Counter:
+    def __init__(self, start):
+        self.count = start
+{extra}    def over(self):
+        return {body}
+class Sub(Counter):
+    pass
+BUILT = [Counter(1), Counter(2), Sub(3)]
+'''
+
+
+def test_old_instances_lacking_what_a_new_init_sets_are_reported(
+        tree: Tree, caplog: pytest.LogCaptureFixture) -> None:
+    tree.write(m=COUNTER.format(extra="", body="False"))
+    m = tree.load("m")
+    built = list(m.BUILT)
+    tree.write(m=COUNTER.format(extra="        self.max_count = 10\n        self.name = 'c'\n",
+                                body="self.count > self.max_count"))
+    report = hotswap.update(m)
+    warned = [w for w in report.warnings if "Counter" in w]
+    assert len(warned) == 1 and "3 instance(s)" in warned[0]
+    assert "max_count, name" in warned[0] and "__hotswap_migrate__" in warned[0]
+    assert any("max_count" in r.getMessage() for r in caplog.records
+               if r.levelname == "WARNING")
+    assert report.heap_walks == 1
+    # what the report warns about is what differs from a fresh process: the old objects
+    assert tree.fresh("[c.over() for c in pkg.m.BUILT]") == [False, False, False]
+    with pytest.raises(AttributeError):
+        built[0].over()
+
+
+def test_a_plain_body_edit_of_init_walks_no_heap_and_warns_nothing(tree: Tree) -> None:
+    tree.write(m=COUNTER.format(extra="", body="False"))
+    m = tree.load("m")
+    tree.write(m=COUNTER.format(extra="", body="False").replace("self.count = start",
+                                                                  "self.count = start + 1"))
+    report = hotswap.update(m)
+    assert report.heap_walks == 0 and not report.warnings
+
+
+def test_a_class_with_a_migration_hook_is_not_warned_about(tree: Tree) -> None:
+    hook = "    def __hotswap_migrate__(self):\n        self.max_count = 10\n"
+    tree.write(m=COUNTER.format(extra=hook, body="False"))
+    m = tree.load("m")
+    built = list(m.BUILT)
+    tree.write(m=COUNTER.format(extra="        self.max_count = 10\n" + hook,
+                                body="self.count > self.max_count"))
+    report = hotswap.update(m)
+    assert not report.warnings
+    assert [c.over() for c in built] == tree.fresh("[c.over() for c in pkg.m.BUILT]")
+
+
+# -- case 5: unchanged statements deriving from a changed definition -------------------------
+
+STATS = '''
+class Stats:
+    def __init__(self, data):
+        self.data = data
+    def _calc_total(self):
+        return sum(self.data)
+{extra}
+for _name in [n for n in vars(Stats) if n.startswith("_calc_")]:
+    globals()[_name[6:]] = getattr(Stats, _name)
+    delattr(Stats, _name)
+REGISTRY = {{}}
+def register(cls):
+    REGISTRY[cls.__name__] = sorted(vars(cls))
+register(Stats)
+'''
+MODE = "    def _calc_mode(self):\n        return max(set(self.data), key=self.data.count)\n"
+
+
+def test_a_statement_publishing_a_changed_class_s_members_runs_again(
+        tree: Tree, caplog: pytest.LogCaptureFixture) -> None:
+    tree.write(m=STATS.format(extra=""))
+    m = tree.load("m")
+    stats = m.Stats([1, 2, 2])
+    tree.write(m=STATS.format(extra=MODE))
+    report = hotswap.update(m)
+    assert any("reads Stats, which changed" in r for r in report.rerun)
+    probe = ("[pkg.m.total(pkg.m.Stats([1, 2, 2])), pkg.m.mode(pkg.m.Stats([1, 2, 2])), "
+             "sorted(k for k in vars(pkg.m.Stats) if k.startswith('_calc'))]")
+    same_as_fresh(tree, probe)
+    assert m.mode(stats) == 2
+    # the registration is not safe to run again (it calls the program's own code): named
+    warned = [w for w in report.warnings if "reads `Stats`" in w]
+    assert len(warned) == 1 and "line 16 of m.py" in warned[0] and "register" in warned[0]
+    assert any("line 16 of m.py" in r.getMessage() for r in caplog.records
+               if r.levelname == "WARNING")
+    hotswap.rollback(m)
+    assert not hasattr(m, "mode") and "_calc_mode" not in vars(m.Stats)
+
+
+def test_a_plain_method_body_edit_reruns_and_warns_nothing(tree: Tree) -> None:
+    tree.write(m=STATS.format(extra=MODE))
+    m = tree.load("m")
+    tree.write(m=STATS.format(extra=MODE.replace("max(", "min(")))
+    report = hotswap.update(m)
+    assert not report.warnings and not report.rerun and report.heap_walks == 0
+
+
+def test_a_statement_reading_what_it_rebinds_itself_reads_the_import_time_value(
+        tree: Tree) -> None:
+    source = "import functools\nNAMES = ['a']\nNAMES = NAMES + [{new!r}]\nCOUNT = len(NAMES)\n"
+    tree.write(m=source.format(new="b"))
+    m = tree.load("m")
+    tree.write(m=source.format(new="c"))
+    hotswap.update(m)
+    same_as_fresh(tree, "[pkg.m.NAMES, pkg.m.COUNT]")  # not ['a', 'b', 'c']
+
+
+def test_a_method_edit_of_a_self_annotated_class_stays_on_the_fast_path(tree: Tree) -> None:
+    source = '''
+        from __future__ import annotations
+        class Node:
+            def __init__(self, parent: Node | None = None) -> None:
+                self.parent = parent
+            def depth(self) -> int:
+                return {body}
+            def link(self, other: Later) -> Later:
+                return other
+        class Later:
+            pass
+        ROOT = Node()
+    '''
+    tree.write(m=source.format(body="0"))
+    m = tree.load("m")
+    root = m.ROOT
+    tree.write(m=source.format(body="0 if self.parent is None else 1 + self.parent.depth()"))
+    report = hotswap.update(m)
+    assert not report.warnings and m.ROOT is root
+    assert report.functions == [f"{m.__name__}.Node.depth"]
+    same_as_fresh(tree, "pkg.m.Node(pkg.m.Node()).depth()")
+
+
+def test_the_whole_module_fallback_reads_no_live_value_a_fresh_import_lacks(
+        tree: Tree) -> None:
+    source = '''
+        import builtins
+        def wrap(fn):
+            return lambda *a: ("wrapped", fn(*a))
+        len = wrap(len)
+        SIZES = [1]
+        SIZES = SIZES + [len("abc"), {value!r}]
+    '''
+    tree.write(m=source.format(value=1))
+    m = tree.load("m")
+    tree.write(m=source.format(value=2))  # SIZES reads itself: the whole module runs again
+    report = hotswap.update(m)
+    assert any("whole module" in n for n in report.warnings)
+    same_as_fresh(tree, "[pkg.m.SIZES, pkg.m.len('ab')]")  # wrapped once, not twice
+
+
+def test_a_dataclass_field_without_a_default_is_reported_one_with_a_default_filled(
+        tree: Tree) -> None:
+    source = ("import dataclasses\n@dataclasses.dataclass\nclass Point:\n    x: int\n"
+              "{extra}    def __post_init__(self):\n        self.norm = abs(self.x)\n"
+              "ORIGIN = Point(0)\n")
+    tree.write(m=source.format(extra=""))
+    m = tree.load("m")
+    origin = m.ORIGIN
+    tree.write(m=source.format(extra="    y: int = dataclasses.field()\n    z: int = 5\n"))
+    report = hotswap.update(m)
+    warned = [w for w in report.warnings if "Point" in w]
+    assert len(warned) == 1 and "lack y, which the new __init__ sets" in warned[0]
+    assert origin.z == 5 and not hasattr(origin, "y")

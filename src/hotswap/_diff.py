@@ -12,7 +12,7 @@ old ones, shifted. A one-line body edit in a huge module therefore parses one fu
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ._names import bound_names, deleted_names, reads
@@ -61,7 +61,7 @@ def _definition(nodes: tuple[ast.stmt, ...]) -> tuple[str, str] | None:
     return None
 
 
-def dump(nodes: tuple[ast.AST, ...] | list[ast.AST] | ast.AST | None) -> str:
+def dump(nodes: Sequence[ast.AST] | ast.AST | None) -> str:
     """A statement's meaning without its position or formatting."""
     if nodes is None:
         return ""
@@ -295,6 +295,18 @@ def pair(old: list[Stmt], new: list[Stmt]
     for olds in (*by_def.values(), *by_code.values()):
         removed.extend(olds)
     return changes, removed, moved
+
+
+def whole(d: ModuleDiff) -> ModuleDiff:
+    """`d` with every statement of the new source to run, in order: the changed ones with
+    their old versions, the others as their own (run again unchanged, see `Change`). What
+    left the source still leaves it. An unchanged statement that binds and deletes nothing
+    (``register(handler)``, ``print(...)``) is not run again: its effect on the program
+    is there already, and later statements read nothing from it."""
+    changed = {id(c.new): c for c in d.changes}
+    changes = [changed.get(id(s)) or Change(s, s, refresh=True) for s in d.new.stmts
+               if id(s) in changed or s.names or s.deleted]
+    return ModuleDiff(d.old, d.new, changes, d.removed, d.unchanged, d.shifted)
 
 
 def with_refreshes(stmts: list[Stmt], changes: list[Change], live_defs: set[str],

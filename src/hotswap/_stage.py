@@ -21,8 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._derived import readers
 from ._diff import Change, ModuleDiff, Stmt, dirty_names, dump, final_names, with_refreshes
-from ._names import reads
+from ._names import reads, updated_in_place
 from ._patch.functions import clone, find_raw, incompatibility, lambdas_in, role_of
 from ._patch.lines import at_current_lines
 from ._patch.slots import SlotChange
@@ -97,6 +98,10 @@ class Staged:
     registrations: list[Delta] = field(default_factory=list)
     withdrawals: list[Withdraw] = field(default_factory=list)  # of removed definitions
     clear_caches: list[Callable[[], Any]] = field(default_factory=list)
+    # unchanged statements deriving from a definition whose shape changed (see _derived):
+    # (code to run again once it applies, the statement's label, the name it reads)
+    derived: list[tuple[types.CodeType, str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the derived ones not run again
 
     def settle(self) -> None:
         """Staging is over: keep, of each handed function's attributes, only those the
@@ -393,12 +398,72 @@ def _registers_by_annotation(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bo
                for d in node.decorator_list)
 
 
-def _revive(st: Stage, stmts: list[Stmt], index: int, running: set[int]) -> None:
-    """Run again, in staging, the unchanged binders of temporaries ``stmts[index]`` reads
-    (see `temporaries`): their names stay in staging only, as the module deleted them."""
+class NeedsWhole(Exception):
+    """Running only the changed statements would not compute what a fresh import does."""
+
+
+def check_reads_before_rebinding(changes: list[Change], last: dict[str, Stmt]) -> None:
+    """Raise `NeedsWhole` when a statement to run reads a name that it, or a statement
+    below it, binds again: the live value is the one bound last, not the one a fresh
+    import reads at that point (``LIMIT = 10`` / changed ``DOUBLE = LIMIT * 3`` /
+    ``LIMIT = "ten"``; ``open = wrap(open)`` changed would wrap the wrapper). A name a
+    statement run earlier in staging bound is read at its import-time value already."""
+    bound: set[str] = set()
+    for c in changes:
+        for name in _read_first(c) - bound:
+            binder = last.get(name)
+            if binder is not None and binder.start >= c.new.start:
+                raise NeedsWhole(f"line {c.new.lineno} reads {name}, which line "
+                                 f"{binder.lineno} binds again at or below it")
+        if not c.layout:
+            bound |= c.new.names
+
+
+def _read_first(c: Change) -> frozenset[str]:
+    """The module names the statement of `c` reads, as it runs in staging, before it
+    binds anything. Of a definition, only its header (decorators, defaults; bases and
+    keywords), and only when it changed (else it is not evaluated again): the rest reads
+    the name it defines (a method annotated with its class) or is not evaluated at all
+    (annotations under ``from __future__ import annotations``); a class body reading a
+    module name rebound below it is left to the whole-module fallback."""
+    stmt = c.new
+    if stmt.definition is None:
+        return stmt.reads | frozenset().union(*(updated_in_place(n) for n in stmt.nodes))
+    header = _header(stmt.nodes[0])
+    if c.old is not None and not c.refresh and c.old.definition == stmt.definition and \
+            dump(header) == dump(_header(c.old.nodes[0])):
+        return frozenset()
+    return frozenset().union(*(reads(ast.Expr(p)) for p in header))
+
+
+def _header(node: ast.stmt) -> list[ast.expr]:
+    """What a definition evaluates when it runs, besides its body and annotations."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return [*node.decorator_list, *node.args.defaults,
+                *(d for d in node.args.kw_defaults if d is not None)]
+    if isinstance(node, ast.ClassDef):
+        return [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]
+    return []
+
+
+# what the import system sets before the module runs
+_MODULE_ATTRS = frozenset({"__name__", "__file__", "__package__", "__spec__", "__loader__",
+                           "__path__", "__cached__", "__builtins__"})
+
+
+def _bind_live(st: Stage, name: str) -> None:
+    """A definition staged in place (its live object keeps its identity, and staging may
+    not have bound it) stands in the staging namespace for the statements below it."""
+    if name not in st.ns and name in st.live:
+        st.ns[name] = st.live[name]
+
+
+def _revive(st: Stage, stmts: list[Stmt], stmt: Stmt, running: set[int]) -> None:
+    """Run again, in staging, the unchanged binders of temporaries `stmt` reads (see
+    `temporaries`): their names stay in staging only, as the module deleted them."""
     def have(name: str) -> bool:
         return name in st.ns or builtin(name)
-    for s in temporaries(stmts, index, have, running):
+    for s in temporaries(stmts, stmt, have, running):
         st.run([at_current_lines(n, s) for n in s.nodes])
         text = ast.unparse(s.nodes[0]).splitlines()[0]
         st.out.rerun.append(f"line {s.lineno}: {text[:60]} (a temporary a changed statement "
@@ -471,16 +536,20 @@ def with_new_last_defs(old: list[Stmt], removed: list[Stmt], changes: list[Chang
     return sorted(changes + list(extra.values()), key=lambda c: c.new.start)
 
 
-def temporaries(stmts: list[Stmt], index: int, have: Callable[[str], bool],
+def temporaries(stmts: list[Stmt], stmt: Stmt, have: Callable[[str], bool],
                 running: set[int]) -> list[Stmt]:
-    """The statements to run again before ``stmts[index]``: for each name it reads that is
+    """The statements to run again before `stmt` (of `stmts`): for each name it reads that is
     gone (`have` says no), the last statement above binding it, when that one is not
     running anyway (`running`: ids). A temporary bound by an unchanged statement and
     deleted by a later one (``import operator`` ... ``del operator``) exists only while
     the body first runs; a changed statement reading it needs its binder run again, as a
     fresh import runs it (and that binder's own temporaries, in turn). Source order."""
+    missing = [n for n in stmt.reads | stmt.deleted if not have(n)]
+    if not missing:
+        return []  # the common case, decided without looking at the other statements
+    index = next(i for i, s in enumerate(stmts) if s is stmt)
     out: dict[int, tuple[int, Stmt]] = {}
-    todo = [(index, stmts[index].reads | stmts[index].deleted)]
+    todo = [(index, frozenset(missing))]
     while todo:
         at, names = todo.pop()
         for name in names:
@@ -501,12 +570,16 @@ def builtin(name: str) -> bool:
 
 
 def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
-          stale: frozenset[str] = frozenset()) -> Staged:
+          stale: frozenset[str] = frozenset(), whole: bool = False) -> Staged:
     """Run every changed and added statement of `diff`, in source order, in staging.
 
     `stale` are globals already rebound from outside (``from a import X`` following
     ``a.X``): the unchanged statements reading them run again too, as a fresh import
-    would compute them from the new values."""
+    would compute them from the new values. `whole`: every statement of the new source
+    runs (see `_diff.whole`).
+
+    Raises `NeedsWhole` (before running anything) when only the changed statements would
+    compute something else than a fresh import."""
     from ._patch import classes  # classes builds on Stage
 
     flags = future_flags(diff.new.stmts)
@@ -521,7 +594,8 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
     # class whose statement runs again as a whole: code generated from it (a dataclass
     # subclass's fields) must be generated again.
     live_defs = set(st.live) - classes.rebuilding(st, diff.new.stmts, diff.changes, stale)
-    changes = with_refreshes(diff.new.stmts, diff.changes, live_defs, stale)
+    changes = diff.changes if whole else with_refreshes(diff.new.stmts, diff.changes,
+                                                         live_defs, stale)
     if diff.old is not None:
         changes = with_new_last_defs(diff.old.stmts, diff.removed, changes, last)
     # A def run again unchanged (it reads a rebound name) comes with itself as its old
@@ -534,13 +608,23 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                for c in changes]
     st.dirty = dirty_names(changes, live_defs) | stale
     st.out.refreshed = sum(c.refresh for c in changes)
-    position = {id(s): i for i, s in enumerate(diff.new.stmts)}
     running = {id(c.new) for c in changes}
+    if not whole:
+        check_reads_before_rebinding(changes, last)
+    else:  # as in a fresh import, a name the source binds is unbound until it does
+        for name in set().union(*(s.names for s in diff.new.stmts)) - _MODULE_ATTRS:
+            st.ns.pop(name, None)
+    safe, st.out.warnings = readers(diff.new.stmts, changes, filename)
+    for s, name in safe:
+        text = ast.unparse(s.nodes[0]).splitlines()[0][:60]
+        st.out.derived.append((st.compile([at_current_lines(n, s) for n in s.nodes]),
+                               f"line {s.lineno}: {text} (it reads {name}, which changed)",
+                               name))
     try:
         for change in changes:
             stmt = change.new
             kind = stmt.definition
-            _revive(st, diff.new.stmts, position[id(stmt)], running)
+            _revive(st, diff.new.stmts, stmt, running)
             if kind is not None and kind[0] == "def":
                 node = stmt.nodes[0]
                 assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -553,10 +637,14 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                 st.function(change, node, holder, node.name, body,
                             lambda probe: code_named(st.compile([probe]), node.name), line)
                 st.run(body)
+                if whole:
+                    _bind_live(st, node.name)
             elif kind is not None and kind[0] == "class":
                 node = stmt.nodes[0]
                 assert isinstance(node, ast.ClassDef)
                 classes.stage_class(st, change, node)
+                if whole:
+                    _bind_live(st, node.name)
             elif stmt is first and len(stmt.nodes) == 1 and is_docstring(stmt.nodes[0]) \
                     and not change.refresh:
                 st.ns["__doc__"] = stmt.nodes[0].value.value  # type: ignore[attr-defined]

@@ -308,7 +308,6 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
     body: list[ast.stmt] = []
     rebind: list[str] = []
     rebuilt: list[tuple[str, type]] = []
-    position = {id(s): i for i, s in enumerate(new_stmts)}
     running = {id(c.new) for c in changes}
 
     def have(name: str) -> bool:
@@ -316,7 +315,7 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
     for ch in changes:
         s = ch.new
         kind = s.definition
-        for temporary in temporaries(new_stmts, position[id(s)], have, running):
+        for temporary in temporaries(new_stmts, s, have, running):
             body.extend(temporary.nodes)  # its names stay in the class body's staging
             running.add(id(temporary))
         if kind is not None and kind[0] == "class":
