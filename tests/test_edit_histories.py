@@ -192,16 +192,39 @@ class Box:
 '''
 
 
-def test_a_changed_statement_failing_on_live_globals_runs_the_whole_module(
+def test_a_changed_statement_reads_a_name_rebound_below_at_its_import_time_value(
         tree: Tree) -> None:
     tree.write(m=LATER.format(factor=2))
     m = tree.load("m")
     double, box_class, box = m.double, m.Box, m.Box()
     tree.write(m=LATER.format(factor=3))  # on the live globals, LIMIT is "ten": "ten" * 3
     report = hotswap.update(m)
-    assert any("whole module ran again" in n for n in report.warnings)
+    assert not report.warnings and any("LIMIT = 10" in r for r in report.rerun)
     assert m.double is double and m.Box is box_class and box.size() == 3
     same_as_fresh(tree, "[pkg.m.DOUBLE, pkg.m.LIMIT, pkg.m.double(), pkg.m.Box().size()]")
+
+
+CONFIGURED = '''
+CONFIG = {{"size": 1}}
+SIZE = CONFIG["size"] * {factor}
+def size():
+    return SIZE
+'''
+
+
+def test_a_changed_statement_failing_on_live_state_runs_the_whole_module(
+        tree: Tree, caplog: pytest.LogCaptureFixture) -> None:
+    tree.write(m=CONFIGURED.format(factor=2))
+    m = tree.load("m")
+    size = m.size
+    del m.CONFIG["size"]  # the program changed the state the changed statement reads
+    tree.write(m=CONFIGURED.format(factor=3))
+    report = hotswap.update(m)
+    assert any("whole module ran again" in w and "KeyError" in w for w in report.warnings)
+    assert any("whole module ran again" in r.getMessage() for r in caplog.records
+               if r.levelname == "WARNING")
+    assert m.size is size
+    same_as_fresh(tree, "[pkg.m.size(), pkg.m.CONFIG]")
 
 
 def test_a_source_broken_for_a_fresh_process_too_is_refused_changing_nothing(
@@ -397,19 +420,19 @@ def test_a_method_edit_of_a_self_annotated_class_stays_on_the_fast_path(tree: Tr
 def test_the_whole_module_fallback_reads_no_live_value_a_fresh_import_lacks(
         tree: Tree) -> None:
     source = '''
-        import builtins
         def wrap(fn):
             return lambda *a: ("wrapped", fn(*a))
         len = wrap(len)
-        SIZES = [1]
-        SIZES = SIZES + [len("abc"), {value!r}]
+        CONFIG = {{"size": 1}}
+        SIZE = CONFIG["size"] * {factor} + len("ab")[1]
     '''
-    tree.write(m=source.format(value=1))
+    tree.write(m=source.format(factor=2))
     m = tree.load("m")
-    tree.write(m=source.format(value=2))  # SIZES reads itself: the whole module runs again
+    del m.CONFIG["size"]  # the changed statement fails on the live state: whole module
+    tree.write(m=source.format(factor=3))
     report = hotswap.update(m)
     assert any("whole module" in n for n in report.warnings)
-    same_as_fresh(tree, "[pkg.m.SIZES, pkg.m.len('ab')]")  # wrapped once, not twice
+    same_as_fresh(tree, "[pkg.m.SIZE, pkg.m.len('ab')]")  # wrapped once, not twice
 
 
 def test_a_dataclass_field_without_a_default_is_reported_one_with_a_default_filled(
@@ -425,3 +448,15 @@ def test_a_dataclass_field_without_a_default_is_reported_one_with_a_default_fill
     warned = [w for w in report.warnings if "Point" in w]
     assert len(warned) == 1 and "lack y, which the new __init__ sets" in warned[0]
     assert origin.z == 5 and not hasattr(origin, "y")
+
+
+def test_a_changed_class_statement_reads_a_module_name_rebound_below(tree: Tree) -> None:
+    source = "LIMIT = 10\nclass Box:\n    SIZE = LIMIT * {k}\n    def size(self):\n" \
+             "        return self.SIZE\nLIMIT = 'ten'\n"
+    tree.write(m=source.format(k=2))
+    m = tree.load("m")
+    box = m.Box()
+    tree.write(m=source.format(k=3))
+    report = hotswap.update(m)
+    assert not report.warnings and box.size() == 30
+    same_as_fresh(tree, "[pkg.m.Box().size(), pkg.m.LIMIT]")

@@ -28,7 +28,7 @@ from ._imports import dependency_order, follow_stars, rebind_importers
 from ._ops import MISSING, Plan, Undo
 from ._report import Report
 from ._sources import REGISTRY, read_source, source_path
-from ._stage import NeedsWhole, Staged, stage
+from ._stage import Staged, stage
 
 log = logging.getLogger("hotswap")
 
@@ -230,8 +230,6 @@ def _stage_or_whole(module: ModuleType, path: str, d: ModuleDiff, stale: frozens
         return stage(module, path, d, stale), d
     except UpdateError:
         raise
-    except NeedsWhole as exc:
-        first = str(exc)
     except (Exception, SystemExit) as exc:  # a module that exits while staging is broken too
         if d.old is None or isinstance(exc, SyntaxError):  # (a __future__ change)
             raise failure(name, path, exc, "the new source failed while staging") from exc

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._derived import readers
+from ._inputs import Inputs
 from ._diff import Change, ModuleDiff, Stmt, dirty_names, dump, final_names, with_refreshes
-from ._names import reads, updated_in_place
+from ._names import reads
 from ._patch.functions import clone, find_raw, incompatibility, lambdas_in, role_of
 from ._patch.lines import at_current_lines
 from ._patch.slots import SlotChange
@@ -186,6 +187,10 @@ class Stage:
         self.rebuilt: dict[str, type] = {}  # module-level classes rebuilt: their new version
         self.watch = Watch(self.live)
         self.removed: list[Removed] = []  # registering definitions gone from the source
+        # what makes the module names a statement reads right (see _inputs), and the
+        # module-level statement being staged
+        self.inputs: Inputs | None = None
+        self.current: Stmt | None = None
 
     # -- compiling and running -----------------------------------------------------------
 
@@ -398,54 +403,6 @@ def _registers_by_annotation(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bo
                for d in node.decorator_list)
 
 
-class NeedsWhole(Exception):
-    """Running only the changed statements would not compute what a fresh import does."""
-
-
-def check_reads_before_rebinding(changes: list[Change], last: dict[str, Stmt]) -> None:
-    """Raise `NeedsWhole` when a statement to run reads a name that it, or a statement
-    below it, binds again: the live value is the one bound last, not the one a fresh
-    import reads at that point (``LIMIT = 10`` / changed ``DOUBLE = LIMIT * 3`` /
-    ``LIMIT = "ten"``; ``open = wrap(open)`` changed would wrap the wrapper). A name a
-    statement run earlier in staging bound is read at its import-time value already."""
-    bound: set[str] = set()
-    for c in changes:
-        for name in _read_first(c) - bound:
-            binder = last.get(name)
-            if binder is not None and binder.start >= c.new.start:
-                raise NeedsWhole(f"line {c.new.lineno} reads {name}, which line "
-                                 f"{binder.lineno} binds again at or below it")
-        if not c.layout:
-            bound |= c.new.names
-
-
-def _read_first(c: Change) -> frozenset[str]:
-    """The module names the statement of `c` reads, as it runs in staging, before it
-    binds anything. Of a definition, only its header (decorators, defaults; bases and
-    keywords), and only when it changed (else it is not evaluated again): the rest reads
-    the name it defines (a method annotated with its class) or is not evaluated at all
-    (annotations under ``from __future__ import annotations``); a class body reading a
-    module name rebound below it is left to the whole-module fallback."""
-    stmt = c.new
-    if stmt.definition is None:
-        return stmt.reads | frozenset().union(*(updated_in_place(n) for n in stmt.nodes))
-    header = _header(stmt.nodes[0])
-    if c.old is not None and not c.refresh and c.old.definition == stmt.definition and \
-            dump(header) == dump(_header(c.old.nodes[0])):
-        return frozenset()
-    return frozenset().union(*(reads(ast.Expr(p)) for p in header))
-
-
-def _header(node: ast.stmt) -> list[ast.expr]:
-    """What a definition evaluates when it runs, besides its body and annotations."""
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return [*node.decorator_list, *node.args.defaults,
-                *(d for d in node.args.kw_defaults if d is not None)]
-    if isinstance(node, ast.ClassDef):
-        return [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]
-    return []
-
-
 # what the import system sets before the module runs
 _MODULE_ATTRS = frozenset({"__name__", "__file__", "__package__", "__spec__", "__loader__",
                            "__path__", "__cached__", "__builtins__"})
@@ -456,19 +413,6 @@ def _bind_live(st: Stage, name: str) -> None:
     not have bound it) stands in the staging namespace for the statements below it."""
     if name not in st.ns and name in st.live:
         st.ns[name] = st.live[name]
-
-
-def _revive(st: Stage, stmts: list[Stmt], stmt: Stmt, running: set[int]) -> None:
-    """Run again, in staging, the unchanged binders of temporaries `stmt` reads (see
-    `temporaries`): their names stay in staging only, as the module deleted them."""
-    def have(name: str) -> bool:
-        return name in st.ns or builtin(name)
-    for s in temporaries(stmts, stmt, have, running):
-        st.run([at_current_lines(n, s) for n in s.nodes])
-        text = ast.unparse(s.nodes[0]).splitlines()[0]
-        st.out.rerun.append(f"line {s.lineno}: {text[:60]} (a temporary a changed statement "
-                            "reads)")
-        running.add(id(s))
 
 
 def _unused_taker(fn: FunctionType) -> FunctionType:
@@ -576,10 +520,8 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
     `stale` are globals already rebound from outside (``from a import X`` following
     ``a.X``): the unchanged statements reading them run again too, as a fresh import
     would compute them from the new values. `whole`: every statement of the new source
-    runs (see `_diff.whole`).
-
-    Raises `NeedsWhole` (before running anything) when only the changed statements would
-    compute something else than a fresh import."""
+    runs (see `_diff.whole`). What each statement reads is what a fresh import reads at
+    that point (see `_inputs`)."""
     from ._patch import classes  # classes builds on Stage
 
     flags = future_flags(diff.new.stmts)
@@ -608,10 +550,8 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                for c in changes]
     st.dirty = dirty_names(changes, live_defs) | stale
     st.out.refreshed = sum(c.refresh for c in changes)
-    running = {id(c.new) for c in changes}
-    if not whole:
-        check_reads_before_rebinding(changes, last)
-    else:  # as in a fresh import, a name the source binds is unbound until it does
+    inputs = Inputs(st, diff.new.stmts, last)
+    if whole:  # as in a fresh import, a name the source binds is unbound until it does
         for name in set().union(*(s.names for s in diff.new.stmts)) - _MODULE_ATTRS:
             st.ns.pop(name, None)
     safe, st.out.warnings = readers(diff.new.stmts, changes, filename)
@@ -624,7 +564,9 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
         for change in changes:
             stmt = change.new
             kind = stmt.definition
-            _revive(st, diff.new.stmts, stmt, running)
+            if not whole:
+                inputs.before(change)
+                st.inputs, st.current = inputs, stmt
             if kind is not None and kind[0] == "def":
                 node = stmt.nodes[0]
                 assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -656,6 +598,7 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                     st.pair_lambdas(change)
                 text = ast.unparse(stmt.nodes[0]).splitlines()[0]
                 st.out.rerun.append(f"line {stmt.lineno}: {text[:60]}")
+            inputs.ran(stmt)
             st.out.bound.extend(n for n in sorted(stmt.names) if n in final and last[n] is stmt)
         st.note_removed(diff.removed, diff.changes, final, shared, st.live.get)
         st.out.withdrawals = st.watch.withdrawals(st.removed)

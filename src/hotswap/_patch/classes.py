@@ -362,6 +362,9 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
         ns = dict(cls.__dict__)
         if isinstance(ns.get("__annotations__"), dict):
             ns["__annotations__"] = dict(ns["__annotations__"])
+        if st.inputs is not None and st.current is not None:
+            st.inputs.for_class_body(st.current, [c.new for c in changes],
+                                     set(ns) | set(final_names(new_stmts)))
         st.watch.before_running(body)
         exec(shell_code(st, chain, body), st.ns, ns)
         cell = ns.get("__classcell__")
