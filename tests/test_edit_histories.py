@@ -267,8 +267,9 @@ def test_a_name_added_to_and_removed_from_all_of_a_star_imported_module(tree: Tr
              " + [pkg.LATE]")
     tree.write(a="__all__ = ['f', 'g', 'LATE', '_hidden']\ndef f():\n    return 1\n"
                  "def g():\n    return 2\nLATE = 'a'\n_hidden = 1\n")
-    hotswap.update(pkg.a)
+    report = hotswap.update(pkg.a)
     assert pkg.g() == 2
+    assert any(f"{pkg.__name__}.g added" in n for n in report.notes)
     same_as_fresh(tree, probe)
     tree.write(a="__all__ = ['g']\ndef f():\n    return 1\ndef g():\n    return 2\n"
                  "LATE = 'a'\n_hidden = 1\n")

@@ -25,7 +25,7 @@ from ._apply import LOCK, Stale, apply, undo_all
 from ._diff import ModuleDiff, Segmentation, diff, segment, whole
 from ._errors import UpdateError, _text, failure
 from ._imports import dependency_order, follow_stars, rebind_importers
-from ._ops import MISSING, Plan, Undo
+from ._ops import MISSING, Plan, SetItem, Undo
 from ._report import Report
 from ._sources import REGISTRY, read_source, source_path
 from ._stage import Staged, stage
@@ -275,7 +275,10 @@ def _planned(module: ModuleType, path: str, d: ModuleDiff, staged: Staged, repor
     # Modules of the same batch are rebound too: their unchanged `from a import X` does
     # not run again, and their own staging (after this one is applied) sees the new X.
     followers = rebind_importers(name, plan.rebound, plan, module.__dict__)
-    report.rebound.extend(f"{m}.{a}" for m, names in followers.items() for a in sorted(names))
+    # (a star importer follows later, at its own turn: it is named in a note then)
+    planned = {(id(op.container), op.key) for op in plan.ops if type(op) is SetItem}
+    report.rebound.extend(f"{m}.{a}" for m, names in followers.items() for a in sorted(names)
+                          if (id(getattr(sys.modules.get(m), "__dict__", None)), a) in planned)
     report.changed = not d.empty or bool(stale and plan.ops)
     if not report.changed:
         report.notes.append("no code changed (comments, formatting or layout only)")
@@ -376,7 +379,8 @@ def _commit(d: _Done, rider: bool = False) -> None:
         d.report.notes.extend(
             f"{r.module.__name__} ran again "
             f"{len(r.report.rerun) + len(r.report.functions)} statement(s) reading names "
-            f"it imported ({', '.join(sorted(r.followed))})" for r in d.riders)
+            f"it imported ({', '.join(sorted(r.followed))})" + _followed(r.report)
+            for r in d.riders)
     if d.report.changed and not rider:
         undo = d.undo + [u for r in d.riders for u in r.undo]
         state.history.append(_Applied(undo, d.baseline, d.old))
@@ -386,6 +390,13 @@ def _commit(d: _Done, rider: bool = False) -> None:
     linecache.checkcache(d.path)
     d.report.generation = state.generation
     _log(d.report)
+
+
+def _followed(report: Report) -> str:
+    """What an importer's own names did as it followed (a star import's names)."""
+    done = [*(f"{n} rebound" for n in report.rebound), *(f"{n} added" for n in report.added),
+            *(f"{n} removed" for n in report.removed)]
+    return f"; {', '.join(done)}" if done else ""
 
 
 def run(target: ModuleType | str, *, dry_run: bool = False,
