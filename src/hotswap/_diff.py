@@ -297,6 +297,18 @@ def pair(old: list[Stmt], new: list[Stmt]
     return changes, removed, moved
 
 
+def whole(d: ModuleDiff) -> ModuleDiff:
+    """`d` with every statement of the new source to run, in order: the changed ones with
+    their old versions, the others as their own (run again unchanged, see `Change`). What
+    left the source still leaves it. An unchanged statement that binds and deletes nothing
+    (``register(handler)``, ``print(...)``) is not run again: its effect on the program
+    is there already, and later statements read nothing from it."""
+    changed = {id(c.new): c for c in d.changes}
+    changes = [changed.get(id(s)) or Change(s, s, refresh=True) for s in d.new.stmts
+               if id(s) in changed or s.names or s.deleted]
+    return ModuleDiff(d.old, d.new, changes, d.removed, d.unchanged, d.shifted)
+
+
 def with_refreshes(stmts: list[Stmt], changes: list[Change], live_defs: set[str],
                    dirty: set[str] | frozenset[str] = frozenset()) -> list[Change]:
     """The changes plus the unchanged statements that must run again, in source order.

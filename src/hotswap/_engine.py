@@ -23,10 +23,10 @@ from typing import Any
 
 from . import _plan
 from ._apply import LOCK, Stale, apply, undo_all
-from ._diff import ModuleDiff, Segmentation, diff, segment
-from ._errors import UpdateError, failure
-from ._imports import dependency_order, rebind_importers
-from ._ops import Plan, Undo
+from ._diff import ModuleDiff, Segmentation, diff, segment, whole
+from ._errors import UpdateError, _text, failure
+from ._imports import dependency_order, follow_stars, rebind_importers
+from ._ops import MISSING, Plan, SetItem, Undo
 from ._report import Report
 from ._sources import REGISTRY, read_source, source_path
 from ._stage import Staged, stage
@@ -35,6 +35,11 @@ log = logging.getLogger("hotswap")
 
 _history_limit = 8
 _REPLANS = 2  # plans made again when other threads keep changing what the heap walk found
+
+
+class CheckFailed(UpdateError):
+    """The user's check failed after the modules of a transaction applied (all undone):
+    the edit as a whole is refused, not one module of it."""
 
 
 @dataclass
@@ -68,7 +73,7 @@ def set_history_limit(limit: int) -> None:
         raise ValueError("the history limit cannot be negative")
     with LOCK:
         _history_limit = limit
-        for state in _STATES.values():
+        for state in list(_STATES.values()):  # freeing a log may drop a module
             state.history = deque(state.history, maxlen=limit)
 
 
@@ -94,6 +99,8 @@ def _state(name: str, module: ModuleType | None = None) -> _ModuleState:
 
 
 def _forget(name: str, ref: weakref.ref[ModuleType]) -> None:
+    if not isinstance(_STATES, dict):  # the interpreter is shutting down: globals are None
+        return
     state = _STATES.get(name)
     if state is not None and state.owner is ref:
         del _STATES[name]
@@ -165,12 +172,7 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
         d = diff(old, text, path)
     except SyntaxError as exc:
         raise failure(name, path, exc, "cannot compile the new source of") from exc
-    try:
-        staged = stage(module, path, d, stale)
-    except UpdateError:
-        raise
-    except (Exception, SystemExit) as exc:  # a module that exits while staging is broken too
-        raise failure(name, path, exc, "the new source failed while staging") from exc
+    staged, d = _stage_or_whole(module, path, d, stale, report)
     before = copy.deepcopy(report)  # what planning starts from, each time it runs
     for attempt in range(_REPLANS + 1):
         if attempt:
@@ -214,6 +216,39 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
                  followed=stale)
 
 
+def _stage_or_whole(module: ModuleType, path: str, d: ModuleDiff, stale: frozenset[str],
+                    report: Report) -> tuple[Staged, ModuleDiff]:
+    """Stage the changed statements; when that fails, the whole module (see `whole`).
+
+    Running only what changed is the fast path, not the contract: a statement may fail on
+    the live globals (a value the program has since changed, a name a later statement
+    rebinds) where a fresh import of the new source succeeds. Then every statement runs,
+    in order, in staging, and the update is planned from that, identities kept. Only a
+    source that fails that way too is refused, with the error a fresh import would give.
+    """
+    name = module.__name__
+    try:
+        return stage(module, path, d, stale), d
+    except UpdateError:
+        raise
+    except (Exception, SystemExit) as exc:  # a module that exits while staging is broken too
+        if d.old is None or isinstance(exc, SyntaxError):  # (a __future__ change)
+            raise failure(name, path, exc, "the new source failed while staging") from exc
+        first = f"{type(exc).__name__}: {_text(exc)}"
+    full = whole(d)
+    try:
+        staged = stage(module, path, full, stale, whole=True)
+    except UpdateError:
+        raise
+    except (Exception, SystemExit) as exc:
+        raise failure(name, path, exc, "the new source failed while staging") from exc
+    report.warnings.append(f"running only the changed statements could not reproduce a "
+                           f"fresh import ({first}): the whole module ran again in staging "
+                           "instead, unchanged statements included (their names take the "
+                           "values a fresh import gives them); identities were kept")
+    return staged, full
+
+
 def _planned(module: ModuleType, path: str, d: ModuleDiff, staged: Staged, report: Report,
              baseline_known: bool, stale: frozenset[str]) -> tuple[Plan, dict[str, set[str]]]:
     """The plan of one module's update (and the importers that follow its rebound names),
@@ -227,12 +262,24 @@ def _planned(module: ModuleType, path: str, d: ModuleDiff, staged: Staged, repor
     except (Exception, SystemExit) as exc:
         staged.restore()
         raise failure(name, path, exc, "the new source failed while staging") from exc
+    if stale:  # names a module it star-imports from changed: take what it exports now
+        for alias, (before, after) in follow_stars(module, stale, plan).items():
+            if after is MISSING:
+                report.removed.append(f"{name}.{alias}")
+            else:
+                (report.added if before is MISSING else report.rebound).append(
+                    f"{name}.{alias}")
+                if before is not MISSING:
+                    plan.rebound[alias] = (before, after)
     report.rerun.extend(staged.rerun)
     report.unchanged = d.unchanged - staged.refreshed
     # Modules of the same batch are rebound too: their unchanged `from a import X` does
     # not run again, and their own staging (after this one is applied) sees the new X.
-    followers = rebind_importers(name, plan.rebound, plan)
-    report.rebound.extend(f"{m}.{a}" for m, names in followers.items() for a in sorted(names))
+    followers = rebind_importers(name, plan.rebound, plan, module.__dict__)
+    # (a star importer follows later, at its own turn: it is named in a note then)
+    planned = {(id(op.container), op.key) for op in plan.ops if type(op) is SetItem}
+    report.rebound.extend(f"{m}.{a}" for m, names in followers.items() for a in sorted(names)
+                          if (id(getattr(sys.modules.get(m), "__dict__", None)), a) in planned)
     report.changed = not d.empty or bool(stale and plan.ops)
     if not report.changed:
         report.notes.append("no code changed (comments, formatting or layout only)")
@@ -290,7 +337,7 @@ def transaction(targets: Sequence[ModuleType | str], *, dry_run: bool = False,
                     check()
                 except Exception as exc:
                     updated = ", ".join(repr(d.module.__name__) for d in done)
-                    raise UpdateError(
+                    raise CheckFailed(
                         f"{done[-1].path}: the check after updating {updated} failed "
                         f"({type(exc).__name__}: {exc}); the update was rolled back",
                         module=done[-1].module.__name__, filename=done[-1].path) from exc
@@ -333,7 +380,8 @@ def _commit(d: _Done, rider: bool = False) -> None:
         d.report.notes.extend(
             f"{r.module.__name__} ran again "
             f"{len(r.report.rerun) + len(r.report.functions)} statement(s) reading names "
-            f"it imported ({', '.join(sorted(r.followed))})" for r in d.riders)
+            f"it imported ({', '.join(sorted(r.followed))})" + _followed(r.report)
+            for r in d.riders)
     if d.report.changed and not rider:
         undo = d.undo + [u for r in d.riders for u in r.undo]
         state.history.append(_Applied(undo, d.baseline, d.old))
@@ -343,6 +391,13 @@ def _commit(d: _Done, rider: bool = False) -> None:
     linecache.checkcache(d.path)
     d.report.generation = state.generation
     _log(d.report)
+
+
+def _followed(report: Report) -> str:
+    """What an importer's own names did as it followed (a star import's names)."""
+    done = [*(f"{n} rebound" for n in report.rebound), *(f"{n} added" for n in report.added),
+            *(f"{n} removed" for n in report.removed)]
+    return f"; {', '.join(done)}" if done else ""
 
 
 def run(target: ModuleType | str, *, dry_run: bool = False,
@@ -386,3 +441,5 @@ def _finish(report: Report, start: float) -> Report:
 
 def _log(report: Report) -> None:
     log.info("%s", report)
+    for warning in report.warnings:
+        log.warning("hotswap: %s: %s", report.module, warning)

@@ -10,7 +10,8 @@ from types import ModuleType
 from collections.abc import Iterator
 from typing import Any
 
-from ._ops import Plan
+from ._names import bound_names
+from ._ops import MISSING, Plan, SetItem
 from ._safe import instance_dict, is_a
 from ._sources import REGISTRY
 
@@ -85,50 +86,77 @@ def dependency_order(items: list[tuple[str, str, str | None]]) -> list[str]:
     return ordered
 
 
-_PARSED: dict[str, tuple[str, list[tuple[str, str, str]]]] = {}  # name: (text, imports)
+_Layout = list[tuple[str | None, frozenset[str]]]
+# module name: (text, its ``from m import name as alias``, its layout (see `_layout`))
+_PARSED: dict[str, tuple[str, list[tuple[str, str, str]], _Layout]] = {}
 
 
-def _from_imports(module: Any) -> list[tuple[str, str, str]]:
-    """(source module, name, alias) of every ``from m import name as alias`` in a module.
+def _parsed(module: Any) -> tuple[list[tuple[str, str, str]], _Layout]:
+    """A module's imports and layout, read from its source once per version of the text.
 
     Only modules whose source is already in memory are read (user code: library modules
-    do not import from the program), and each text is parsed once.
+    do not import from the program).
     """
     text = REGISTRY.known_text(module.__name__)
     if text is None:
-        return []
+        return [], []
     cached = _PARSED.get(module.__name__)
     if cached is not None and cached[0] is text:
-        return cached[1]
+        return cached[1], cached[2]
     try:
         tree = ast.parse(text)
     except SyntaxError:
-        return []
+        return [], []
     package = getattr(module, "__package__", None)
-    out = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            source = resolve(node.module or "", node.level, package)
-            if source:
-                for alias in node.names:
-                    out.append((source, alias.name, alias.asname or alias.name))
-    _PARSED[module.__name__] = (text, out)
-    return out
+    imports = []
+    layout: _Layout = []
+    for stmt in tree.body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.ImportFrom):
+                source = resolve(node.module or "", node.level, package)
+                if source:
+                    for alias in node.names:
+                        imports.append((source, alias.name, alias.asname or alias.name))
+                if any(a.name == "*" for a in node.names):
+                    layout.append((source, frozenset()))
+        layout.append((None, bound_names(stmt)))
+    _PARSED[module.__name__] = (text, imports, layout)
+    return imports, layout
 
 
-def rebind_importers(modname: str, changed: dict[str, tuple[Any, Any]], plan: Plan
-                     ) -> dict[str, set[str]]:
+def _from_imports(module: Any) -> list[tuple[str, str, str]]:
+    """(source module, name, alias) of every ``from m import name as alias`` in a module."""
+    return _parsed(module)[0]
+
+
+def _layout(module: Any) -> _Layout:
+    """A module's top-level statements in order, as (the source of a star import, else
+    None) and the names the statement binds itself: enough to tell, for a name, which
+    statement has the last word on it."""
+    return _parsed(module)[1]
+
+
+def rebind_importers(modname: str, changed: dict[str, tuple[Any, Any]], plan: Plan,
+                     live: dict[str, Any] | None = None) -> dict[str, set[str]]:
     """Plan rebinding of names other modules imported from `modname` whose value changed.
 
     A module is touched only if its own source says ``from modname import name`` and its
     global still holds the old object: a value it rebound itself is its own. Returns, for
     each module touched, the names rebound in it: its statements reading them are stale.
+    With `live` (the module's globals, which `plan` may bind and remove names in), the
+    modules that ``from modname import *`` follow what it exports, names added and
+    removed included (see `_star_importers_of`).
     """
     done: dict[str, set[str]] = {}
     todo = [(modname, changed)]
+    exported = _exports_delta(live, plan) if live is not None else None
     while todo:  # a module that re-exports the name passes it on to its own importers
         source, values = todo.pop()
-        for other_name, rebound in _importers_of(source, values, modname, plan):
+        found = _importers_of(source, values, modname, plan)
+        if exported:
+            found += _star_importers_of(source, exported if source == modname else
+                                        _still_exported(source, values))
+        for other_name, rebound in found:
             names = done.setdefault(other_name, set())
             fresh = {alias: v for alias, v in rebound.items() if alias not in names}
             names.update(rebound)
@@ -139,6 +167,7 @@ def rebind_importers(modname: str, changed: dict[str, tuple[Any, Any]], plan: Pl
 
 def _importers_of(modname: str, changed: dict[str, tuple[Any, Any]], origin: str,
                   plan: Plan) -> list[tuple[str, dict[str, tuple[Any, Any]]]]:
+    changed = {k: v for k, v in changed.items() if v[0] is not MISSING and v[1] is not MISSING}
     if not changed:
         return []
     olds = {id(old) for old, _ in changed.values()}
@@ -174,3 +203,117 @@ def _readable_modules(skip: set[str]) -> Iterator[tuple[str, ModuleType, dict[st
         d = instance_dict(module)
         if d is not None:
             yield name, module, d
+
+
+# -- ``from m import *`` ----------------------------------------------------------------------
+
+def exports(d: dict[str, Any]) -> dict[str, Any]:
+    """What ``from m import *`` takes from globals `d`: the names of ``__all__`` (those
+    bound), or every name not starting with an underscore."""
+    names = d.get("__all__")
+    if isinstance(names, (list, tuple)) and all(type(n) is str for n in names):
+        return {n: d[n] for n in names if n in d}
+    return {k: v for k, v in d.items() if type(k) is str and not k.startswith("_")}
+
+
+def _planned(live: dict[str, Any], plan: Plan) -> dict[str, Any]:
+    """The globals as they will be once `plan` binds and removes its names."""
+    after = dict(live)
+    for op in plan.ops:
+        if type(op) is SetItem and op.container is live:
+            if op.value is MISSING:
+                after.pop(op.key, None)
+            else:
+                after[op.key] = op.value
+    return after
+
+
+def _exports_delta(live: dict[str, Any], plan: Plan) -> dict[str, tuple[Any, Any]]:
+    """Exported names whose value the plan changes, adds or removes: name -> (old, new),
+    MISSING for a side that has none. Empty (and cheap) when the plan binds no global."""
+    if not any(type(op) is SetItem and op.container is live for op in plan.ops):
+        return {}
+    before, after = exports(live), exports(_planned(live, plan))
+    return {n: (before.get(n, MISSING), after.get(n, MISSING)) for n in {*before, *after}
+            if before.get(n, MISSING) is not after.get(n, MISSING)}
+
+
+def _still_exported(modname: str, values: dict[str, tuple[Any, Any]]
+                    ) -> dict[str, tuple[Any, Any]]:
+    """Of names rebound in a module that re-exports, those its own star export passes on."""
+    module = sys.modules.get(modname)
+    d = instance_dict(module) if module is not None else None
+    if d is None:
+        return {}
+    names = d.get("__all__")
+    if isinstance(names, (list, tuple)):
+        return {k: v for k, v in values.items() if k in names}
+    return {k: v for k, v in values.items() if not k.startswith("_")}
+
+
+def _star_importers_of(modname: str, delta: dict[str, tuple[Any, Any]]
+                       ) -> list[tuple[str, dict[str, tuple[Any, Any]]]]:
+    """The modules whose source does ``from modname import *``, each with the names of
+    `delta` (what modname exports that changed, was added or removed): they follow it
+    when their own turn comes in the transaction (see `follow_stars`), once every module
+    they star-import from is up to date."""
+    if not delta:
+        return []
+    return [(other_name, dict(delta)) for other_name, other, _ in _readable_modules({modname})
+            if any(source == modname for source, _ in _layout(other))]
+
+
+def follow_stars(module: Any, names: frozenset[str], plan: Plan) -> dict[str, tuple[Any, Any]]:
+    """Plan the globals among `names` that a module's star imports give: each takes what a
+    fresh import binds, the value exported by the last star import exporting it (or
+    leaves, when none does any more), unless a statement of the module's own binds it
+    after them. Returns name -> (old, new), MISSING for a side that has none."""
+    layout = _layout(module)
+    if not any(source is not None for source, _ in layout):
+        return {}
+    d = module.__dict__
+    views = _Views(plan)
+    out: dict[str, tuple[Any, Any]] = {}
+    for name in sorted(names):
+        value = _star_value(layout, name, views)
+        current = d.get(name, MISSING)
+        if value is _OWN or value is current:
+            continue
+        plan.set_item(d, name, value)
+        out[name] = (current, value)
+    return out
+
+
+_OWN: Any = object()  # the module binds the name itself, after every star import
+
+
+class _Views(dict[str, dict[str, Any]]):
+    """What each module exports once `plan` (as planned so far) applies, computed once."""
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def __missing__(self, source: str) -> dict[str, Any]:
+        module = sys.modules.get(source)
+        d = instance_dict(module) if module is not None else None
+        self[source] = exports(_planned(d, self.plan)) if d is not None else {}
+        return self[source]
+
+
+def _exported_by(source: str | None, views: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {} if source is None else views[source]
+
+
+def _star_value(layout: list[tuple[str | None, frozenset[str]]], name: str,
+                views: dict[str, dict[str, Any]]) -> Any:
+    """What a fresh import binds `name` to: from the last statement binding it."""
+    for source, names in reversed(layout):
+        if source is None:
+            if name in names:
+                return _OWN
+            continue
+        found = _exported_by(source, views)
+        if name in found:
+            return found[name]
+    return MISSING

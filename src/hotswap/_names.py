@@ -146,3 +146,11 @@ def reads(stmt: ast.AST) -> frozenset[str]:
     r = _Reader()
     r.visit(stmt)
     return frozenset(r.reads)
+
+
+def updated_in_place(stmt: ast.stmt) -> frozenset[str]:
+    """Names an augmented assignment at the top of `stmt` reads back (``X += [2]``): the
+    value it starts from is the one bound before it."""
+    if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+        return frozenset({stmt.target.id})
+    return frozenset()

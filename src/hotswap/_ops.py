@@ -9,6 +9,7 @@ exactly as it was.
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 import types
 from collections.abc import Callable, Iterable, Iterator
@@ -95,6 +96,9 @@ class SetAttr(Op):
         setter = type.__setattr__ if is_class else object.__setattr__
         deleter = type.__delattr__ if is_class else object.__delattr__
 
+        if is_class and _shadowed_by_metatype(type(obj), name):
+            setter, deleter = _raw_set, _raw_delete
+
         def own() -> Any:
             return obj.__dict__ if is_class else (instance_dict(obj) or {})
         before = own().get(name, _MISSING)
@@ -110,6 +114,50 @@ class SetAttr(Op):
             else:
                 setter(obj, name, before)
         return undo
+
+
+# Names whose setter on `type` stores the value in the class's own dict (as a class
+# statement would), or must run (the bases, the abstract flag): set the ordinary way.
+_STORED_BY_SETTER = frozenset({"__doc__", "__module__", "__annotations__", "__bases__",
+                               "__abstractmethods__", "__type_params__"})
+
+
+def _shadowed_by_metatype(meta: type, name: str) -> bool:
+    """Whether `name` is a data descriptor of the metaclass (``type.__name__``, a
+    metaclass's property): ``type.__setattr__`` would call its setter instead of storing a
+    class entry, which a class body defining ``__name__ = property(...)`` needs."""
+    if name in _STORED_BY_SETTER:
+        return False
+    for klass in meta.__mro__:
+        if name in klass.__dict__:
+            return class_has(type(klass.__dict__[name]), "__set__")
+    return False
+
+
+def _class_namespace(cls: type) -> dict[str, Any]:
+    """The dict behind ``cls.__dict__`` (a read-only proxy of it)."""
+    proxy = type.__dict__["__dict__"].__get__(cls)
+    inner = [d for d in gc.get_referents(proxy) if type(d) is dict]
+    if len(inner) != 1:
+        raise TypeError(f"cannot reach the namespace of {cls.__qualname__}")
+    return inner[0]
+
+
+def _modified(cls: type) -> None:
+    """Make CPython forget what it cached about `cls` and its subclasses' lookups (what
+    setting any attribute through ``type.__setattr__`` does)."""
+    type.__setattr__(cls, "__hotswap_modified__", None)
+    type.__delattr__(cls, "__hotswap_modified__")
+
+
+def _raw_set(cls: Any, name: str, value: Any) -> None:
+    _class_namespace(cls)[name] = value
+    _modified(cls)
+
+
+def _raw_delete(cls: Any, name: str) -> None:
+    del _class_namespace(cls)[name]
+    _modified(cls)
 
 
 @dataclass

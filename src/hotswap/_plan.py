@@ -15,6 +15,7 @@ import types
 import typing
 from typing import Any
 
+from ._derived import rerun
 from ._diff import ModuleDiff, final_names
 from ._heap import frozen_note, walk
 from ._imports import importer_namespaces
@@ -25,6 +26,7 @@ from ._patch.enums import migrate_members
 from ._patch.functions import caches_in, incompatibility, nested_changes
 from ._patch.handover import hand_over
 from ._patch.lines import reline
+from ._patch.newattrs import CONSTRUCTORS, Gain, gain, warning
 from ._patch.instances import Move, compatible, move_all, retarget_holder, with_subclasses
 from ._patch.rebind import Rebinder
 from ._patch.slots import CountSlots, Reslot, SlotChange
@@ -155,7 +157,16 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
             + " and not held by a module keep their old line numbers in tracebacks until the "
             "nested function next changes (finding them would walk the heap)")
 
-    _heap_work(module, staged, nested, reslots, plan, report)
+    for code, label, _name in staged.derived:
+        classes: list[type] = []
+        for key in sorted(code.co_names):
+            value = live.get(key)
+            if is_a(value, type) and type.__getattribute__(value, "__module__") == modname:
+                classes.append(typing.cast(type, value))
+        plan.add(rerun(code, live, classes, label, report.added))
+        report.rerun.append(label)
+    report.warnings.extend(staged.warnings)
+    _heap_work(module, staged, nested, reslots, plan, report, _gains(module, staged))
     report.redecorated.extend(staged.redecorated)
     if "__hotswap_migrate__" in final and not diff.empty:
         previous = dict(live)  # the globals as they are before this update
@@ -166,13 +177,49 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
     return plan
 
 
+def _gains(module: types.ModuleType, staged: Staged) -> list[Gain]:
+    """Classes whose changed constructor sets attributes the old one did not, unless the
+    class migrates its instances itself (``__hotswap_migrate__``)."""
+    edits = {id(e.cls): e for e in staged.classes}
+    out: dict[tuple[int, str], Gain | None] = {}
+    candidates: list[tuple[type, str, Any, Any]] = []
+    for p in staged.patches:
+        owner, _, ctor = p.live.__qualname__.rpartition(".")
+        cls = _owner(module, owner) if ctor in CONSTRUCTORS and not p.layout else None
+        if cls is not None:
+            candidates.append((cls, ctor, p.live, p.new))
+    for e in staged.classes:
+        candidates.extend((e.cls, k, e.cls.__dict__.get(k), e.set[k])
+                          for k in CONSTRUCTORS if k in e.set)
+    for cls, ctor, old, new in candidates:
+        edit = edits.get(id(cls))
+        if (id(cls), ctor) in out or (class_has(cls, "__hotswap_migrate__") if edit is None
+                                      else _hook_after(cls, edit)):
+            continue
+        given = set(edit.set) | set(edit.fill) if edit is not None else set()
+        out[(id(cls), ctor)] = gain(cls, f"{module.__name__}.{cls.__qualname__}", ctor, old,
+                                    new, given)
+    return [g for g in out.values() if g is not None]
+
+
+def _owner(module: types.ModuleType, qualname: str) -> type | None:
+    """The module's class of that qualified name, through its globals (None: not one)."""
+    value: Any = module
+    for part in qualname.split("."):
+        namespace = instance_dict(value)
+        value = namespace.get(part) if namespace is not None else None
+        if value is None:
+            return None
+    return value if is_a(value, type) else None
+
+
 def _heap_work(module: types.ModuleType, staged: Staged,
                nested: list[tuple[types.CodeType, types.CodeType]], reslots: list[Reslot],
-               plan: Plan, report: Report) -> None:
+               plan: Plan, report: Report, gains: list[Gain]) -> None:
     """Everything that needs the heap, found in one walk: live closures of changed nested
-    functions, old instances (for dataclass defaults and migration hooks, and those whose
-    class hid or gave back a slot), and the references to classes that had to be
-    replaced."""
+    functions, old instances (for dataclass defaults and migration hooks, to count those
+    lacking what a new constructor sets, and those whose class hid or gave back a slot),
+    and the references to classes that had to be replaced."""
     needing_instances = [e for e in staged.classes
                          if e.fill or "__hotswap_migrate__" in e.set
                          or class_has(e.cls, "__hotswap_migrate__")]
@@ -187,13 +234,15 @@ def _heap_work(module: types.ModuleType, staged: Staged,
     counted = [*slotted.values(), *(c for c in staged.made if is_a(c, type))]
     if counted:
         plan.add(CountSlots(counted))
-    if not (nested or family or replaced or slotted):
+    gained = {id(c): (c, g) for g in gains for c in with_subclasses(g.cls)}
+    if not (nested or family or replaced or slotted or gained):
         return
     report.heap_walks += 1
     unseen = frozen_note()
     if unseen is not None:
         report.notes.append(unseen)
     classes = list({**slotted, **{i: c for i, (c, _) in family.items()},
+                    **{i: c for i, (c, _) in gained.items()},
                     **{id(r.live): r.live for r in replaced}}.values())
     plan.guards.extend([old for old, _ in nested] + classes)
     # Closures hold the nested code they were made from; if the enclosing function's lines
@@ -272,10 +321,24 @@ def _heap_work(module: types.ModuleType, staged: Staged,
             if _hook_after(cls, edit):
                 hooks.append(InstanceHook(obj))
                 offered[label] = offered.get(label, 0) + 1
+    _count_lacking(gains, gained, found.instances, report)
     report.instances.extend(f"{n} ({k} given new field defaults)" for n, k in filled.items())
     report.instances.extend(f"{n} ({k} offered __hotswap_migrate__)" for n, k in offered.items())
     for op in hooks:
         plan.add(op)
+
+
+def _count_lacking(gains: list[Gain], gained: dict[int, tuple[type, Gain]],
+                   instances: Any, report: Report) -> None:
+    """Warn, per class, how many old instances (its subclasses' included) lack an attribute
+    its new constructor sets."""
+    counts = {id(g): 0 for g in gains}
+    for key, (_cls, g) in gained.items():
+        for obj in instances.get(key, ()):
+            state = instance_dict(obj)
+            if state is not None and any(n not in state for n in g.names):
+                counts[id(g)] += 1
+    report.warnings.extend(warning(g, counts[id(g)]) for g in gains if counts[id(g)])
 
 
 def _report_slots(name: str, change: SlotChange, report: Report) -> None:

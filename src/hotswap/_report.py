@@ -48,6 +48,9 @@ class Report:
     rerun: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # what may now differ from a fresh start of the new source, for the author to act on
+    # (also logged as warnings): a statement not re-run, instances lacking new attributes
+    warnings: list[str] = field(default_factory=list)
     heap_walks: int = 0
     unchanged: int = 0  # top-level statements left alone (not re-run)
     error: str | None = None  # a dry run's refusal: what `update` would raise
@@ -87,6 +90,7 @@ class Report:
                          "not re-run")
         for name, why in self.skipped:
             lines.append(f"  left on old version: {name}: {why}")
+        lines.extend(f"  warning: {w}" for w in self.warnings)
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
 
@@ -100,6 +104,8 @@ class Report:
                 parts.append(f"{n} {one if n == 1 else many}")
         if self.skipped:
             parts.append(f"{len(self.skipped)} left on the old version")
+        if self.warnings:
+            parts.append(f"{len(self.warnings)} warning{'s' if len(self.warnings) > 1 else ''}")
         verb = "would update" if self.dry_run else "updated"
         line = f"hotswap: {verb} {self.module} ({', '.join(parts) or 'no code changed'})"
         return line + (f" in {self.duration * 1000:.1f} ms" if timing else "")

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import __future__
 import ast
+import builtins
 import copy
+import sys
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._derived import readers
+from ._inputs import Inputs
 from ._diff import Change, ModuleDiff, Stmt, dirty_names, dump, final_names, with_refreshes
 from ._names import reads
 from ._patch.functions import clone, find_raw, incompatibility, lambdas_in, role_of
@@ -95,6 +99,10 @@ class Staged:
     registrations: list[Delta] = field(default_factory=list)
     withdrawals: list[Withdraw] = field(default_factory=list)  # of removed definitions
     clear_caches: list[Callable[[], Any]] = field(default_factory=list)
+    # unchanged statements deriving from a definition whose shape changed (see _derived):
+    # (code to run again once it applies, the statement's label, the name it reads)
+    derived: list[tuple[types.CodeType, str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the derived ones not run again
 
     def settle(self) -> None:
         """Staging is over: keep, of each handed function's attributes, only those the
@@ -133,6 +141,18 @@ def future_flags(stmts: list[Stmt]) -> int:
     return flags
 
 
+def significant(flags: int) -> int:
+    """Of a module's ``__future__`` flags, those that change how it compiles here: a feature
+    mandatory in the running Python (``absolute_import``, ``generator_stop``...) compiles
+    the same with or without its import, so adding or removing one is a plain edit."""
+    for name in __future__.all_feature_names:
+        feature = getattr(__future__, name)
+        mandatory = feature.getMandatoryRelease()
+        if mandatory is not None and mandatory <= sys.version_info:
+            flags &= ~feature.compiler_flag
+    return flags
+
+
 def is_docstring(node: ast.stmt) -> bool:
     return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
             and isinstance(node.value.value, str))
@@ -167,6 +187,10 @@ class Stage:
         self.rebuilt: dict[str, type] = {}  # module-level classes rebuilt: their new version
         self.watch = Watch(self.live)
         self.removed: list[Removed] = []  # registering definitions gone from the source
+        # what makes the module names a statement reads right (see _inputs), and the
+        # module-level statement being staged
+        self.inputs: Inputs | None = None
+        self.current: Stmt | None = None
 
     # -- compiling and running -----------------------------------------------------------
 
@@ -381,6 +405,18 @@ def _registers_by_annotation(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bo
                for d in node.decorator_list)
 
 
+# what the import system sets before the module runs
+_MODULE_ATTRS = frozenset({"__name__", "__file__", "__package__", "__spec__", "__loader__",
+                           "__path__", "__cached__", "__builtins__"})
+
+
+def _bind_live(st: Stage, name: str) -> None:
+    """A definition staged in place (its live object keeps its identity, and staging may
+    not have bound it) stands in the staging namespace for the statements below it."""
+    if name not in st.ns and name in st.live:
+        st.ns[name] = st.live[name]
+
+
 def _unused_taker(fn: FunctionType) -> FunctionType:
     return fn
 
@@ -397,7 +433,7 @@ def _check_future(diff: ModuleDiff, filename: str, flags: int) -> None:
                                   "file", (filename, node.lineno, node.col_offset + 1, None))
             if not is_future and not (i == 0 and is_docstring(node)):
                 leading = False
-    if diff.old is not None and future_flags(diff.old.stmts) != flags:
+    if diff.old is not None and significant(future_flags(diff.old.stmts)) != significant(flags):
         raise SyntaxError("the module's __future__ imports changed: every statement would "
                           "compile differently, so this cannot be applied live (restart)",
                           (filename, diff.new.stmts[0].lineno if diff.new.stmts else 1, 1, None))
@@ -446,13 +482,48 @@ def with_new_last_defs(old: list[Stmt], removed: list[Stmt], changes: list[Chang
     return sorted(changes + list(extra.values()), key=lambda c: c.new.start)
 
 
+def temporaries(stmts: list[Stmt], stmt: Stmt, have: Callable[[str], bool],
+                running: set[int]) -> list[Stmt]:
+    """The statements to run again before `stmt` (of `stmts`): for each name it reads that is
+    gone (`have` says no), the last statement above binding it, when that one is not
+    running anyway (`running`: ids). A temporary bound by an unchanged statement and
+    deleted by a later one (``import operator`` ... ``del operator``) exists only while
+    the body first runs; a changed statement reading it needs its binder run again, as a
+    fresh import runs it (and that binder's own temporaries, in turn). Source order."""
+    missing = [n for n in stmt.reads | stmt.deleted if not have(n)]
+    if not missing:
+        return []  # the common case, decided without looking at the other statements
+    index = next(i for i, s in enumerate(stmts) if s is stmt)
+    out: dict[int, tuple[int, Stmt]] = {}
+    todo = [(index, frozenset(missing))]
+    while todo:
+        at, names = todo.pop()
+        for name in names:
+            if have(name):
+                continue
+            for i in range(at - 1, -1, -1):
+                s = stmts[i]
+                if name in s.names:
+                    if id(s) not in running and id(s) not in out:
+                        out[id(s)] = (i, s)
+                        todo.append((i, s.reads))
+                    break
+    return [s for _, s in sorted(out.values(), key=lambda pair: pair[0])]
+
+
+def builtin(name: str) -> bool:
+    return hasattr(builtins, name)
+
+
 def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
-          stale: frozenset[str] = frozenset()) -> Staged:
+          stale: frozenset[str] = frozenset(), whole: bool = False) -> Staged:
     """Run every changed and added statement of `diff`, in source order, in staging.
 
     `stale` are globals already rebound from outside (``from a import X`` following
     ``a.X``): the unchanged statements reading them run again too, as a fresh import
-    would compute them from the new values."""
+    would compute them from the new values. `whole`: every statement of the new source
+    runs (see `_diff.whole`). What each statement reads is what a fresh import reads at
+    that point (see `_inputs`)."""
     from ._patch import classes  # classes builds on Stage
 
     flags = future_flags(diff.new.stmts)
@@ -467,7 +538,8 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
     # class whose statement runs again as a whole: code generated from it (a dataclass
     # subclass's fields) must be generated again.
     live_defs = set(st.live) - classes.rebuilding(st, diff.new.stmts, diff.changes, stale)
-    changes = with_refreshes(diff.new.stmts, diff.changes, live_defs, stale)
+    changes = diff.changes if whole else with_refreshes(diff.new.stmts, diff.changes,
+                                                         live_defs, stale)
     if diff.old is not None:
         changes = with_new_last_defs(diff.old.stmts, diff.removed, changes, last)
     # A def run again unchanged (it reads a rebound name) comes with itself as its old
@@ -480,10 +552,23 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                for c in changes]
     st.dirty = dirty_names(changes, live_defs) | stale
     st.out.refreshed = sum(c.refresh for c in changes)
+    inputs = Inputs(st, diff.new.stmts, last)
+    if whole:  # as in a fresh import, a name the source binds is unbound until it does
+        for name in set().union(*(s.names for s in diff.new.stmts)) - _MODULE_ATTRS:
+            st.ns.pop(name, None)
+    safe, st.out.warnings = readers(diff.new.stmts, changes, filename)
+    for s, name in safe:
+        text = ast.unparse(s.nodes[0]).splitlines()[0][:60]
+        st.out.derived.append((st.compile([at_current_lines(n, s) for n in s.nodes]),
+                               f"line {s.lineno}: {text} (it reads {name}, which changed)",
+                               name))
     try:
         for change in changes:
             stmt = change.new
             kind = stmt.definition
+            if not whole:
+                inputs.before(change)
+                st.inputs, st.current = inputs, stmt
             if kind is not None and kind[0] == "def":
                 node = stmt.nodes[0]
                 assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -500,10 +585,14 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                                                      node.name),  # type: ignore[attr-defined]  # noqa: B023
                             line)
                 st.run(body)
+                if whole:
+                    _bind_live(st, node.name)
             elif kind is not None and kind[0] == "class":
                 node = stmt.nodes[0]
                 assert isinstance(node, ast.ClassDef)
                 classes.stage_class(st, change, node)
+                if whole:
+                    _bind_live(st, node.name)
             elif stmt is first and len(stmt.nodes) == 1 and is_docstring(stmt.nodes[0]) \
                     and not change.refresh:
                 st.ns["__doc__"] = stmt.nodes[0].value.value  # type: ignore[attr-defined]  # an Expr
@@ -515,6 +604,7 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                     st.pair_lambdas(change)
                 text = ast.unparse(stmt.nodes[0]).splitlines()[0]
                 st.out.rerun.append(f"line {stmt.lineno}: {text[:60]}")
+            inputs.ran(stmt)
             st.out.bound.extend(n for n in sorted(stmt.names) if n in final and last[n] is stmt)
         st.note_removed(diff.removed, diff.changes, final, shared, st.live.get)
         st.out.withdrawals = st.watch.withdrawals(st.removed)

@@ -6,8 +6,9 @@ so a touch or an editor's save of identical bytes does nothing. Editors that sav
 writing a new file and renaming it over the old one change the inode, which the stat
 notices. A file caught mid-write (its stat moved during the read) is left for the next
 poll. All modules changed at once are updated as one transaction, in dependency order. A
-broken file is logged and remembered: the old code keeps running, and nothing is retried
-until the file changes again.
+broken file is logged and remembered: its module (and the changed modules importing it)
+keep their old code and wait, retried with every later change, while the other modules
+apply.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from types import ModuleType
 from typing import Any
 
 from . import _apply
-from ._engine import transaction
+from ._engine import CheckFailed, transaction
+from ._imports import imported
 from ._errors import UpdateError
 from ._report import Report
 from ._sources import REGISTRY, source_path
@@ -195,26 +197,49 @@ class Watcher:
                 changed[path] = (entry.module, digest, _decode(data))
             if not changed:
                 return []
-            # Edits refused together with a broken file wait for it: they are applied
-            # with the next change, as one transaction again.
+            # A refused module (and the modules of the batch importing it) waits for its
+            # next change, retried with every later one; the others apply now.
             batch = {**self._pending, **changed}
+            reports, self._pending, held = self._apply(batch)
+            for path, (_, digest, _) in batch.items():
+                self._files[path].digest = digest  # not retried until something changes
+            changed_reports = [r for r in reports if r.changed]
+            for r in changed_reports:
+                r.notes.extend(held)
+            self.reports.extend(changed_reports)
+            return changed_reports
+
+    def _apply(self, batch: dict[str, tuple[str, bytes, str | None]]
+               ) -> tuple[list[Report], dict[str, tuple[str, bytes, str | None]], list[str]]:
+        """Apply `batch` (path: (module, digest, text)) as one transaction; when one module
+        is refused, that module and those of the batch importing it are held back and the
+        rest is tried again, so one refusal never stalls the modules that do not depend
+        on it. Returns the reports, what is held back (pending), and a line per module
+        held back saying why (each is also logged, every time)."""
+        held: dict[str, tuple[str, bytes, str | None]] = {}
+        why: list[str] = []
+        batch = dict(batch)
+        while batch:
             names = [m for m, _, _ in batch.values() if m in sys.modules]
             texts = {m: t for m, _, t in batch.values() if t is not None}
             try:
-                reports = transaction(names, check=self.check, texts=texts)
+                return transaction(names, check=self.check, texts=texts), held, why
             except UpdateError as exc:
                 log.error("hotswap: update refused, the old code keeps running: %s", exc)
                 self.errors.append(exc)
-                self._pending = batch
-                for path, (_, digest, _) in changed.items():
-                    self._files[path].digest = digest  # not retried until something changes
-                return []
-            self._pending = {}
-            for path, (_, digest, _) in batch.items():
-                self._files[path].digest = digest
-            changed_reports = [r for r in reports if r.changed]
-            self.reports.extend(changed_reports)
-            return changed_reports
+                out = _held_with(batch, exc)
+                for path in out:
+                    held[path] = batch.pop(path)
+                module = exc.module or "the edit"
+                for path in out:
+                    name = held[path][0]
+                    reason = str(exc) if name == exc.module else \
+                        f"it imports {module}, whose update was refused"
+                    why.append(f"held back: {name} keeps its old code ({reason}); "
+                               "retried when a watched file changes")
+                    if name != exc.module:
+                        log.warning("hotswap: %s", why[-1])
+        return [], held, why
 
     def _refuse(self, path: str, entry: _File, digest: bytes, why: str) -> None:
         err = UpdateError(f"{self.trust.describe(path)}: refused to apply, the old code keeps "
@@ -285,6 +310,29 @@ class Watcher:
         self._wake = threading.Event()
         self._poll_lock = threading.Lock()
         self.start(self._interval)
+
+
+def _held_with(batch: dict[str, tuple[str, bytes, str | None]], exc: UpdateError
+               ) -> list[str]:
+    """The paths of `batch` a refusal holds back: the refused module and the modules of
+    the batch that import it (in turn); every path when the refusal is not one
+    module's (a failed check judges the edit as a whole)."""
+    names = {path: name for path, (name, _, _) in batch.items()}
+    if isinstance(exc, CheckFailed) or exc.module is None or exc.module not in names.values():
+        return list(batch)
+    out = {exc.module}
+    grew = True
+    while grew:
+        grew = False
+        for name, _, text in batch.values():
+            module = sys.modules.get(name)
+            if name in out or text is None or module is None:
+                continue
+            found = imported(text, getattr(module, "__package__", None))
+            if any(f == o or f.startswith(o + ".") for f in found for o in out):
+                out.add(name)
+                grew = True
+    return [path for path, name in names.items() if name in out]
 
 
 _RUNNING: weakref.WeakSet[Watcher] = weakref.WeakSet()

@@ -25,8 +25,9 @@ from .._gil import hold_afresh, other_threads
 from .._names import bound_names, reads
 from .._ops import MISSING, Plan
 from .._safe import class_has, functions_in, is_a
-from .._stage import (ClassEdit, Replacement, Stage, code_named, is_docstring, last_binders,
-                      same_header, shared_def_names, with_new_last_defs)
+from .._stage import (ClassEdit, Replacement, Stage, builtin, code_named, is_docstring,
+                      last_binders, same_header, shared_def_names, temporaries,
+                      with_new_last_defs)
 from .enums import INTERNALS as ENUM_INTERNALS
 from .enums import is_enum
 from .functions import clone, role_of
@@ -307,9 +308,16 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
     body: list[ast.stmt] = []
     rebind: list[str] = []
     rebuilt: list[tuple[str, type]] = []
+    running = {id(c.new) for c in changes}
+
+    def have(name: str) -> bool:
+        return name in cls.__dict__ or name in st.ns or builtin(name)
     for ch in changes:
         s = ch.new
         kind = s.definition
+        for temporary in temporaries(new_stmts, s, have, running):
+            body.extend(temporary.nodes)  # its names stay in the class body's staging
+            running.add(id(temporary))
         if kind is not None and kind[0] == "class":
             n = s.nodes[0]
             assert isinstance(n, ast.ClassDef)
@@ -354,6 +362,9 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
         ns = dict(cls.__dict__)
         if isinstance(ns.get("__annotations__"), dict):
             ns["__annotations__"] = dict(ns["__annotations__"])
+        if st.inputs is not None and st.current is not None:
+            st.inputs.for_class_body(st.current, [c.new for c in changes],
+                                     set(ns) | set(final_names(new_stmts)))
         st.watch.before_running(body)
         exec(shell_code(st, chain, body), st.ns, ns)
         cell = ns.get("__classcell__")
