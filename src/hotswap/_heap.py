@@ -90,17 +90,25 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
     found.holders = {i: [] for i in ref_ids}
     own = {id(targets), id(codes), id(classes), id(referenced)}
     refs = referrers(targets, wanted)
-    # The questions per object are asked in C (``map`` over the types' ids); only the
-    # objects of a type that matters are looked at one by one.
-    kinds = list(map(id, map(type, refs)))
-    for ref in compress(refs, map(_FUNCTION.__eq__, kinds)):
+    if _accel is not None:  # sorted in one loop in C
+        kinds = tuple({id(c): c for c in classes}.values())
+        functions, instances, boxes = _accel.sort(refs, kinds)
+        for kind, these in zip(kinds, instances, strict=True):
+            found.instances[id(kind)] = these
+    else:  # sorted by ``map`` and ``compress``, in C too, type by type
+        ids = list(map(id, map(type, refs)))
+        functions = list(compress(refs, map(_FUNCTION.__eq__, ids)))
+        _instances(refs, ids, found.instances)
+        boxes = refs
+    for ref in functions:
         if id(ref) not in own and (id(ref.__code__) in code_ids or (
                 ref.__globals__ is namespace and ref.__code__.co_qualname in qualnames)):
             found.functions.append(ref)  # each at most once: `refs` lists it once
-    _instances(refs, kinds, found.instances)
-    boxes = containers(refs, own) if ref_ids or wanted else []
-    if ref_ids:
-        _holders_of(boxes, ref_ids, found.holders)
+    boxes = containers(boxes, own) if ref_ids or wanted else []
+    if ref_ids:  # (in C, only the boxes that hold one are looked into)
+        holding = boxes if _accel is None else \
+            _accel.Index(referenced, referenced).holders(boxes)
+        _holders_of(holding, ref_ids, found.holders)
     if wanted:
         found.candidates = boxes
     return found

@@ -272,6 +272,69 @@ PyDoc_STRVAR(referrers_doc,
 "an object whose type is one of `types` (exactly), in one pass over the heap; the two\n"
 "tuples themselves are left out.");
 
+
+/* sort(found, classes): what the pass found, sorted in one loop: the plain functions, the
+ * direct instances of each of `classes` (exact type), and what may hold things rewritably
+ * (hotswap._heap.as_container: an exact list, dict, set or cell; an object with an
+ * attribute dict or a module, not a class). */
+static PyObject *
+sort_found(PyObject *module, PyObject *args)
+{
+    PyObject *found, *classes;
+    if (!PyArg_ParseTuple(args, "O!O!:sort", &PyList_Type, &found, &PyTuple_Type, &classes)) {
+        return NULL;
+    }
+    Py_ssize_t nclasses = PyTuple_GET_SIZE(classes);
+    PyObject *functions = PyList_New(0), *boxes = PyList_New(0);
+    PyObject *instances = PyList_New(nclasses);
+    if (functions == NULL || boxes == NULL || instances == NULL) {
+        goto fail;
+    }
+    for (Py_ssize_t c = 0; c < nclasses; c++) {
+        PyObject *each = PyList_New(0);
+        if (each == NULL) {
+            goto fail;
+        }
+        PyList_SET_ITEM(instances, c, each);
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(found); i++) {
+        PyObject *op = PyList_GET_ITEM(found, i);
+        PyTypeObject *kind = Py_TYPE(op);
+        PyObject *into = NULL;
+        if (PyFunction_Check(op)) {
+            into = functions;
+        }
+        else if (PyList_CheckExact(op) || PyDict_CheckExact(op) || PySet_CheckExact(op)
+                 || PyCell_Check(op)
+                 || (!PyType_Check(op) && (kind->tp_dictoffset != 0 || PyModule_Check(op)))) {
+            into = boxes;
+        }
+        if (into != NULL && PyList_Append(into, op) < 0) {
+            goto fail;
+        }
+        for (Py_ssize_t c = 0; c < nclasses; c++) {
+            if ((PyObject *)kind == PyTuple_GET_ITEM(classes, c)) {
+                if (PyList_Append(PyList_GET_ITEM(instances, c), op) < 0) {
+                    goto fail;
+                }
+                break;
+            }
+        }
+    }
+    return Py_BuildValue("(NNN)", functions, instances, boxes);
+fail:
+    Py_XDECREF(functions);
+    Py_XDECREF(instances);
+    Py_XDECREF(boxes);
+    return NULL;
+}
+
+PyDoc_STRVAR(sort_doc,
+"sort(found, classes, /)\n--\n\n"
+"(functions, instances, boxes): the plain functions among `found`, the direct instances\n"
+"of each of `classes` (a list for each), and the objects that may hold others in a list,\n"
+"dict, set, cell or attribute dict.");
+
 /* copy_state(olds, twins, getters, setters, dicts): give each twin the state of the old
  * instance in its place, as hotswap._patch.instances does in Python: for each slot, the
  * value `getters[j]` reads from the old one, set with `setters[j]` (a slot left unset stays
@@ -536,12 +599,114 @@ index_stuck(Index *x, PyObject *args)
     return out;
 }
 
-/* Whether hashing `key` again (PyDict_SetItem does) runs no Python code and cannot fail. */
+/* Whether `holder` (a list, dict, set or cell) holds one of olds; -1 on error. */
+static int
+holds_any(Index *x, PyObject *holder)
+{
+    if (PyList_CheckExact(holder)) {
+        for (Py_ssize_t k = 0; k < PyList_GET_SIZE(holder); k++) {
+            if (index_find(x, PyList_GET_ITEM(holder, k)) >= 0) {
+                return 1;
+            }
+        }
+        return 0;
+    }
+    if (PyDict_CheckExact(holder)) {
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        while (PyDict_Next(holder, &pos, &key, &value)) {
+            if (index_find(x, key) >= 0 || index_find(x, value) >= 0) {
+                return 1;
+            }
+        }
+        return 0;
+    }
+    if (PyCell_Check(holder)) {
+        PyObject *value = PyCell_GET(holder);
+        return value != NULL && index_find(x, value) >= 0;
+    }
+    PyObject *it = PyObject_GetIter(holder), *item;
+    if (it == NULL) {
+        return -1;
+    }
+    int found = 0;
+    while (!found && (item = PyIter_Next(it)) != NULL) {
+        found = index_find(x, item) >= 0;
+        Py_DECREF(item);
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? -1 : found;
+}
+
+/* Whether hashing `key` again (a dict or set rebuilt, a value set) runs no Python code and
+ * cannot fail: a string, number, bytes, None, or an object hashed by identity. */
 static int
 plain_key(PyObject *key)
 {
     return PyUnicode_CheckExact(key) || PyLong_CheckExact(key) || key == Py_None
-           || PyBool_Check(key) || PyFloat_CheckExact(key) || PyBytes_CheckExact(key);
+           || PyBool_Check(key) || PyFloat_CheckExact(key) || PyBytes_CheckExact(key)
+           || Py_TYPE(key)->tp_hash == PyBaseObject_Type.tp_hash;
+}
+
+/* The replacement of `op`: news[i] if op is olds[i], else op (borrowed). */
+static PyObject *
+swapped(Index *x, PyObject *op)
+{
+    Py_ssize_t i = index_find(x, op);
+    return i >= 0 ? PyList_GET_ITEM(x->news, i) : op;
+}
+
+/* Rebuild a dict or set whose keys (or members) include one of olds, in its order, each
+ * old one in its place replaced; every key hashed again is `plain_key`. 1 done, 0 left to
+ * the caller (a key that is not plain), -1 on error (the container as it was). */
+static int
+rebuild(Index *x, PyObject *c)
+{
+    int is_dict = PyDict_CheckExact(c);
+    PyObject *items = is_dict ? PyDict_Items(c) : PySequence_List(c);
+    if (items == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(items);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *item = PyList_GET_ITEM(items, k);
+        PyObject *key = is_dict ? PyTuple_GET_ITEM(item, 0) : item;
+        if (!plain_key(key) || !plain_key(swapped(x, key))) {
+            Py_DECREF(items);
+            return 0;
+        }
+    }
+    is_dict ? PyDict_Clear(c) : PySet_Clear(c);
+    Py_ssize_t k = 0;
+    for (; k < n; k++) {
+        PyObject *item = PyList_GET_ITEM(items, k);
+        int failed = is_dict
+            ? PyDict_SetItem(c, swapped(x, PyTuple_GET_ITEM(item, 0)),
+                             swapped(x, PyTuple_GET_ITEM(item, 1)))
+            : PySet_Add(c, swapped(x, item));
+        if (failed < 0) {
+            break;  /* out of memory only: every key is plain */
+        }
+    }
+    if (k == n) {
+        Py_DECREF(items);
+        return 1;
+    }
+    /* put it back as it was (hashing cannot fail, memory may), then raise the error */
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    is_dict ? PyDict_Clear(c) : PySet_Clear(c);
+    for (Py_ssize_t j = 0; j < n; j++) {
+        PyObject *item = PyList_GET_ITEM(items, j);
+        if ((is_dict ? PyDict_SetItem(c, PyTuple_GET_ITEM(item, 0), PyTuple_GET_ITEM(item, 1))
+                     : PySet_Add(c, item)) < 0) {
+            PyErr_Clear();
+            break;
+        }
+    }
+    PyErr_Restore(type, value, tb);
+    Py_DECREF(items);
+    return -1;
 }
 
 static PyObject *
@@ -566,15 +731,31 @@ index_swap(Index *x, PyObject *holder)
         }
         Py_RETURN_TRUE;
     }
+    if (PySet_CheckExact(holder)) {
+        int any = holds_any(x, holder), done = any > 0 ? rebuild(x, holder) : any;
+        if (done < 0) {
+            return NULL;
+        }
+        return PyBool_FromLong(done || !any);
+    }
     if (!PyDict_CheckExact(holder)) {
         Py_RETURN_FALSE;
     }
     Py_ssize_t pos = 0;
     PyObject *key, *value;
+    int keyed = 0;
     while (PyDict_Next(holder, &pos, &key, &value)) {
-        if (!plain_key(key) || index_find(x, key) >= 0) {
+        if (!plain_key(key)) {
             Py_RETURN_FALSE;  /* the caller hashes those keys, ready to undo */
         }
+        keyed = keyed || index_find(x, key) >= 0;
+    }
+    if (keyed) {
+        int done = rebuild(x, holder);
+        if (done < 0) {
+            return NULL;
+        }
+        return PyBool_FromLong(done);
     }
     pos = 0;
     while (PyDict_Next(holder, &pos, &key, &value)) {
@@ -588,14 +769,40 @@ index_swap(Index *x, PyObject *holder)
     Py_RETURN_TRUE;
 }
 
+static PyObject *
+index_holders(Index *x, PyObject *boxes)
+{
+    if (!PyList_Check(boxes)) {
+        PyErr_SetString(PyExc_TypeError, "holders() wants a list");
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    for (Py_ssize_t i = 0; out != NULL && i < PyList_GET_SIZE(boxes); i++) {
+        PyObject *box = PyList_GET_ITEM(boxes, i);
+        if (!PyList_CheckExact(box) && !PyDict_CheckExact(box) && !PySet_CheckExact(box)
+                && !PyCell_Check(box)) {
+            continue;
+        }
+        int holds = holds_any(x, box);
+        if (holds < 0 || (holds && PyList_Append(out, box) < 0)) {
+            Py_CLEAR(out);
+        }
+    }
+    return out;
+}
+
 static PyMethodDef index_methods[] = {
+    {"holders", (PyCFunction)index_holders, METH_O,
+     "holders(boxes, /)\n--\n\nThe lists, dicts, sets and cells among `boxes` that hold one\n"
+     "of olds (a dict: as key or value)."},
     {"stuck", (PyCFunction)index_stuck, METH_VARARGS,
      "stuck(holders, base, /)\n--\n\nThe positions i whose olds[i] has another reference\n"
      "count than `base` plus the references `holders` (lists, dicts, sets, cells) hold."},
     {"swap", (PyCFunction)index_swap, METH_O,
-     "swap(holder, /)\n--\n\nPut news[i] in the place of olds[i] in a list, a cell or a\n"
-     "dict's values; False (nothing done) for a dict keyed by one of olds or by keys whose\n"
-     "hash could run code, and for anything else."},
+     "swap(holder, /)\n--\n\nPut news[i] in the place of olds[i] in a list, a cell, a\n"
+     "set or a dict (keys and values; a dict or set holding one as a key is rebuilt in its\n"
+     "order); False (nothing done) where a key's hash could run code, and for anything\n"
+     "else."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -638,6 +845,7 @@ PyDoc_STRVAR(one_walk_doc,
 static PyMethodDef methods[] = {
     {"referrers", referrers, METH_VARARGS, referrers_doc},
     {"copy_state", copy_state, METH_VARARGS, copy_state_doc},
+    {"sort", sort_found, METH_VARARGS, sort_doc},
     {"one_walk", one_walk, METH_NOARGS, one_walk_doc},
     {NULL, NULL, 0, NULL},
 };

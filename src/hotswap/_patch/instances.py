@@ -58,19 +58,16 @@ def retarget_holder(holder: Any, swaps: Swaps, plan: Plan) -> None:
         plan.add(Swap(holder, swaps))
 
 
-def _holders(instances: list[Any], ours: list[list[Any]],
-             candidates: list[Any] | None) -> list[Any]:
+def _holders(instances: list[Any], ours: list[list[Any]], candidates: list[Any] | None,
+             swapper: Swapper) -> list[Any]:
     """The rewritable containers that hold one of `instances` (not counting `instances`
     and the lists in `ours`, which are hotswap's), found among `candidates` (the containers
-    the update's walk found already) or else in a pass of their own. A function of its own, so
-    that no loop variable of it (nor the candidates, among which may be an instance holding
-    another) still holds an instance when the caller compares reference counts. The work
-    per instance runs in C (``map``, ``set.isdisjoint``): only what can hold things is
-    looked at one by one."""
-    ids = set(map(id, instances))
+    the update's walk found already) or else in a pass of their own. A function of its own,
+    so that no loop variable of it (nor the candidates, among which may be an instance
+    holding another) still holds an instance when the caller compares reference counts."""
     if candidates is None:
         candidates = containers(referrers(instances), {id(instances), *map(id, ours)})
-    return [box for box in candidates if not ids.isdisjoint(map(id, held(box)))]
+    return swapper.holders(candidates)
 
 
 class Move:
@@ -104,16 +101,16 @@ def move_all(moves: list[Move], plan: Plan, report: Report, found: Found) -> Non
         everyone: list[Any] = []
         for m in todo:
             everyone += m.instances
-        holders = _holders(everyone, [m.instances for m in todo], candidates)
+        swapper = Swapper(everyone, everyone)
+        holders = _holders(everyone, [m.instances for m in todo], candidates, swapper)
         del candidates
         # Each instance is held by its class's list of instances and by `everyone`.
-        movable = set(map(id, everyone))
-        movable.difference_update(id(everyone[i]) for i in held_elsewhere(everyone, holders))
-        del everyone
+        stuck = {id(everyone[i]) for i in swapper.stuck(holders)}
+        del everyone, swapper
         move = MoveInstances(holders, report)
         hooks: list[Op] = []
         for m in todo:
-            count = move.add(m, movable, hooks)
+            count = move.add(m, stuck, hooks)
             if count:
                 report.instances.append(_moved(m.name, count))
             if len(m.instances) > count:
@@ -171,10 +168,12 @@ class MoveInstances(Op):
     # The only references hotswap keeps to an instance: its group's `olds`.
     groups: list[Group] = field(default_factory=list)
     installed: set[int] = field(default_factory=set)  # ids of the twins put in place
+    hooked: bool = False  # whether a twin has a `TwinHook` (which asks `installed`)
 
-    def add(self, m: Move, movable: set[int], hooks: list[Op]) -> int:
-        """Twins (empty until applied) for the movable instances of `m`; their hooks."""
-        olds = list(compress(m.instances, map(movable.__contains__, map(id, m.instances))))
+    def add(self, m: Move, stuck: set[int], hooks: list[Op]) -> int:
+        """Twins (empty until applied) for the instances of `m` not `stuck` (ids); their
+        hooks."""
+        olds = [o for o in m.instances if id(o) not in stuck] if stuck else list(m.instances)
         if not olds:
             return 0
         # Not live until a holder points at them.
@@ -187,6 +186,7 @@ class MoveInstances(Op):
         self.groups.append(Group(m.name, olds, twins, shared, getters if fast else None,
                                  setters or (), dicts))
         if class_has(m.new, "__hotswap_migrate__"):
+            self.hooked = True
             hooks.extend(TwinHook(twin, self) for twin in twins)
         return len(olds)
 
@@ -198,10 +198,19 @@ class MoveInstances(Op):
             sum(swap_weight(h) for h in self.holders)
 
     def apply(self) -> Undo:
-        stuck = _stuck(self.holders, self.groups)
-        moving = [_without(g, stuck) for g in self.groups] if stuck else self.groups
-        olds = [o for g in moving for o in g.olds]
-        twins = [t for g in moving for t in g.twins]
+        olds: list[Any] = []  # each held by its group's list, and here
+        twins: list[Any] = []
+        for g in self.groups:
+            olds += g.olds
+            twins += g.twins
+        table = Swapper(olds, twins)
+        stuck = {id(olds[i]) for i in table.stuck(self.holders)}
+        moving = self.groups
+        if stuck:
+            moving = [_without(g, stuck) for g in self.groups]
+            olds = [o for g in moving for o in g.olds]
+            twins = [t for g in moving for t in g.twins]
+            table = Swapper(olds, twins)
         for g in moving:
             _copy_group(g)
         done: list[Any] = []  # the holders swapped so far
@@ -217,20 +226,20 @@ class MoveInstances(Op):
 
         try:
             with collector_paused():
-                table = Swapper(olds, twins)
                 for holder in self.holders:
                     table.swap(holder)
                     done.append(holder)
         except BaseException:
             undo()
             raise
-        self.installed = set(map(id, twins))
+        if self.hooked:  # what the hooks need to know, only then
+            self.installed = set(map(id, twins))
         self._correct_report(stuck)
         # From here on only lists hold the twins (a tuple would pin them): the next update
         # that changes the layout again finds those lists among their holders, and moves
         # them as it moves the rest.
         self.groups = []
-        del moving
+        del moving, table
         return undo
 
     def _correct_report(self, stuck: set[int]) -> None:
@@ -367,39 +376,49 @@ class TwinHook(Op):
 def _stuck(holders: list[Any], groups: list[Group]) -> set[int]:
     """The instances some reference outside `holders` holds (besides their group's list):
     those a move would leave under their old identity beside their twin."""
-    olds = [o for g in groups for o in g.olds]  # each held by its group's list, and here
-    return {id(olds[i]) for i in held_elsewhere(olds, holders)}
-
-
-def held_elsewhere(olds: list[Any], holders: list[Any]) -> list[int]:
-    """The positions in `olds` of the instances something holds besides `holders` (their
-    references counted now) and two lists of hotswap's: `olds` and one other, the
-    caller's. Counted in C by the pass in C's `Index`; else by ``map`` and a ``Counter``."""
-    probe = [object()]
-    kept = [*probe]  # the probe is held as each instance is: by two lists
-    accel = _heap._accel
-    if accel is not None:
-        index, also = accel.Index(olds, olds), accel.Index(probe, probe)
-        base = sys.getrefcount(kept[0]) - 1  # less the argument's own reference
-        stuck = index.stuck(holders, base)
-        del index, also
-        return stuck
-    inside = _inside(holders, set(map(id, olds)))
-    base = [*map(sys.getrefcount, kept)][0]
-    counts = list(map(sys.getrefcount, olds))
-    want = [base + inside[i] for i in map(id, olds)]
-    return list(compress(range(len(olds)), map(ne, counts, want)))
+    olds: list[Any] = []  # each held by its group's list, and here
+    for g in groups:
+        olds += g.olds
+    return {id(olds[i]) for i in Swapper(olds, olds).stuck(holders)}
 
 
 class Swapper:
-    """Puts `news[i]` in the place of `olds[i]` in containers: in C (the pass in C's
-    `Index`) for lists, cells and dicts with plain keys, else `swap_into`."""
+    """Puts `news[i]` in the place of `olds[i]` in containers, and finds which of them hold
+    one and which of `olds` something else holds: with the loops in C (the pass in C's
+    `Index`, for lists, cells and dicts with plain keys), else with ``map`` and C
+    containers (`swap_into`)."""
 
     def __init__(self, olds: list[Any], news: list[Any]) -> None:
         accel = _heap._accel
         self.index = accel.Index(olds, news) if accel is not None else None
         self.olds, self.news = olds, news
         self.table: dict[int, Any] | None = None
+
+    def holders(self, boxes: list[Any]) -> list[Any]:
+        """The lists, dicts, sets and cells among `boxes` that hold one of olds."""
+        if self.index is not None:
+            return self.index.holders(boxes)
+        ids = set(map(id, self.olds))
+        return [box for box in boxes if not ids.isdisjoint(map(id, held(box)))]
+
+    def stuck(self, holders: list[Any]) -> list[int]:
+        """The positions in olds of the instances something holds besides `holders`
+        (their references counted now), this, and two lists of hotswap's: olds, and one
+        other, the caller's. Before any `swap`."""
+        probe = [object()]
+        kept = [*probe]  # the probe is held as each old one is: by two lists
+        accel = _heap._accel
+        if self.index is not None and accel is not None:
+            mirror = accel.Index(probe, probe if self.news is self.olds else [None])
+            base = sys.getrefcount(kept[0]) - 1  # less the argument's own reference
+            stuck = self.index.stuck(holders, base)
+            del mirror
+            return stuck
+        inside = _inside(holders, set(map(id, self.olds)))
+        base = [*map(sys.getrefcount, kept)][0]
+        counts = list(map(sys.getrefcount, self.olds))
+        want = [base + inside[i] for i in map(id, self.olds)]
+        return list(compress(range(len(self.olds)), map(ne, counts, want)))
 
     def swap(self, holder: Any) -> None:
         if self.index is not None and self.index.swap(holder):
