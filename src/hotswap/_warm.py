@@ -115,7 +115,7 @@ class Warmer:
         with self._lock:
             self._todo.extend(modules)
             self._idle.clear()
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():  # (none after a fork)
                 from ._gil import HELPERS
 
                 self._thread = threading.Thread(target=self._run, name="hotswap-warmup",
