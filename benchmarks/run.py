@@ -194,6 +194,7 @@ def worker_poll(tool_name: str, count: int, reps: int, folder: str) -> dict[str,
         from pathlib import Path
 
         watcher = tool.hotswap.Watcher([Path(pkg)])  # type: ignore[attr-defined]
+        watcher.ready(600)  # its warm-up (a thread of its own) is setup, not polling
         watched = len(watcher.files)
         if watched != count:
             raise Void(f"Watcher over {pkg} watches {watched} files, expected {count}")
@@ -316,7 +317,8 @@ def worker_main(args: argparse.Namespace) -> int:
         elif args.worker == "memory":
             out = worker_memory(args.tool, args.updates, args.instances, folder)
         elif args.worker == "first":
-            out = wm.worker_first(args.heap, args.modules, args.how, args.reps, folder)
+            out = wm.worker_first(args.heap, args.modules, args.how, args.reps, folder,
+                                  args.scenarios or "fn")
         elif args.worker == "moves":
             out = wm.worker_moves(args.instances, args.reps, folder)
         else:
@@ -698,22 +700,25 @@ def measure_engine(count: int, reps: int) -> dict[str, Any]:
     return {"times": times, "cpu": cpu, "stdlib": stdlib}
 
 
-FIRST_CASES = [(0, 0), (1_000_000, 0), (0, 1000)]  # (heap, modules loaded)
+FIRST_CASES = [(0, 0, "fn"), (1_000_000, 0, "fn"), (0, 1000, "fn"), (0, 0, "fn-shift"),
+               (0, 1000, "fn-shift")]  # (heap, modules loaded, scenario)
 
 
 def run_first_and_moves(cfg: dict[str, Any], raw: dict[str, Any], progress: Any) -> None:
     """hotswap's first update with and without a warm-up, and moves by instance count,
     with the pass in C and without it; one fresh process per sample."""
     raw["first"] = {}
-    for heap, program in FIRST_CASES:
+    for heap, program, sname in FIRST_CASES:
         for how, samples in (("watcher", cfg["first"]["samples"]),
                              ("cold", cfg["first"]["cold"])):
             t0 = time.perf_counter()
-            raw["first"][f"{heap}@{program}@{how}"] = [
+            raw["first"][f"{heap}@{program}@{sname}@{how}"] = [
                 run_worker(["--worker", "first", "--heap", str(heap), "--modules", str(program),
-                            "--how", how, "--reps", str(cfg["first"]["reps"])], timeout=1800)
+                            "--how", how, "--reps", str(cfg["first"]["reps"]),
+                            "--scenarios", sname], timeout=1800)
                 for _ in range(samples)]
-            progress(f"first update, {how}, heap {fmt_heap(heap)}, {program} modules", t0)
+            progress(f"first update ({sname}), {how}, heap {fmt_heap(heap)}, {program} "
+                     "modules", t0)
     raw["moves"] = {}
     for label, env in (("in C", {}), ("in Python", {"HOTSWAP_PURE_PYTHON": "1"})):
         for count in [0, *cfg["moves"]["counts"]]:
@@ -750,13 +755,14 @@ def report_first_and_moves(raw: dict[str, Any]) -> list[str]:
     import. Returns what missed its target."""
     failures: list[str] = []
     table = Table(["hotswap", "measured", "target", "result"])
-    for heap, program in FIRST_CASES:
-        runs = [r for r in raw["first"].get(f"{heap}@{program}@watcher", []) if "first" in r]
-        cold = [r for r in raw["first"].get(f"{heap}@{program}@cold", []) if "first" in r]
-        what = (f"first update after a Watcher's warm-up, body edit, heap {fmt_heap(heap)}"
-                + (f", {program} modules loaded" if program else ""))
+    for heap, program, sname in FIRST_CASES:
+        case = f"{heap}@{program}@{sname}"
+        runs = [r for r in raw["first"].get(f"{case}@watcher", []) if "first" in r]
+        cold = [r for r in raw["first"].get(f"{case}@cold", []) if "first" in r]
+        what = (f"first update after a Watcher's warm-up: {w.SCENARIOS[sname].label}, heap "
+                f"{fmt_heap(heap)}" + (f", {program} modules loaded" if program else ""))
         if not runs:
-            errs = raw["first"].get(f"{heap}@{program}@watcher", [{}])
+            errs = raw["first"].get(f"{case}@watcher", [{}])
             why = next((r.get("error") for r in errs if r.get("error")), "no result")
             failures.append(f"{what}: {why}")
             table.add([what, "error", f"<= {FIRST_TARGET:g}x later ones", "FAIL"])

@@ -1,7 +1,8 @@
 """The first update after a warm-up, instance moves by count, and the engine's import:
 hotswap's own rows of the suite (run.py drives them, one fresh process per sample).
 
-- ``first``: a body edit of the generated 200-function module, the first update against
+- ``first``: a body edit of the generated 200-function module (lines below it moving, or
+  not), the first update against
   the median of the next ones, with a `Watcher` set up ahead of time (``watcher``) or
   nothing (``cold``), with `heap` extra objects alive and `program` modules loaded (the
   program's own, in a package the watcher watches, plus libraries: the frameworks
@@ -62,9 +63,10 @@ def _fill(folder: str, program: int) -> None:
         i += 1
 
 
-def worker_first(heap_size: int, program: int, how: str, reps: int,
-                 folder: str) -> dict[str, Any]:
-    """The first body edit's update and the next `reps`, in this fresh process."""
+def worker_first(heap_size: int, program: int, how: str, reps: int, folder: str,
+                 scenario: str = "fn") -> dict[str, Any]:
+    """The first body edit's update and the next `reps`, in this fresh process (`scenario`:
+    "fn", or "fn-shift" where every line below the edit moves)."""
     import hotswap
 
     own = program * 4 // 10  # the program's own modules (the rest: libraries)
@@ -87,7 +89,7 @@ def worker_first(heap_size: int, program: int, how: str, reps: int,
     setup = time.perf_counter() - t
     held = w.Held(mod)
     gc.collect()
-    sc = w.SCENARIOS["fn"]
+    sc = w.SCENARIOS[scenario]
     times, cpu = [], []
     for k in range(reps + 1):
         sc.step(version, k)

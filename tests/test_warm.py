@@ -160,6 +160,9 @@ def test_prepare_parses_the_baseline_the_first_update_then_needs_not(modules,
 
     assert hotswap.prepare([mf.name]) == 1
     assert calls == [str(mf.path)]
+    from hotswap import _imports  # what it imports from which, learnt too (lines moving)
+
+    assert _imports._PARSED[mf.name][1] == []
     report = mf.update("def f():\n    return 10\n\n\ndef g():\n    return 2\n")
     assert calls == [str(mf.path)]  # the first update parsed only what changed
     assert mf.module.f() == 10 and report.functions
