@@ -27,6 +27,7 @@ def draw(raw: dict[str, Any], tools: list[str], machine: list[str], path: str) -
     clock = "cpu" if raw.get("clock") == "cpu" else "times"
     heaps = raw.get("chart_heaps", [])
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.6))
+    top = 0.0
     for tool in tools:
         xs, ys = [], []
         for heap in heaps:
@@ -36,6 +37,7 @@ def draw(raw: dict[str, Any], tools: list[str], machine: list[str], path: str) -
                 xs.append(max(heap, 1000))  # 0 drawn at 1k: a log axis has no 0
                 ys.append(ms)
         if xs:
+            top = max(top, *ys)
             left.plot(xs, ys, "o-", label=tool, color=COLORS.get(tool),
                       linewidth=2.5 if tool == "hotswap" else 1.5)
     left.set_xscale("log")
@@ -44,7 +46,9 @@ def draw(raw: dict[str, Any], tools: list[str], machine: list[str], path: str) -
     left.set_ylabel("one update, ms (median)")
     left.set_title("A function body edited in a 200-function module")
     left.grid(True, which="both", alpha=0.3)
-    left.legend()
+    if top:
+        left.set_ylim(top=top * 12)  # room above the lines for the legend
+    left.legend(loc="upper center", ncol=2, fontsize=8)
 
     from run import move_costs
 
