@@ -3,6 +3,7 @@ autoreload and jurigged, in one run.
 
     python benchmarks/run.py            # the full run (heaps up to 10M objects; ~20-30 minutes)
     python benchmarks/run.py --quick    # heaps up to 1M, fewer repetitions (~2 minutes)
+    python benchmarks/run.py --chart    # also draws docs/speed.svg from the run (matplotlib)
 
 Every tool runs in its own fresh process per heap size (jurigged installs an audit hook and
 IPython imports a lot: neither may tax the others), on its own copy of the generated
@@ -32,6 +33,7 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import warmmoves as wm  # noqa: E402
 import workloads as w  # noqa: E402
 
 TOOL_ORDER = ["importlib.reload", "hotswap", "autoreload", "jurigged"]
@@ -39,6 +41,9 @@ BODY_TARGET_MS = 10.0
 POLL_TARGET_MS = 2.0
 IMPORT_TARGET_MS = 50.0
 RSS_TARGET_MB = 16.0
+FIRST_TARGET = 1.5  # the first update after a warm-up, against the median of later ones
+MOVE_TARGET_US = 2.0  # per instance moved to a new layout, beyond one heap pass
+FLAT_TARGET = 2.0  # the cost per instance may vary by this factor from 10k to 1M
 HISTORY_LIMIT = 8  # hotswap's default, which the memory benchmark runs under
 
 
@@ -189,6 +194,7 @@ def worker_poll(tool_name: str, count: int, reps: int, folder: str) -> dict[str,
         from pathlib import Path
 
         watcher = tool.hotswap.Watcher([Path(pkg)])  # type: ignore[attr-defined]
+        watcher.ready(600)  # its warm-up (a thread of its own) is setup, not polling
         watched = len(watcher.files)
         if watched != count:
             raise Void(f"Watcher over {pkg} watches {watched} files, expected {count}")
@@ -310,6 +316,11 @@ def worker_main(args: argparse.Namespace) -> int:
             out = worker_poll(args.tool, args.modules, args.reps, folder)
         elif args.worker == "memory":
             out = worker_memory(args.tool, args.updates, args.instances, folder)
+        elif args.worker == "first":
+            out = wm.worker_first(args.heap, args.modules, args.how, args.reps, folder,
+                                  args.scenarios or "fn")
+        elif args.worker == "moves":
+            out = wm.worker_moves(args.instances, args.reps, folder)
         else:
             raise SystemExit(f"unknown worker {args.worker}")
     except Void as exc:
@@ -338,8 +349,9 @@ def installed(tool: str) -> str | None:
         return "?"
 
 
-def run_worker(argv: list[str], timeout: float) -> dict[str, Any]:
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
+def run_worker(argv: list[str], timeout: float,
+               extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", **(extra_env or {}))
     cmd = [sys.executable, os.path.abspath(__file__), *argv]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -441,6 +453,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="report wall-clock time (default) or the process's CPU time")
     p.add_argument("--json", metavar="FILE", help="also write every raw result to FILE")
+    p.add_argument("--chart", nargs="?", const=os.path.join(HERE, "..", "docs", "speed.svg"),
+                   metavar="SVG", help="also draw update latency by heap size and moves by "
+                   "instance count, from this run, to SVG (default docs/speed.svg; needs "
+                   "matplotlib, in the bench extra)")
+    p.add_argument("--chart-heaps", default="0,10000,100000,1000000,10000000",
+                   help="the heap sizes the chart's body edits are measured at")
+    p.add_argument("--redraw", metavar="JSON", help="draw the chart (--chart) again from the "
+                   "raw results a run wrote with --json, measuring nothing")
+    p.add_argument("--how", default="watcher", help=argparse.SUPPRESS)
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--tool", help=argparse.SUPPRESS)
     p.add_argument("--heap", type=int, default=0, help=argparse.SUPPRESS)
@@ -452,16 +473,29 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.worker:
         return worker_main(args)
+    if args.redraw:
+        import chart
+
+        with open(args.redraw) as f:
+            raw = json.load(f)
+        target = args.chart or os.path.join(HERE, "..", "docs", "speed.svg")
+        print(chart.draw(raw, raw["meta"]["tools"], raw["meta"]["machine"],
+                         os.path.abspath(target)))
+        return 0
     return drive(args)
 
 
 QUICK = {"heaps": [0, 100_000, 1_000_000],
+         "first": {"samples": 5, "cold": 2, "reps": 9},
+         "moves": {"counts": [1000, 10_000, 100_000, 300_000, 1_000_000], "reps": 2},
          "scaling": ["fn-shift", "closure", "closures", "slots-gone", "crowd"],
          "reps": {0: 9, 100_000: 7, 1_000_000: 5},
          "peer_reps": {0: 3, 100_000: 3, 1_000_000: 3},
          "poll_reps": 50, "import_reps": 3,
          "memory_updates": {"hotswap": 1000}}
 FULL = {"heaps": [0, 100_000, 1_000_000, 10_000_000],
+        "first": {"samples": 7, "cold": 3, "reps": 11},
+        "moves": {"counts": [1000, 10_000, 100_000, 300_000, 1_000_000], "reps": 3},
         "scaling": ["fn", "fn-shift", "method-shift", "closure", "closures", "slots",
                     "slots-gone", "crowd", "mixed"],
         "reps": {0: 21, 100_000: 15, 1_000_000: 11, 10_000_000: 7},
@@ -544,11 +578,46 @@ def drive(args: argparse.Namespace) -> int:
     # -- import ------------------------------------------------------------------------
     t0 = time.perf_counter()
     raw["import"] = measure_imports(tools, 500, reps=cfg["import_reps"])
+    raw["engine"] = measure_engine(500, reps=cfg["import_reps"])
     progress("imports", t0)
 
+    if "hotswap" in tools:
+        run_first_and_moves(cfg, raw, progress)
+    if args.chart:
+        chart_heaps = [int(h) for h in args.chart_heaps.split(",") if h]
+        avail = mem_available()
+        if 10_000_000 in chart_heaps and avail is not None and avail < 3 * 10**9:
+            chart_heaps.remove(10_000_000)
+            notes.append("the chart stops at 1M objects: the 10M heap was skipped (memory)")
+        for heap in chart_heaps:
+            for tool in tools:
+                key = f"{tool}@{heap}@fn"
+                if key in raw["updates"]:
+                    continue
+                peer = tool in ("autoreload", "jurigged")
+                reps = (cfg["peer_reps"] if peer else cfg["reps"]).get(heap, 5)
+                t0 = time.perf_counter()
+                raw["updates"][key] = run_worker(
+                    ["--worker", "updates", "--tool", tool, "--heap", str(heap),
+                     "--reps", str(reps), "--scenarios", "fn"], timeout=3600)
+                progress(f"chart: fn with {tool}, heap {fmt_heap(heap)}", t0)
+        raw["chart_heaps"] = chart_heaps
+
+    raw["meta"] = {"tools": tools, "machine": machine_info(versions)}
+    if args.json:  # written before anything is judged or drawn
+        with open(args.json, "w") as f:
+            json.dump(raw, f, indent=1)
     print()
     failures = report(raw, list(versions), tools, heaps, all_scenarios, cfg["scaling"], notes,
                       "cpu" if args.clock == "cpu" else "times")
+    if "hotswap" in tools:
+        print()
+        failures += report_first_and_moves(raw)
+    if args.chart:
+        import chart
+
+        where = chart.draw(raw, tools, raw["meta"]["machine"], os.path.abspath(args.chart))
+        print(f"\nchart: {where}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(raw, f, indent=1)
@@ -603,6 +672,148 @@ def measure_imports(tools: list[str], count: int, reps: int) -> dict[str, Any]:
         else:
             out[tool] = {"times": times, "cpu": cpu}
     return out
+
+
+ENGINE_SNIPPET = wm.ENGINE_SNIPPET
+
+
+def measure_engine(count: int, reps: int) -> dict[str, Any]:
+    """Load hotswap's engine (what the first update, or a warm-up, imports) in a fresh
+    interpreter that already holds `count` modules and hotswap."""
+    folder = tempfile.mkdtemp(prefix="hsbench-engine-")
+    for i in range(count):
+        with open(os.path.join(folder, f"im{i:03d}.py"), "w") as f:
+            f.write(f"VALUE = {i}\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    times, cpu, stdlib = [], [], 0
+    for i in range(reps + 1):  # the first run writes the byte-code caches
+        proc = subprocess.run([sys.executable, "-c", ENGINE_SNIPPET.format(folder=folder,
+                                                                           count=count)],
+                              capture_output=True, text=True, timeout=300, env=env)
+        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("ENGINE ")), None)
+        if line is None:
+            return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
+        if i:
+            times.append(float(line.split()[1]))
+            cpu.append(float(line.split()[2]))
+            stdlib = int(line.split()[3])
+    return {"times": times, "cpu": cpu, "stdlib": stdlib}
+
+
+FIRST_CASES = [(0, 0, "fn"), (1_000_000, 0, "fn"), (0, 1000, "fn"), (0, 0, "fn-shift"),
+               (0, 1000, "fn-shift")]  # (heap, modules loaded, scenario)
+
+
+def run_first_and_moves(cfg: dict[str, Any], raw: dict[str, Any], progress: Any) -> None:
+    """hotswap's first update with and without a warm-up, and moves by instance count,
+    with the pass in C and without it; one fresh process per sample."""
+    raw["first"] = {}
+    for heap, program, sname in FIRST_CASES:
+        for how, samples in (("watcher", cfg["first"]["samples"]),
+                             ("cold", cfg["first"]["cold"])):
+            t0 = time.perf_counter()
+            raw["first"][f"{heap}@{program}@{sname}@{how}"] = [
+                run_worker(["--worker", "first", "--heap", str(heap), "--modules", str(program),
+                            "--how", how, "--reps", str(cfg["first"]["reps"]),
+                            "--scenarios", sname], timeout=1800)
+                for _ in range(samples)]
+            progress(f"first update ({sname}), {how}, heap {fmt_heap(heap)}, {program} "
+                     "modules", t0)
+    raw["moves"] = {}
+    for label, env in (("in C", {}), ("in Python", {"HOTSWAP_PURE_PYTHON": "1"})):
+        for count in [0, *cfg["moves"]["counts"]]:
+            t0 = time.perf_counter()
+            raw["moves"][f"{label}@{count}"] = run_worker(
+                ["--worker", "moves", "--instances", str(count), "--reps",
+                 str(cfg["moves"]["reps"])], timeout=3600, extra_env=env)
+            progress(f"moves {label}, {count} instances", t0)
+
+
+def move_costs(raw: dict[str, Any], label: str) -> dict[int, tuple[float, float, float]]:
+    """By instance count: (median seconds of the move, of one heap pass, microseconds per
+    instance beyond the pass and beyond the same edit with no instance), by the run's
+    clock."""
+    cpu = raw.get("clock") == "cpu"
+    key_t, key_p = ("cpu", "pass_cpu") if cpu else ("times", "pass")
+    base = raw["moves"].get(f"{label}@0", {})
+    if key_t not in base:
+        return {}
+    fixed = _median(base[key_t]) - base[key_p]
+    out = {}
+    for key, res in raw["moves"].items():
+        name, count = key.rsplit("@", 1)
+        if name != label or count == "0" or key_t not in res:
+            continue
+        total = _median(res[key_t])
+        out[int(count)] = (total, res[key_p],
+                           (total - res[key_p] - fixed) / int(count) * 1e6)
+    return dict(sorted(out.items()))
+
+
+def report_first_and_moves(raw: dict[str, Any]) -> list[str]:
+    """hotswap's own rows: the first update after a warm-up, moves by count, the engine's
+    import. Returns what missed its target."""
+    failures: list[str] = []
+    table = Table(["hotswap", "measured", "target", "result"])
+    for heap, program, sname in FIRST_CASES:
+        case = f"{heap}@{program}@{sname}"
+        runs = [r for r in raw["first"].get(f"{case}@watcher", []) if "first" in r]
+        cold = [r for r in raw["first"].get(f"{case}@cold", []) if "first" in r]
+        what = (f"first update after a Watcher's warm-up: {w.SCENARIOS[sname].label}, heap "
+                f"{fmt_heap(heap)}" + (f", {program} modules loaded" if program else ""))
+        if not runs:
+            errs = raw["first"].get(f"{case}@watcher", [{}])
+            why = next((r.get("error") for r in errs if r.get("error")), "no result")
+            failures.append(f"{what}: {why}")
+            table.add([what, "error", f"<= {FIRST_TARGET:g}x later ones", "FAIL"])
+            continue
+        suffix = "_cpu" if raw.get("clock") == "cpu" else ""
+        first = _median([r["first" + suffix] for r in runs]) * 1000
+        later = _median([t for r in runs for t in r["later" + suffix]]) * 1000
+        ratio = first / later
+        text = f"{fmt_ms(first)} vs {fmt_ms(later)} later ({ratio:.2f}x)"
+        if cold:
+            c = _median([r["first" + suffix] for r in cold]) * 1000
+            text += f"; without warm-up {fmt_ms(c)} ({c / later:.0f}x)"
+        verdict = "PASS" if ratio <= FIRST_TARGET else "FAIL"
+        if verdict == "FAIL":
+            failures.append(f"{what}: {ratio:.2f}x the later updates")
+        table.add([what, text, f"<= {FIRST_TARGET:g}x later ones", verdict])
+    for label in ("in C", "in Python"):
+        costs = move_costs(raw, label)
+        if not costs:
+            why = raw["moves"].get(f"{label}@0", {}).get("error", "no result")
+            if label == "in C":
+                failures.append(f"moves {label}: {why}")
+            table.add([f"moves {label}", "error", "-", "FAIL" if label == "in C" else "-"])
+            continue
+        per = {n: c[2] for n, c in costs.items()}
+        flat = [v for n, v in per.items() if n >= 10_000]
+        spread = max(flat) / max(min(flat), 1e-9) if flat else float("nan")
+        for count, (total, one_pass, us) in costs.items():
+            what = f"a slot added, {count:,} instances moved ({label})"
+            text = f"{fmt_ms(total * 1000)}: pass {fmt_ms(one_pass * 1000)} + {us:.2f} us each"
+            if label == "in C":
+                ok = us <= MOVE_TARGET_US and not (count >= 10_000 and spread > FLAT_TARGET)
+                verdict = "PASS" if ok else "FAIL"
+                if not ok:
+                    failures.append(f"{what}: {us:.2f} us per instance (spread {spread:.1f}x)")
+                target = f"<= {MOVE_TARGET_US:g} us each, flat"
+            else:
+                verdict, target = "-", "(reported)"
+            table.add([what, text, target, verdict])
+    eng = raw.get("engine", {})
+    if eng.get("times"):
+        table.add(["engine import (what a warm-up or the first update loads)",
+                   f"{fmt_ms(_median(eng['times']) * 1000)}, {eng['stdlib']} stdlib modules",
+                   "(reported)", "-"])
+    print(table.render())
+    c, py = move_costs(raw, "in C"), move_costs(raw, "in Python")
+    both = [py[n][2] / c[n][2] for n in c if n in py and n >= 10_000 and c[n][2] > 0]
+    if both:
+        print(f"\n- moves without the pass in C (HOTSWAP_PURE_PYTHON=1) cost "
+              f"{min(both):.1f}-{max(both):.1f}x as much per instance (10k and more)")
+    return failures
 
 
 def report(raw: dict[str, Any], columns: list[str], tools: list[str], heaps: list[int],

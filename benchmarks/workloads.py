@@ -424,7 +424,9 @@ class WalkCounter:
             def referrers_in_c(*args: Any) -> list[Any]:
                 self.count += 1
                 return scan.referrers(*args)
-            heap._accel = SimpleNamespace(referrers=referrers_in_c)
+            heap._accel = SimpleNamespace(referrers=referrers_in_c, Index=scan.Index,
+                                          copy_state=scan.copy_state, one_walk=scan.one_walk,
+                                          sort=scan.sort)
 
         def get_referrers(*objs: Any) -> list[Any]:
             self.count += 1
@@ -469,6 +471,9 @@ class Hotswap(Tool):
         import hotswap  # before any generated module: it records their source at import
 
         self.hotswap = hotswap
+
+    def prepare(self, mod: ModuleType) -> None:
+        self.hotswap.prepare([mod])  # the engine loaded, the module's baseline parsed now
 
     def update(self, mod: ModuleType) -> dict[str, Any]:
         report = self.hotswap.update(mod)

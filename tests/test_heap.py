@@ -223,7 +223,9 @@ def test_thousands_of_instances_move_to_a_new_layout_with_every_holder_rewritten
         if accel is None:  # test_the_pass_in_c_is_built_where_it_can_be says why
             pytest.skip("hotswap._scan was not built here, or HOTSWAP_PURE_PYTHON is set")
         monkeypatch.setattr(_heap, "_accel", types.SimpleNamespace(
-            referrers=lambda *args: (passes.update(["in C"]), accel.referrers(*args))[1]))
+            referrers=lambda *args: (passes.update(["in C"]), accel.referrers(*args))[1],
+            Index=accel.Index, copy_state=accel.copy_state, one_walk=accel.one_walk,
+            sort=accel.sort))
     else:
         monkeypatch.setattr(_heap, "_accel", None)
     src = """

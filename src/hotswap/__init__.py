@@ -23,7 +23,7 @@ _FROZEN_AT_IMPORT = gc.get_freeze_count()
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs more than all the rest
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
     from typing import Any
     from types import ModuleType
 
@@ -37,7 +37,7 @@ if os.environ.get("HOTSWAP_WATCH"):  # a worker whose parent process was watchin
 
     resume_in_spawned_worker()
 
-__all__ = ["Report", "UpdateError", "Watcher", "generation", "plan", "rollback",
+__all__ = ["Report", "UpdateError", "Watcher", "generation", "plan", "prepare", "rollback",
            "set_history_limit", "update", "update_many"]
 __version__ = "0.1.0"
 
@@ -65,6 +65,21 @@ def update(module: ModuleType | str, *, check: Callable[[], Any] | None = None) 
     from ._engine import run
 
     return run(module, check=check)
+
+
+def prepare(modules: Iterable[ModuleType | str] | None = None) -> int:
+    """Get ready to update `modules` (module objects or dotted names; None: every module
+    of the program's own, loaded from outside the standard library and site-packages)
+    before the first edit, so that the first `update` costs what later ones do: load the
+    engine and parse the source each module was built from, which the first update would
+    otherwise do. Changes nothing else. Returns how many modules are ready.
+
+    For a program that calls `update` itself; a `Watcher` (and ``python -m hotswap run``,
+    ``%load_ext hotswap``) does it on a thread of its own as it starts.
+    """
+    from ._warm import prepare as _prepare
+
+    return _prepare(modules)
 
 
 def plan(module: ModuleType | str) -> Report:

@@ -29,6 +29,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 
@@ -80,10 +81,17 @@ def _relay_thread() -> threading.Thread | None:
     return _relay.thread if _relay is not None else None
 
 
+# hotswap's own helper threads that never run the program's code (the warm-up, see
+# _warm.Warmer): an update need not keep them out, as it keeps the relay's out.
+HELPERS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
 def other_threads() -> bool:
-    """Whether any thread but this one (and the relay) could run Python code."""
+    """Whether any thread but this one (and the relay, and hotswap's `HELPERS`) could run
+    Python code."""
     relay = _relay_thread()
     alive = threading.active_count() - (1 if relay is not None and relay.is_alive() else 0)
+    alive -= sum(1 for t in list(HELPERS) if t.is_alive())
     return alive > 1
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import gc
 import os
 import types
-from collections.abc import Iterable
+from itertools import compress
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,11 +33,14 @@ if not os.environ.get("HOTSWAP_PURE_PYTHON"):  # a way around it, should it ever
 # asked (instances of replaced classes), about 16 when only their ids can (on 3.12).
 BY_TYPE_FROM, BY_ID_FROM = 100, 250
 # From how many targets the pass in C beats ``gc.get_referrers``: it costs 1.2 (3.13) to
-# 2 (3.11, which must list the heap first) one-target calls whatever the number of targets,
-# where each target adds 3 to 4% to a ``gc.get_referrers`` call (measured at a million).
+# 2 one-target calls whatever the number of targets, where each target adds 3 to 4% to a
+# ``gc.get_referrers`` call (measured at a million). It walks the collector's lists itself
+# on every Python (3.11 too: see _scan.c), never listing the heap first.
 ACCEL_FROM = 24
 _OUTER, _INNER = 4096, 64  # objects asked at once; a chunk that holds a target is split
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement or type()
+_FUNCTION = id(types.FunctionType)
+_BOXES = (dict, list, set, types.CellType)
 
 
 @dataclass
@@ -44,8 +48,9 @@ class Found:
     functions: list[types.FunctionType] = field(default_factory=list)
     instances: dict[int, list[Any]] = field(default_factory=dict)  # id(class) -> instances
     holders: dict[int, list[Any]] = field(default_factory=dict)  # id(object) -> referrers
-    # With `holders_of`: everything the pass found, among which the holders of those
-    # classes' instances (taken once by the move that needs them: see `take_candidates`).
+    # With `holders_of`: the containers (see `containers`) of everything the pass found,
+    # among which the holders of those classes' instances (taken once by the move that
+    # needs them: see `take_candidates`).
     candidates: list[Any] | None = None
 
     def take_candidates(self) -> list[Any] | None:
@@ -84,32 +89,80 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
     found.instances = {i: [] for i in class_ids}
     found.holders = {i: [] for i in ref_ids}
     own = {id(targets), id(codes), id(classes), id(referenced)}
-    seen_functions: set[int] = set()
-    seen_holders: set[tuple[int, int]] = set()  # (target, holder), by identity
     refs = referrers(targets, wanted)
-    for ref in refs:
-        if id(ref) in own:
-            continue
-        kind = type(ref)
-        if kind is types.FunctionType and (
-                id(ref.__code__) in code_ids
-                or (ref.__globals__ is namespace and ref.__code__.co_qualname in qualnames)):
-            if id(ref) not in seen_functions:
-                seen_functions.add(id(ref))
-                found.functions.append(ref)
-        if id(kind) in class_ids:
-            found.instances[id(kind)].append(ref)
-        if ref_ids:
-            box = as_container(ref)
-            inside = held(box) if box is not None else []
-            if any(id(t) in ref_ids for t in inside):
-                for target in inside:
-                    if id(target) in ref_ids and (id(target), id(box)) not in seen_holders:
-                        seen_holders.add((id(target), id(box)))
-                        found.holders[id(target)].append(box)
+    if _accel is not None:  # sorted in one loop in C
+        kinds = tuple({id(c): c for c in classes}.values())
+        functions, instances, boxes = _accel.sort(refs, kinds)
+        for kind, these in zip(kinds, instances, strict=True):
+            found.instances[id(kind)] = these
+    else:  # sorted by ``map`` and ``compress``, in C too, type by type
+        ids = list(map(id, map(type, refs)))
+        functions = list(compress(refs, map(_FUNCTION.__eq__, ids)))
+        _instances(refs, ids, found.instances)
+        boxes = refs
+    for ref in functions:
+        if id(ref) not in own and (id(ref.__code__) in code_ids or (
+                ref.__globals__ is namespace and ref.__code__.co_qualname in qualnames)):
+            found.functions.append(ref)  # each at most once: `refs` lists it once
+    boxes = containers(boxes, own) if ref_ids or wanted else []
+    if ref_ids:  # (in C, only the boxes that hold one are looked into)
+        holding = boxes if _accel is None else \
+            _accel.Index(referenced, referenced).holders(boxes)
+        _holders_of(holding, ref_ids, found.holders)
     if wanted:
-        found.candidates = [r for r in refs if id(r) not in own]
+        found.candidates = boxes
     return found
+
+
+def _instances(refs: list[Any], kinds: list[int], instances: dict[int, list[Any]]) -> None:
+    """Add to `instances` (class id -> its direct instances) those among `refs`, whose
+    types' ids are `kinds`: sorted by ``compress`` in C, class by class when they are few."""
+    if not instances:
+        return
+    wanted = list(map(instances.__contains__, kinds))
+    hits, hit_kinds = list(compress(refs, wanted)), list(compress(kinds, wanted))
+    if len(instances) <= 16:
+        for cid, into in instances.items():
+            into.extend(compress(hits, map(cid.__eq__, hit_kinds)))
+    else:
+        for ref, cid in zip(hits, hit_kinds, strict=True):
+            instances[cid].append(ref)
+
+
+def _holders_of(boxes: Iterable[Any], ref_ids: set[int], holders: dict[int, list[Any]]) -> None:
+    """Add to `holders` (target's id -> containers) each of `boxes` that holds a target."""
+    for box in boxes:
+        inside = held(box)
+        if not ref_ids.isdisjoint(map(id, inside)):
+            for i in dict.fromkeys(i for i in map(id, inside) if i in ref_ids):
+                holders[i].append(box)
+
+
+def containers(pool: list[Any], skip: Collection[int] = ()) -> list[Any]:
+    """The rewritable containers (see `as_container`) of the objects in `pool` not in
+    `skip` (ids), each once. Whether an object can be one is its type's question, asked
+    once per type: a heap of instances with no attribute dict costs a ``map`` in C."""
+    kinds = list(map(type, pool))
+    distinct = dict(zip(map(id, kinds), kinds, strict=True))
+    able = {i for i, kind in distinct.items() if _may_hold(kind)}
+    out: list[Any] = []
+    seen: set[int] = set()
+    for ref in compress(pool, map(able.__contains__, map(id, kinds))):
+        box = None if id(ref) in skip else as_container(ref)
+        if box is not None and id(box) not in seen:
+            seen.add(id(box))
+            out.append(box)
+    return out
+
+
+def _may_hold(kind: type) -> bool:
+    """Whether `as_container` can find a container in an object of type `kind`."""
+    if kind in _BOXES:
+        return True
+    if issubclass(kind, type):
+        return False
+    return bool(type.__getattribute__(kind, "__dictoffset__")) or \
+        issubclass(kind, types.ModuleType)
 
 
 def referrers(targets: list[Any], types: tuple[type, ...] = ()) -> list[Any]:
@@ -191,7 +244,7 @@ def as_container(ref: Any) -> Any:
     """The rewritable container through which `ref` holds things: itself for a dict, list,
     set or cell; an instance's attribute dict (which CPython may keep inline until asked)."""
     kind = type(ref)
-    if kind in (dict, list, set, types.CellType):
+    if kind in _BOXES:
         return ref
     if issubclass(kind, type):
         return None

@@ -36,6 +36,7 @@ from ._errors import UpdateError
 from ._report import Report
 from ._sources import REGISTRY, source_path
 from ._trust import Trust
+from ._warm import Warmer
 
 log = logging.getLogger("hotswap")
 
@@ -111,6 +112,9 @@ class Watcher:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._poll_lock = threading.Lock()
+        # The engine loaded and the watched modules' baselines parsed on a thread of their
+        # own, so that the first update costs what later ones do (see _warm).
+        self._warmer = Warmer()
         self._refresh()
 
     # -- which files ------------------------------------------------------------------
@@ -136,6 +140,7 @@ class Watcher:
         if len(sys.modules) == self._seen_modules:
             return
         self._seen_modules = len(sys.modules)
+        fresh = []
         for name, module in list(sys.modules.items()):
             if module is None or not isinstance(module, ModuleType):
                 continue
@@ -143,6 +148,8 @@ class Watcher:
             if path is None or path in self._files:
                 continue
             self._files[path] = self._initial(name, module, path)
+            fresh.append(module)
+        self._warmer.add(fresh)
 
     @staticmethod
     def _initial(name: str, module: ModuleType, path: str) -> _File:
@@ -155,6 +162,13 @@ class Watcher:
         if baseline is not None and baseline != _decode(data):
             return _File(name, None, None)  # edited before we started: the first poll applies
         return _File(name, key, _digest(data))
+
+    def ready(self, timeout: float | None = None) -> bool:
+        """Wait until the engine is loaded and the watched modules' baselines are parsed
+        (begun when the watcher was made, and for modules it picks up later, on a thread
+        of their own); whether they are. Never needed: an update made sooner does what is
+        left itself."""
+        return self._warmer.ready(timeout)
 
     @property
     def files(self) -> dict[str, str]:

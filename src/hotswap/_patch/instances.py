@@ -12,14 +12,20 @@ says so. Half-moved objects, reachable under two identities, must never exist.
 
 from __future__ import annotations
 
+import gc
 import sys
-from collections.abc import Collection
-from dataclasses import dataclass, field
+import types
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from itertools import compress, repeat
+from operator import is_not, ne
 from typing import Any
 
-from .._heap import Found, as_container, held, referrers
-from .._ops import (InstanceHook, Op, Plan, Swap, Swaps, Undo, slot_names, swap_in,
-                    swap_weight)
+from .. import _heap
+from .._heap import Found, containers, held, referrers
+from .._ops import InstanceHook, Op, Plan, Swap, Swaps, Undo, slot_names, swap_weight
 from .._safe import class_has, instance_dict
 from .._report import Report
 
@@ -52,27 +58,16 @@ def retarget_holder(holder: Any, swaps: Swaps, plan: Plan) -> None:
         plan.add(Swap(holder, swaps))
 
 
-def _holders(instances: list[Any], ours: list[list[Any]],
-             candidates: list[Any] | None) -> tuple[dict[int, int], list[Any]]:
-    """How many references to each instance sit in rewritable containers, and those
-    containers (not counting `instances` and the lists in `ours`, which are hotswap's),
-    found among `candidates` (what the update's walk found already) or else in a pass of
-    their own. Counted by `_inside`, as the move counts them again when it applies. A
-    function of its own, so that no loop variable of it (nor the candidates, among which
-    may be an instance holding another) still holds an instance when the caller compares
-    reference counts."""
-    ids = {id(o) for o in instances}
-    skip = {id(instances), *(id(x) for x in ours)}
-    holders: list[Any] = []
-    seen: set[int] = set()  # by identity: thousands of holders are no quadratic search
-    for ref in referrers(instances) if candidates is None else candidates:
-        box = None if id(ref) in skip else as_container(ref)
-        if box is None or id(box) in seen:
-            continue
-        seen.add(id(box))
-        if any(id(value) in ids for value in held(box)):
-            holders.append(box)
-    return _inside(holders, ids), holders
+def _holders(instances: list[Any], ours: list[list[Any]], candidates: list[Any] | None,
+             swapper: Swapper) -> list[Any]:
+    """The rewritable containers that hold one of `instances` (not counting `instances`
+    and the lists in `ours`, which are hotswap's), found among `candidates` (the containers
+    the update's walk found already) or else in a pass of their own. A function of its own,
+    so that no loop variable of it (nor the candidates, among which may be an instance
+    holding another) still holds an instance when the caller compares reference counts."""
+    if candidates is None:
+        candidates = containers(referrers(instances), {id(instances), *map(id, ours)})
+    return swapper.holders(candidates)
 
 
 class Move:
@@ -87,7 +82,9 @@ class Move:
 def move_all(moves: list[Move], plan: Plan, report: Report, found: Found) -> None:
     """Move instances of replaced classes into new objects of their new classes, where
     safe. The holders of every instance of every class are among what the update's walk
-    `found` (its candidates, where `_heap.one_pass`), or else found in one more pass."""
+    `found` (its candidates, where `_heap.one_pass`), or else found in one more pass. The
+    collector waits meanwhile: making a twin for each of many instances would otherwise
+    start collections, each a pass over the whole heap."""
     todo = []
     for m in moves:
         if m.new.__new__ is object.__new__:
@@ -100,28 +97,57 @@ def move_all(moves: list[Move], plan: Plan, report: Report, found: Found) -> Non
         return
     if candidates is None:
         report.heap_walks += 1
-    everyone = [o for m in todo for o in m.instances]
-    ids, holders = _holders(everyone, [m.instances for m in todo], candidates)
-    del candidates
-    # Each instance is held by its class's list of instances and by `everyone`; the probe
-    # is held the same way, so equal counts mean no reference we cannot see.
-    probe = [object()]
-    probes = list(probe)
-    base = [sys.getrefcount(p) for p in probes][0]
-    movable = {id(o) for o in everyone if sys.getrefcount(o) == base + ids[id(o)]}
-    del everyone
-    move = MoveInstances(holders, report)
-    hooks: list[Op] = []
-    for m in todo:
-        count = move.add(m, movable, hooks)
-        if count:
-            report.instances.append(_moved(m.name, count))
-        if len(m.instances) > count:
-            report.skip(m.name, f"{len(m.instances) - count} live instance(s) keep the old "
-                        f"class, which keeps working: {m.reason}; they are referenced from "
-                        "places that cannot be rewritten (a tuple, a running frame, a slot)")
+    with collector_paused():
+        everyone: list[Any] = []
+        for m in todo:
+            everyone += m.instances
+        swapper = Swapper(everyone, everyone)
+        holders = _holders(everyone, [m.instances for m in todo], candidates, swapper)
+        del candidates
+        # Each instance is held by its class's list of instances and by `everyone`.
+        stuck = {id(everyone[i]) for i in swapper.stuck(holders)}
+        del everyone, swapper
+        move = MoveInstances(holders, report)
+        hooks: list[Op] = []
+        for m in todo:
+            count = move.add(m, stuck, hooks)
+            if count:
+                report.instances.append(_moved(m.name, count))
+            if len(m.instances) > count:
+                report.skip(m.name, f"{len(m.instances) - count} live instance(s) keep the "
+                            f"old class, which keeps working: {m.reason}; they are referenced "
+                            "from places that cannot be rewritten (a tuple, a running frame, "
+                            "a slot)")
     plan.add(move)
     plan.ops.extend(hooks)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic collector off for the block, if it was on (no garbage is lost: it
+    collects at its next turn)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+@dataclass
+class Group:
+    """The instances of one class that move, their twins, and how state goes across: the
+    descriptors of the slots both layouts have (old class's, new class's), whether the
+    attribute dict is copied too."""
+
+    name: str
+    olds: list[Any]
+    twins: list[Any]
+    slots: list[str]
+    getters: tuple[Any, ...] | None  # None: the state is copied by name, in Python
+    setters: tuple[Any, ...]
+    dicts: bool
 
 
 @dataclass
@@ -132,83 +158,201 @@ class MoveInstances(Op):
     sits in the holders found (by identity, counted then): otherwise it would live on under
     two identities. It takes its state at that moment too. The plan is stale while one
     cannot move (planning again may take it along); applied anyway, it leaves those on the
-    old class, working, and corrects the report."""
+    old class, working, and corrects the report.
+
+    The work per instance is done by C loops: ``map`` and ``dict.get`` over the holders,
+    and the pass in C's ``copy_state`` for the slots (in Python without it)."""
 
     holders: list[Any]
     report: Report
-    # The only references hotswap keeps to an instance: its pair's, id(instance) -> pair.
-    pairs: Swaps = field(default_factory=dict)
-    slots: dict[int, list[str]] = field(default_factory=dict)  # id(instance) -> its slots
-    names: dict[int, str] = field(default_factory=dict)  # id(instance) -> its class's name
+    # The only references hotswap keeps to an instance: its group's `olds`.
+    groups: list[Group] = field(default_factory=list)
     installed: set[int] = field(default_factory=set)  # ids of the twins put in place
+    hooked: bool = False  # whether a twin has a `TwinHook` (which asks `installed`)
 
-    def add(self, m: Move, movable: set[int], hooks: list[Op]) -> int:
-        """Twins (empty until applied) for the movable instances of `m`; their hooks."""
+    def add(self, m: Move, stuck: set[int], hooks: list[Op]) -> int:
+        """Twins (empty until applied) for the instances of `m` not `stuck` (ids); their
+        hooks."""
+        olds = [o for o in m.instances if id(o) not in stuck] if stuck else list(m.instances)
+        if not olds:
+            return 0
+        # Not live until a holder points at them.
+        twins: list[Any] = list(map(object.__new__, repeat(m.new, len(olds))))
         shared = [s for s in slot_names(m.live) if s in set(slot_names(m.new))]
-        hook = class_has(m.new, "__hotswap_migrate__")
-        count = 0
-        for obj in m.instances:
-            if id(obj) in movable:
-                twin: Any = object.__new__(m.new)  # not live until a holder points at it
-                self.pairs[id(obj)] = (obj, twin)
-                self.slots[id(obj)], self.names[id(obj)] = shared, m.name
-                if hook:
-                    hooks.append(TwinHook(twin, self))
-                count += 1
-        return count
+        getters = _descriptors(m.live, shared)
+        setters = _descriptors(m.new, shared)
+        fast = getters is not None and setters is not None and _heap._accel is not None
+        dicts = _plain_dict(m.live) and _plain_dict(m.new)
+        self.groups.append(Group(m.name, olds, twins, shared, getters if fast else None,
+                                 setters or (), dicts))
+        if class_has(m.new, "__hotswap_migrate__"):
+            self.hooked = True
+            hooks.extend(TwinHook(twin, self) for twin in twins)
+        return len(olds)
 
     def stale(self) -> bool:
-        return bool(_stuck(self.holders, self.pairs))
+        return bool(_stuck(self.holders, self.groups))
 
     def weight(self) -> int:
-        return 2 * len(self.pairs) + sum(swap_weight(h) for h in self.holders)
+        return 2 * sum(len(g.olds) for g in self.groups) + \
+            sum(swap_weight(h) for h in self.holders)
 
     def apply(self) -> Undo:
-        stuck = _stuck(self.holders, self.pairs)
-        safe = {i: pair for i, pair in self.pairs.items() if i not in stuck}
-        olds, twins = [p[0] for p in safe.values()], [p[1] for p in safe.values()]
-        for i, (obj, twin) in safe.items():
-            _copy_state(obj, twin, self.slots[i])
+        olds: list[Any] = []  # each held by its group's list, and here
+        twins: list[Any] = []
+        for g in self.groups:
+            olds += g.olds
+            twins += g.twins
+        table = Swapper(olds, twins)
+        stuck = {id(olds[i]) for i in table.stuck(self.holders)}
+        moving = self.groups
+        if stuck:
+            moving = [_without(g, stuck) for g in self.groups]
+            olds = [o for g in moving for o in g.olds]
+            twins = [t for g in moving for t in g.twins]
+            table = Swapper(olds, twins)
+        for g in moving:
+            _copy_group(g)
         done: list[Any] = []  # the holders swapped so far
 
         def undo() -> None:
             # The old objects come back as they were when they moved: what the program
             # changed on the twins since is in the new version's terms (a migration hook
             # may have converted it), and there is no migration back.
-            back = {id(twin): (twin, obj) for obj, twin in zip(olds, twins, strict=True)}
+            back = Swapper(twins, olds)
             for holder in reversed(done):
-                swap_in(holder, back)
+                back.swap(holder)
             self.installed = set()
 
         try:
-            for holder in self.holders:
-                swap_in(holder, safe)
-                done.append(holder)
+            with collector_paused():
+                for holder in self.holders:
+                    table.swap(holder)
+                    done.append(holder)
         except BaseException:
             undo()
             raise
-        self.installed = {id(twin) for twin in twins}
+        if self.hooked:  # what the hooks need to know, only then
+            self.installed = set(map(id, twins))
         self._correct_report(stuck)
         # From here on only lists hold the twins (a tuple would pin them): the next update
         # that changes the layout again finds those lists among their holders, and moves
         # them as it moves the rest.
-        self.pairs = {}
-        del safe
+        self.groups = []
+        del moving, table
         return undo
 
     def _correct_report(self, stuck: set[int]) -> None:
-        late: dict[str, int] = {}
-        for i in stuck:
-            late[self.names[i]] = late.get(self.names[i], 0) + 1
-        for name, count in late.items():
-            planned = sum(1 for n in self.names.values() if n == name)
-            entry = _moved(name, planned)
-            self.report.instances = [_moved(name, planned - count) if e == entry else e
+        for g in self.groups:
+            count = sum(1 for o in g.olds if id(o) in stuck) if stuck else 0
+            if not count:
+                continue
+            planned = len(g.olds)
+            entry = _moved(g.name, planned)
+            self.report.instances = [_moved(g.name, planned - count) if e == entry else e
                                      for e in self.report.instances
                                      if not (e == entry and planned == count)]
-            self.report.skip(name, f"{count} live instance(s) keep the old class, which "
+            self.report.skip(g.name, f"{count} live instance(s) keep the old class, which "
                              "keeps working: another thread took a reference to them "
                              "while the update was planned")
+
+
+def _without(group: Group, stuck: set[int]) -> Group:
+    """`group` less the instances that cannot move."""
+    keep = [id(o) not in stuck for o in group.olds]
+    return replace(group, olds=list(compress(group.olds, keep)),
+                   twins=list(compress(group.twins, keep)))
+
+
+def _copy_group(g: Group) -> None:
+    """Give each twin of `g` the state of the instance it replaces."""
+    accel = _heap._accel
+    if g.getters is not None and accel is not None:
+        accel.copy_state(g.olds, g.twins, g.getters, g.setters, g.dicts)
+        return
+    for source, twin in zip(g.olds, g.twins, strict=True):
+        _copy_state(source, twin, g.slots)
+
+
+def _descriptors(cls: type, names: list[str]) -> tuple[Any, ...] | None:
+    """The member descriptors through which `names` are read on instances of `cls` (what
+    ``object.__getattribute__`` would find first along the MRO); None when one is
+    something else (then the state is copied by name)."""
+    found = []
+    mro = type.__getattribute__(cls, "__mro__")
+    for name in names:
+        descr = next((d[name] for k in mro
+                      if name in (d := type.__getattribute__(k, "__dict__"))), None)
+        if type(descr) is not types.MemberDescriptorType:
+            return None
+        found.append(descr)
+    return tuple(found)
+
+
+def _plain_dict(cls: type) -> bool:
+    """Whether instances of `cls` have an attribute dict read through the standard slot
+    (what `instance_dict` returns), for the copy in C."""
+    if not type.__getattribute__(cls, "__dictoffset__"):
+        return False
+    for klass in type.__getattribute__(cls, "__mro__"):
+        descr = type.__getattribute__(klass, "__dict__").get("__dict__")
+        if descr is not None:
+            return type(descr) is types.GetSetDescriptorType
+    return False
+
+
+def swap_into(c: Any, table: dict[int, Any]) -> None:
+    """Put ``table[id(x)]`` in the place of every `x` a list, dict (keys and values), set
+    or cell holds whose id is in `table`, with the loops in C. Every object whose id is a
+    key is alive (held by the caller), so an id names it alone."""
+    get = table.get
+    keys = table.keys()
+    if type(c) is list:
+        if not keys.isdisjoint(map(id, c)):
+            c[:] = list(map(get, map(id, c), c))
+    elif type(c) is dict:
+        if not keys.isdisjoint(map(id, c)):
+            _refill(c, lambda saved: zip(map(get, map(id, saved), saved),
+                                         map(get, map(id, saved.values()), saved.values()),
+                                         strict=True))
+            return
+        values = list(c.values())
+        new = list(map(get, map(id, values), values))
+        changed = list(compress(zip(list(c), new, strict=True), map(is_not, values, new)))
+        if changed:
+            with _restored_on_error(c):
+                c.update(changed)  # hashes the keys: the program's __hash__ may raise
+    elif type(c) is set:
+        if not keys.isdisjoint(map(id, c)):
+            _refill(c, lambda saved: map(get, map(id, saved), saved))
+    elif type(c) is types.CellType:
+        try:
+            v = c.cell_contents
+        except ValueError:
+            return
+        if id(v) in table:
+            c.cell_contents = table[id(v)]
+
+
+def _refill(container: Any, contents: Callable[[Any], Iterable[Any]]) -> None:
+    """Empty a dict or set and fill it, in order, with the `contents` of a copy of itself,
+    which hashes its keys again (the program's ``__hash__``, which may raise)."""
+    with _restored_on_error(container) as saved:
+        container.clear()
+        container.update(contents(saved))
+
+
+@contextmanager
+def _restored_on_error(container: Any) -> Iterator[Any]:
+    """Put a dict or set back as it was if the block raises. The copy (also given to the
+    block) keeps the stored hashes, so putting it back hashes nothing."""
+    saved = container.copy()
+    try:
+        yield saved
+    except BaseException:
+        container.clear()
+        container.update(saved)
+        raise
 
 
 def _moved(name: str, count: int) -> str:
@@ -229,24 +373,71 @@ class TwinHook(Op):
         return InstanceHook(self.twin).apply()
 
 
-def _stuck(holders: list[Any], pairs: Swaps) -> set[int]:
-    """The instances some reference outside `holders` holds (besides their pair): those
-    a move would leave under their old identity beside their twin."""
-    inside = _inside(holders, pairs)
-    probe = (object(), None)  # held as each instance is by its pair
-    base = sys.getrefcount(probe[0])
-    return {i for i, pair in pairs.items() if sys.getrefcount(pair[0]) != base + inside[i]}
+def _stuck(holders: list[Any], groups: list[Group]) -> set[int]:
+    """The instances some reference outside `holders` holds (besides their group's list):
+    those a move would leave under their old identity beside their twin."""
+    olds: list[Any] = []  # each held by its group's list, and here
+    for g in groups:
+        olds += g.olds
+    return {id(olds[i]) for i in Swapper(olds, olds).stuck(holders)}
+
+
+class Swapper:
+    """Puts `news[i]` in the place of `olds[i]` in containers, and finds which of them hold
+    one and which of `olds` something else holds: with the loops in C (the pass in C's
+    `Index`, for lists, cells and dicts with plain keys), else with ``map`` and C
+    containers (`swap_into`)."""
+
+    def __init__(self, olds: list[Any], news: list[Any]) -> None:
+        accel = _heap._accel
+        self.index = accel.Index(olds, news) if accel is not None else None
+        self.olds, self.news = olds, news
+        self.table: dict[int, Any] | None = None
+
+    def holders(self, boxes: list[Any]) -> list[Any]:
+        """The lists, dicts, sets and cells among `boxes` that hold one of olds."""
+        if self.index is not None:
+            return self.index.holders(boxes)
+        ids = set(map(id, self.olds))
+        return [box for box in boxes if not ids.isdisjoint(map(id, held(box)))]
+
+    def stuck(self, holders: list[Any]) -> list[int]:
+        """The positions in olds of the instances something holds besides `holders`
+        (their references counted now), this, and two lists of hotswap's: olds, and one
+        other, the caller's. Before any `swap`."""
+        probe = [object()]
+        kept = [*probe]  # the probe is held as each old one is: by two lists
+        accel = _heap._accel
+        if self.index is not None and accel is not None:
+            mirror = accel.Index(probe, probe if self.news is self.olds else [None])
+            base = sys.getrefcount(kept[0]) - 1  # less the argument's own reference
+            stuck = self.index.stuck(holders, base)
+            del mirror
+            return stuck
+        inside = _inside(holders, set(map(id, self.olds)))
+        base = [*map(sys.getrefcount, kept)][0]
+        counts = list(map(sys.getrefcount, self.olds))
+        want = [base + inside[i] for i in map(id, self.olds)]
+        return list(compress(range(len(self.olds)), map(ne, counts, want)))
+
+    def swap(self, holder: Any) -> None:
+        if self.index is not None and self.index.swap(holder):
+            return
+        if self.table is None:
+            self.table = dict(zip(map(id, self.olds), self.news, strict=True))
+        swap_into(holder, self.table)
 
 
 def _inside(holders: list[Any], ids: Collection[int]) -> dict[int, int]:
     """How many references to each instance (by id: all of them alive, held by hotswap)
-    `holders` have now. A function of its own, so that no loop variable of it still holds
-    an instance when reference counts are read."""
+    `holders` have now, counted in C (``Counter`` over the ids they hold). A function of
+    its own, so that no loop variable of it still holds an instance when reference counts
+    are read."""
     inside = dict.fromkeys(ids, 0)
+    hits: Counter[int] = Counter()
     for holder in holders:
-        for value in held(holder):
-            if id(value) in inside:
-                inside[id(value)] += 1
+        hits.update(filter(inside.__contains__, map(id, held(holder))))
+    inside.update(hits)
     return inside
 
 

@@ -6,7 +6,8 @@ a move: every instance becomes a new object, found with its holders in a heap pa
 without the pass in C), and an instance a tuple or a running frame holds cannot move at
 all. But a layout with a slot too many serves the new source as well. The live class
 keeps it and the removed slot's descriptor leaves the class dict, so the attribute is
-gone as the source says, for the class, its subclasses and every instance, whoever holds them.
+gone as the source says, for the class, its subclasses and every instance, whoever holds
+them.
 
 That descriptor is the only way to its memory, so it stays on the class (under `HIDDEN`)
 for the day the source gives the slot back, which then costs no move either. Both ways,
@@ -23,7 +24,7 @@ so pickle refuses its instances (see the README's limits).
 
 from __future__ import annotations
 
-import struct
+import sys
 import types
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 from .._ops import MISSING, Op, Undo
 
 HIDDEN = "__hotswap_hidden_slots__"  # on a class: name -> the descriptor of a slot removed
-_POINTER = struct.calcsize("P")
+_POINTER = (sys.maxsize.bit_length() + 1) // 8  # bytes in a pointer (a slot)
 
 
 @dataclass
