@@ -11,8 +11,10 @@ folder of hotswap's own inside the worker's local directory (``<local_directory>
 put first on ``sys.path``, like ``client.upload_file`` does with the local directory itself.
 A module the worker already imported (from that folder or from its own installation) is
 updated in place from the shipped text; the modules the client named are imported if the
-worker has not imported them yet. The scheduler and the client only update what they
-already imported: they run no tasks, and the client's files are the source.
+worker has not imported them yet. A scheduler in a process of its own is treated the same
+way: it unpickles the task graphs, so it imports the user's modules too. The client's
+process (and a LocalCluster's scheduler, which runs in it) only updates what it already
+imported: its files are the source.
 """
 
 from __future__ import annotations
@@ -81,6 +83,15 @@ def folder(worker: Any) -> str:
     return path
 
 
+def _worker(server: Any) -> Any:
+    """`server` if it is a worker or a separate scheduler process (distributed hands the
+    scheduler to a function's ``dask_worker`` argument too), else None. The scheduler
+    unpickles the task graphs, so it must import the user's modules as workers do."""
+    from distributed import Scheduler, Worker
+
+    return server if isinstance(server, Worker | Scheduler) else None
+
+
 def _loaded(bundle: Bundle) -> list[str]:
     return [name for name in bundle.files if name in sys.modules]
 
@@ -98,7 +109,7 @@ def prepare(bundle: Bundle, dask_worker: Any = None) -> Outcome:
     """Phase one: stage and plan every module of `bundle` this process would change, as a
     dry run that changes nothing; the outcome's error is this process's refusal."""
     start = time.perf_counter()
-    outcome = Outcome()
+    outcome, dask_worker = Outcome(), _worker(dask_worker)
     try:
         for name in _fresh(bundle, dask_worker):  # to be imported: a compile is all we can try
             rel, text = bundle.files[name]
@@ -120,7 +131,7 @@ def apply(bundle: Bundle, check: Callable[[], Any] | None = None,
     """Phase two: apply `bundle` here, remembering how to undo it (`undo`). A failure
     leaves this process as it was and comes back as the outcome's error."""
     start = time.perf_counter()
-    outcome, record = Outcome(), _Record()
+    outcome, record, dask_worker = Outcome(), _Record(), _worker(dask_worker)
     try:
         if dask_worker is not None:
             record.files = _write(folder(dask_worker), bundle)

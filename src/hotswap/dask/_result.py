@@ -49,8 +49,9 @@ class ClusterReport:
             placed = self.placed.get(address)
             if placed:
                 done = "; ".join(filter(None, [done, f"imported {', '.join(placed)}"]))
-            lines.append(f"  {self.roles.get(address, '?')} {address}: "
-                         f"{done or 'already current'}")
+            role = self.roles.get(address, "?")
+            who = role if address == "client" else f"{role} {address}"
+            lines.append(f"  {who}: {done or 'already current'}")
         lines.extend(f"  lost {a}: {why}" for a, why in self.lost.items())
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
