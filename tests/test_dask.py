@@ -2,7 +2,7 @@
 mocks). One cluster serves the whole file; each test uses modules of its own names, so the
 workers' imports of one test never meet another's. The workers do not share the client's
 sys.path for these modules: they get them only through hotswap.dask.update, as a remote
-worker would."""
+worker would. The tests without a cluster (what is shipped, the summary line) are light."""
 
 from __future__ import annotations
 
@@ -18,17 +18,22 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.heavy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-distributed = pytest.importorskip("distributed")
-import hotswap  # noqa: E402
-import hotswap.dask as hd  # noqa: E402
+import hotswap
+import hotswap.dask as hd
+from hotswap.dask._bundle import read_bundle
+from hotswap.dask._process import _write
+from hotswap.dask._result import ClusterReport
 
+heavy = pytest.mark.heavy
 WORKERS = 2
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
+    distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(n_workers=WORKERS, threads_per_worker=2,
                                        processes=True, dashboard_address=None)
     with cluster, distributed.Client(cluster) as c:
@@ -89,6 +94,7 @@ V1 = """
 """
 
 
+@heavy
 def test_function_and_method_edits_reach_tasks_and_actors(client: Any, folder: Path) -> None:
     mod, path = load(folder, "hsd_edits", V1)
     first = hd.update(client, mod)  # places the module on the workers
@@ -134,6 +140,7 @@ POINTS = """
 """
 
 
+@heavy
 def test_persisted_instances_keep_identity_and_follow_the_new_class(
         client: Any, folder: Path) -> None:
     mod, path = load(folder, "hsd_points", POINTS)
@@ -149,6 +156,7 @@ def test_persisted_instances_keep_identity_and_follow_the_new_class(
     assert [client.submit(mod.check, h).result() for h in held] == [[0, 100, 200]] * WORKERS
 
 
+@heavy
 def test_refused_update_changes_nothing_on_any_process(client: Any, folder: Path) -> None:
     mod, path = load(folder, "hsd_refused", V1)
     before = hd.update(client, mod).generation
@@ -170,6 +178,7 @@ def test_refused_update_changes_nothing_on_any_process(client: Any, folder: Path
     assert hd.update(client, mod).generation == before + 1  # the cluster is not stuck
 
 
+@heavy
 def test_failure_while_applying_on_one_worker_rolls_back_the_others(
         client: Any, folder: Path) -> None:
     mod, path = load(folder, "hsd_apply_fails", V1)
@@ -192,6 +201,7 @@ def test_failure_while_applying_on_one_worker_rolls_back_the_others(
     assert on_each(client, hotswap.generation, name) == [0] * WORKERS
 
 
+@heavy
 def test_rollback_undoes_the_last_update_everywhere(client: Any, folder: Path) -> None:
     mod, path = load(folder, "hsd_rollback", POINTS)
     hd.update(client, mod)
@@ -216,6 +226,7 @@ def test_rollback_undoes_the_last_update_everywhere(client: Any, folder: Path) -
         hd.rollback(client, mod)
 
 
+@heavy
 def test_package_with_several_changed_modules(client: Any, folder: Path) -> None:
     import importlib
 
@@ -238,6 +249,7 @@ def test_package_with_several_changed_modules(client: Any, folder: Path) -> None
         assert changed == {"hsd_pkg.a", "hsd_pkg.b"}
 
 
+@heavy
 def test_worker_added_after_the_update_runs_the_new_code(client: Any, folder: Path) -> None:
     mod, path = load(folder, "hsd_late", V1)
     hd.update(client, mod)
@@ -263,6 +275,7 @@ def where(name: str) -> str:
     return Path(sys.modules[name].__file__ or "").parent.name
 
 
+@heavy
 def test_worker_killed_mid_update_is_reported_and_the_rest_converge(
         client: Any, folder: Path) -> None:
     mod, path = load(folder, "hsd_killed", V1)
@@ -298,16 +311,19 @@ RUNNING = """
 """
 
 
+@heavy
 def test_running_tasks_finish_on_their_code_and_later_tasks_run_the_new(
         client: Any, folder: Path) -> None:
     mod, path = load(folder, "hsd_running", RUNNING)
     hd.update(client, mod)
     running = client.submit(mod.long, "hsd-started", "hsd-go", pure=False)
-    assert distributed.Event("hsd-started").wait(30)
+    from distributed import Event
+
+    assert Event("hsd-started").wait(30)
     path.write_text(textwrap.dedent(RUNNING).replace('"old"', '"new"'))
 
     hd.update(client, mod)
-    distributed.Event("hsd-go").set()
+    Event("hsd-go").set()
 
     assert running.result(timeout=60) == "old"
     later = client.submit(mod.long, "hsd-started", "hsd-go", pure=False)
@@ -321,6 +337,7 @@ def _wait(condition: Callable[[], bool], timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
+@heavy
 def test_demo_compares_upload_file_with_hotswap() -> None:
     run = subprocess.run([sys.executable, "-m", "hotswap", "demo", "dask"],
                          capture_output=True, text=True, timeout=240)
@@ -328,3 +345,76 @@ def test_demo_compares_upload_file_with_hotswap() -> None:
     assert run.returncode == 0, out + run.stderr
     assert "upload_file" in out and "hotswap.dask.update" in out
     assert "FAIL" not in out
+
+
+def test_import_hotswap_never_imports_distributed() -> None:
+    code = ("import sys, hotswap, hotswap.dask; "
+            "assert 'distributed' not in sys.modules and 'dask' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_bundle_holds_every_module_of_a_package_parents_first(folder: Path) -> None:
+    write(folder, "hsb_pkg/__init__.py", "")
+    write(folder, "hsb_pkg/a.py", "A = 1\n")
+    write(folder, "hsb_pkg/sub/__init__.py", "")
+    write(folder, "hsb_pkg/sub/b.py", "B = 2\n")
+    write(folder, "hsb_pkg/notes/readme.py", "")  # no __init__.py: not part of the package
+    by_name = read_bundle("hsb_pkg")
+    assert by_name.files == {
+        "hsb_pkg": ("hsb_pkg/__init__.py", ""), "hsb_pkg.a": ("hsb_pkg/a.py", "A = 1\n"),
+        "hsb_pkg.sub": ("hsb_pkg/sub/__init__.py", ""),
+        "hsb_pkg.sub.b": ("hsb_pkg/sub/b.py", "B = 2\n")}
+    assert by_name.load == ("hsb_pkg",)
+    assert read_bundle(folder / "hsb_pkg").files == by_name.files
+    one = read_bundle(folder / "hsb_pkg" / "sub" / "b.py")
+    assert one.root == "hsb_pkg.sub.b" and list(one.files) == ["hsb_pkg.sub.b"]
+    with pytest.raises(hotswap.UpdateError, match="hsb_missing"):
+        read_bundle("hsb_missing")
+
+
+names = st.sampled_from(["a", "b", "c", "core", "x1"])
+trees = st.recursive(st.dictionaries(names, st.text("xy =1\n", max_size=12), max_size=3),
+                     lambda inner: st.dictionaries(names, inner, min_size=1, max_size=3),
+                     max_leaves=8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(tree=trees)
+def test_a_shipped_package_is_written_back_as_the_same_tree(tree: dict[str, Any]) -> None:
+    """Whatever the package's shape, writing its bundle under another folder (as a worker
+    does) reproduces every module file with its text, and nothing else."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as src, tempfile.TemporaryDirectory() as dst:
+        expected = _make_tree(Path(src) / "hsp", tree)
+        bundle = read_bundle(Path(src) / "hsp")
+        _write(dst, bundle)
+        written = {p.relative_to(dst).as_posix(): p.read_text()
+                   for p in Path(dst).rglob("*.py")}
+        assert written == expected
+
+
+def _make_tree(folder: Path, tree: dict[str, Any]) -> dict[str, str]:
+    """A package in `folder` (dict values: a module's text, or a subpackage)."""
+    folder.mkdir()
+    (folder / "__init__.py").write_text("")
+    made = {f"{folder.name}/__init__.py": ""}
+    for name, value in tree.items():
+        if isinstance(value, dict):
+            made.update({f"{folder.name}/{k}": v
+                         for k, v in _make_tree(folder / name, value).items()})
+        else:
+            (folder / f"{name}.py").write_text(value)
+            made[f"{folder.name}/{name}.py"] = value
+    return made
+
+
+def test_the_summary_line_counts_processes_and_names_the_lost() -> None:
+    report = ClusterReport("mod", generation=3, duration=0.041,
+                           roles={"tcp://s:1": "scheduler", "tcp://w:1": "worker",
+                                  "tcp://w:2": "worker", "client": "client"},
+                           lost={"tcp://w:3": "lost during apply: CommClosedError"})
+    assert report.summary() == ("updated mod on 1 scheduler + 2 workers to generation 3 "
+                                "in 41 ms (1 lost: tcp://w:3)")
+    report.reports["client"] = [hotswap.Report("mod", changed=True)]
+    assert "+ 2 workers + the client to" in report.summary()

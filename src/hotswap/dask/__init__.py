@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
@@ -48,18 +49,21 @@ def update(client: Any, target: Target, *, check: Callable[[], Any] | None = Non
     start = time.perf_counter()
     bundle = read_bundle(target)
     report = ClusterReport(bundle.root)
-    with _holding(client, bundle.token, timeout):
-        cluster = _Cluster(client, report)
-        refusals = cluster.step("prepare", _process.prepare, bundle)
+    with _holding(client, bundle.token, timeout, report) as shared:
+        cluster = _Cluster(client, report, shared)
+        with report.timed("prepare"):
+            refusals = cluster.step("prepare", _process.prepare, bundle)
         if refusals:
             raise _error(report, "refused", refusals, "no process changed")
-        failures = cluster.step("apply", _process.apply, bundle, check)
+        with report.timed("apply"):
+            failures = cluster.step("apply", _process.apply, bundle, check)
         if failures:
             undone = cluster.undo(bundle.token)
             raise _error(report, "failed while applying", failures, undone)
-        files, load, report.generation = client.run_on_scheduler(
-            _ledger.commit, bundle.token, bundle.root, bundle.files, bundle.load)
-        report.notes += _publish(client, files, load)
+        with report.timed("commit"):
+            files, load, report.generation = client.run_on_scheduler(
+                _ledger.commit, bundle.token, bundle.root, bundle.files, bundle.load)
+            report.notes += _publish(client, files, load)
     report.duration = time.perf_counter() - start
     return report
 
@@ -75,8 +79,9 @@ def rollback(client: Any, module: ModuleType | str, *, timeout: float = 120.0) -
     if found is None:
         raise UpdateError(f"no cluster update of {name!r} left to roll back", module=name)
     token, report.module, previous = found
-    with _holding(client, token, timeout):
-        failures = _Cluster(client, report).step("rollback", _process.revert, token, previous)
+    with _holding(client, token, timeout, report) as shared:
+        failures = _Cluster(client, report, shared).step("rollback", _process.revert,
+                                                         token, previous)
         files, load, report.generation = client.run_on_scheduler(_ledger.forget, token)
         report.notes += _publish(client, files, load)
     report.duration = time.perf_counter() - start
@@ -89,22 +94,25 @@ class _Cluster:
     """The processes of one update: the workers, the scheduler (unless it runs in the
     client's process, as a LocalCluster's does) and the client, each stepped in turn."""
 
-    def __init__(self, client: Any, report: ClusterReport) -> None:
+    def __init__(self, client: Any, report: ClusterReport, shared: bool) -> None:
         self.client = client
         self.report = report
         self.scheduler = client.scheduler.address
         self.workers: list[str] | None = None  # None: every worker the scheduler knows
-        # a LocalCluster's scheduler runs in the client's process: step that process once
-        self.shared = client.run_on_scheduler(_process.identity) == _process.identity()
+        self.shared = shared  # a LocalCluster's scheduler runs in the client's process
 
     def step(self, label: str, func: Callable[..., Outcome], *args: Any) -> dict[str, str]:
         """Run `func` in every process still in the update; answer address -> reason for
         the processes that refused or failed. Workers run it in parallel, the client
         last (its own failure then undoes the others, not the reverse)."""
         answers: dict[str, Outcome | BaseException] = {}
-        answers.update(self.client.run(func, *args, workers=self.workers, on_error="return"))
-        if not self.shared:
-            answers[self.scheduler] = _guard(self.client.run_on_scheduler, func, *args)
+        with ThreadPoolExecutor(1) as pool:  # the scheduler's part meanwhile
+            scheduler = None if self.shared else pool.submit(
+                _guard, self.client.run_on_scheduler, func, *args)
+            answers.update(self.client.run(func, *args, workers=self.workers,
+                                           on_error="return"))
+            if scheduler is not None:
+                answers[self.scheduler] = scheduler.result()
         answers["client"] = _guard(func, *args)
         return self._read(label, answers)
 
@@ -186,16 +194,23 @@ def _publish(client: Any, files: _ledger.Files, load: tuple[str, ...]) -> list[s
 
 
 @contextmanager
-def _holding(client: Any, token: str, timeout: float) -> Iterator[None]:
-    """One cluster update at a time, across clients (see `_ledger.acquire`)."""
+def _holding(client: Any, token: str, timeout: float,
+             report: ClusterReport) -> Iterator[bool]:
+    """One cluster update at a time, across clients (see `_ledger.acquire`). Yields
+    whether the scheduler runs in this process (a LocalCluster's does): that process is
+    then stepped once, as the client."""
     deadline = time.monotonic() + timeout
-    while (other := client.run_on_scheduler(_ledger.acquire, token, timeout)) is not None:
-        if time.monotonic() > deadline:
-            raise UpdateError(f"another cluster update ({other}) held the cluster for "
-                              f"{timeout:.0f} s")
-        time.sleep(_WAIT)
+    with report.timed("lock"):
+        while True:
+            other, where = client.run_on_scheduler(_ledger.acquire, token, timeout)
+            if other is None:
+                break
+            if time.monotonic() > deadline:
+                raise UpdateError(f"another cluster update ({other}) held the cluster "
+                                  f"for {timeout:.0f} s")
+            time.sleep(_WAIT)
     try:
-        yield
+        yield where == _process.identity()
     finally:
         client.run_on_scheduler(_ledger.release, token)
 

@@ -7,6 +7,8 @@ sources before each update), whichever client made the update.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,16 +75,18 @@ def forget(token: str, dask_scheduler: Any = None
     return dict(LEDGER.files), tuple(LEDGER.load), LEDGER.generations[entry.root]
 
 
-def acquire(token: str, hold: float, dask_scheduler: Any = None) -> str | None:
-    """Let update `token` run for at most `hold` seconds; None if it may, else the token
-    of the update still running. One cluster update at a time: two clients updating at
-    once would otherwise interleave their phases. The deadline frees the cluster from a
-    client that died while updating."""
+def acquire(token: str, hold: float, dask_scheduler: Any = None
+            ) -> tuple[str | None, tuple[str, int]]:
+    """Let update `token` run for at most `hold` seconds: (None if it may, else the token
+    of the update still running; the scheduler's host and pid). One cluster update at a
+    time: two clients updating at once would otherwise interleave their phases. The
+    deadline frees the cluster from a client that died while updating."""
     now = time.monotonic()
+    where = socket.gethostname(), os.getpid()
     if LEDGER.busy is not None and LEDGER.busy[1] > now and LEDGER.busy[0] != token:
-        return LEDGER.busy[0]
+        return LEDGER.busy[0], where
     LEDGER.busy = (token, now + hold)
-    return None
+    return None, where
 
 
 def release(token: str, dask_scheduler: Any = None) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .._errors import UpdateError
@@ -23,6 +26,15 @@ class ClusterReport:
     lost: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     duration: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: lock, prepare, ...
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[phase] = time.perf_counter() - start
 
     def count(self, role: str) -> int:
         return sum(1 for r in self.roles.values() if role in r.split("+"))
@@ -54,6 +66,9 @@ class ClusterReport:
             lines.append(f"  {who}: {done or 'already current'}")
         lines.extend(f"  lost {a}: {why}" for a, why in self.lost.items())
         lines.extend(f"  note: {n}" for n in self.notes)
+        if self.phases:
+            lines.append("  phases: " + ", ".join(f"{k} {v * 1000:.0f} ms"
+                                                   for k, v in self.phases.items()))
         return "\n".join(lines)
 
 
