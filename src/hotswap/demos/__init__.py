@@ -10,6 +10,7 @@ import importlib
 
 # name -> one-line summary (shown by ``python -m hotswap demo --help``)
 DEMOS: dict[str, str] = {
+    "dask": "client.upload_file vs hotswap.dask.update on a 4-worker LocalCluster",
     "game": "a tiny arena simulation whose rules module is rewritten while it runs",
     "service": "worker threads keep serving requests while their handler module is updated",
 }
