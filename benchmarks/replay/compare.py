@@ -28,6 +28,7 @@ class StepResult:
     other: list[str] = field(default_factory=list)  # skipped/missing on one side only
     unstable: int = 0  # tests left out: their outcome changes when a process reruns them
     explanations: list[str] = field(default_factory=list)
+    first_error: str = ""  # the error line of the first test in `broken`, live
 
     @property
     def silent(self) -> bool:
@@ -52,6 +53,8 @@ def judge(step: dict[str, Any], fresh: dict[str, str], unstable: list[str]) -> S
             result.healed.append(test)
         else:
             result.other.append(test)
+    if result.broken:
+        result.first_error = step.get("messages", {}).get(result.broken[0], "")
     log = step["log"]
     result.explanations = [*log["refusals"], *explaining(log["entries"])]
     return result

@@ -46,10 +46,12 @@ def run_job(lib: Library, tool: str, versions: tuple[str, ...], root: Path,
 
 
 def replay(plan: dict[Library, tuple[str, ...]], tools: list[str], jobs: int = 2,
-           timeout: float = 900) -> tuple[dict[str, dict[str, list[StepResult]]],
-                                           dict[str, Any]]:
-    """Replay every library of `plan` (library -> versions) with every tool; returns the
-    judged steps (library -> tool -> steps) and the raw records."""
+           timeout: float = 900) -> dict[str, Any]:
+    """Replay every library of `plan` (library -> versions) with every tool.
+
+    Returns the raw run: ``plan`` (distribution -> versions), ``tools`` and ``jobs``
+    ("dist/tool" -> step records, or why the process died); `judge_run` judges it.
+    """
     for lib, versions in plan.items():
         cache.fill(lib, versions)
     pairs = [(lib, tool) for lib in plan for tool in tools]
@@ -57,19 +59,26 @@ def replay(plan: dict[Library, tuple[str, ...]], tools: list[str], jobs: int = 2
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {pair: pool.submit(run_job, pair[0], pair[1], plan[pair[0]],
                                          Path(tmp), timeout) for pair in pairs}
-            raw = {f"{lib.dist}/{tool}": future.result()
-                   for (lib, tool), future in futures.items()}
+            results = {f"{lib.dist}/{tool}": future.result()
+                       for (lib, tool), future in futures.items()}
+    return {"plan": {lib.dist: list(v) for lib, v in plan.items()}, "tools": tools,
+            "jobs": results}
+
+
+def judge_run(raw: dict[str, Any]) -> dict[str, dict[str, list[StepResult]]]:
+    """Every step of a raw run judged against its library's oracle (library -> tool ->
+    steps); a dead process's steps are all mismatches that name why it died."""
     judged: dict[str, dict[str, list[StepResult]]] = {}
-    for lib, versions in plan.items():
-        oracle = raw[f"{lib.dist}/hotswap"]
+    for dist, versions in raw["plan"].items():
+        oracle = raw["jobs"][f"{dist}/hotswap"]
         fresh = ({s["version"]: (s["fresh"], s["unstable"]) for s in oracle}
                  if isinstance(oracle, list) else {})
-        judged[lib.dist] = {tool: _judge_all(raw[f"{lib.dist}/{tool}"], versions, fresh)
-                            for tool in tools}
-    return judged, raw
+        judged[dist] = {tool: _judge_all(raw["jobs"][f"{dist}/{tool}"], versions, fresh)
+                        for tool in raw["tools"]}
+    return judged
 
 
-def _judge_all(steps: Steps | str, versions: tuple[str, ...],
+def _judge_all(steps: Steps | str, versions: list[str],
                fresh: dict[str, tuple[dict[str, str], list[str]]]) -> list[StepResult]:
     if isinstance(steps, str) or not fresh:
         why = steps if isinstance(steps, str) else "the oracle's process died"

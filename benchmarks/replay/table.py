@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime
-import os
-import platform
-import sys
+import re
+from typing import Any
 
 from .compare import StepResult
 
@@ -59,18 +57,17 @@ explains it, or "unexplained".
 """
 
 
-def render(results: dict[str, dict[str, list[StepResult]]], tools: list[str],
-           command: str, seconds: float) -> str:
-    """The page: header, machine, the table (update steps matched / steps, per tool),
-    the first version's baseline, and the hotswap mismatches."""
+def render(results: dict[str, dict[str, list[StepResult]]], raw: dict[str, Any]) -> str:
+    """The page: header, the machine of the run, the table (update steps matched / steps,
+    per tool), the tests left out, and the hotswap mismatches."""
+    m, tools = raw["machine"], raw["tools"]
     lines = [HEADER, "## The last run", "",
              "```text",
-             f"date     {datetime.date.today().isoformat()}",
-             f"machine  {platform.platform()}, {os.cpu_count()} CPUs, "
-             f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
-             f"python   {sys.version.split()[0]}",
-             f"command  {command}",
-             f"took     {seconds / 60:.1f} minutes",
+             f"date     {m['date']}",
+             f"machine  {m['platform']}, {m['cpus']} CPUs, load average {m['load']}",
+             f"python   {m['python']}",
+             f"command  {m['command']}",
+             f"took     {m['seconds'] / 60:.1f} minutes{_cpu(m)}",
              "```", "",
              "Update steps whose live run matched the fresh one (the first version of each "
              "library is imported, not updated, and is not counted):", "", "```text"]
@@ -97,6 +94,11 @@ def render(results: dict[str, dict[str, list[StepResult]]], tools: list[str],
     lines += _left_out(results)
     lines += _mismatches(results)
     return "\n".join(lines) + "\n"
+
+
+def _cpu(machine: dict[str, Any]) -> str:
+    cpu = machine.get("cpu_seconds")
+    return "" if cpu is None else f" ({cpu / 60:.1f} minutes of CPU in the replay's processes)"
 
 
 def _left_out(results: dict[str, dict[str, list[StepResult]]]) -> list[str]:
@@ -131,13 +133,36 @@ def _mismatches(results: dict[str, dict[str, list[StepResult]]]) -> list[str]:
             if step.match:
                 continue
             found = True
-            why = "; ".join(step.explanations) if step.explanations else "unexplained"
+            why = _why(step.explanations)
             if not step.broken:
                 why = "no test passes fresh and fails live; " + why
-            lines.append(f"- {lib} {step.version}: {_tests(step)}. Report: {why}")
+            error = f" First error: `{_cut(step.first_error.lstrip('E').strip())}`." \
+                if step.first_error else ""
+            lines.append(f"- **{lib} {step.version}**: {_tests(step)}.{error} "
+                         f"Report: {why}")
     if not found:
         lines.append("None: every hotswap step matched its fresh process.")
     return lines + [""]
+
+
+WORK = re.compile(r"\S*/hotswap-replay-[^/\s]+/[^/\s]+/[^/\s]+/")
+
+
+def _why(explanations: list[str]) -> str:
+    """The entries, each once, without the temporary work folder in their paths."""
+    if not explanations:
+        return "**unexplained**"
+    entries = [WORK.sub("", e.removeprefix("update_many: ")) for e in explanations]
+    seen: list[str] = []
+    for entry in entries:  # the batch's refusal repeats one of the single modules'
+        if entry not in seen and not any(entry in other != entry for other in entries):
+            seen.append(_cut(entry))
+    more = f" (and {len(seen) - 4} more)" if len(seen) > 4 else ""
+    return "; ".join(f"`{e}`" for e in seen[:4]) + more
+
+
+def _cut(text: str, limit: int = 240) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _tests(step: StepResult) -> str:
