@@ -19,11 +19,31 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.replay import cache  # noqa: E402
 from benchmarks.replay.catalogue import CI_SUBSET, library  # noqa: E402
+from benchmarks.replay.compare import judge  # noqa: E402
 from benchmarks.replay.run import judge_run, replay  # noqa: E402
 
-pytestmark = pytest.mark.heavy
+
+def _step(live: dict[str, str], entries: list[str], refusals: list[str]) -> dict[str, object]:
+    return {"version": "2", "live": live, "messages": {},
+            "log": {"refusals": refusals, "entries": entries, "reports": []}}
 
 
+def test_a_test_failing_live_only_is_silent_unless_something_says_what_stayed_old() -> None:
+    fresh = {"t::a": "passed", "t::b": "passed", "t::flaky": "passed"}
+    live = {"t::a": "passed", "t::b": "failed", "t::flaky": "failed"}
+    line_notes = ["m: note: line numbers moved for 3 unchanged function(s)",
+                  "m: note: no code changed (comments, formatting or layout only)"]
+    quiet = judge(_step(live, line_notes, []), fresh, ["t::flaky"])
+    assert (quiet.match, quiet.broken, quiet.silent, quiet.unstable) == \
+        (False, ["t::b"], True, 1)
+    left_old = judge(_step(live, ["m: left old: m.f: its closure changed"], []), fresh, [])
+    refused = judge(_step(live, [], ["m: m.py:1: refused"]), fresh, [])
+    assert not left_old.silent and not refused.silent
+    same = judge(_step(dict(fresh), [], []), fresh, [])
+    assert same.match and not same.silent
+
+
+@pytest.mark.heavy
 def test_every_difference_from_a_fresh_process_is_reported() -> None:
     plan = {library(dist): versions for dist, versions in CI_SUBSET.items()}
     missing = [f"{lib.dist} {v}" for lib, versions in plan.items() for v in versions
