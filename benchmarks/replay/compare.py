@@ -29,6 +29,7 @@ class StepResult:
     unstable: int = 0  # tests left out: their outcome changes when a process reruns them
     explanations: list[str] = field(default_factory=list)
     first_error: str = ""  # the error line of the first test in `broken`, live
+    data_files: int = 0  # non-Python files the release changed (no tool updates those)
 
     @property
     def silent(self) -> bool:
@@ -55,6 +56,7 @@ def judge(step: dict[str, Any], fresh: dict[str, str], unstable: list[str]) -> S
             result.other.append(test)
     if result.broken:
         result.first_error = step.get("messages", {}).get(result.broken[0], "")
+    result.data_files = step.get("changes", {}).get("data_files", 0)
     log = step["log"]
     result.explanations = [*log["refusals"], *explaining(log["entries"])]
     return result

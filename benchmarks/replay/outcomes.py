@@ -75,6 +75,9 @@ def run_suite(lib: Library, work: Path) -> Collector:
         sys.stdout = sys.stderr = sink  # the outcomes are the result, not the chatter
         try:
             pytest.main(args, plugins=[collector])
+        except Exception as exc:  # a conftest pytest rejects: the whole run failed
+            collector.outcomes["<session>"] = "failed"
+            collector.messages["<session>"] = f"{type(exc).__name__}: {exc}"[:300]
         finally:
             sys.stdout, sys.stderr = old_out, old_err
     forget_tests(lib, work)

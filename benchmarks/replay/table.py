@@ -91,6 +91,11 @@ def render(results: dict[str, dict[str, list[StepResult]]], raw: dict[str, Any])
     lines.append("total".ljust(width) + "".join(f"{totals[t]}/{steps_total}".rjust(18)
                                                 for t in tools))
     lines += ["```", ""]
+    silent = [f"{lib} {s.version}" for lib, per_tool in results.items()
+              for s in per_tool.get("hotswap", []) if s.silent]
+    lines += [f"hotswap steps where a test passes fresh and fails live with no refusal or "
+              f"report entry: {len(silent)}" + (f" ({', '.join(silent)})." if silent else "."),
+              ""]
     lines += _left_out(results)
     lines += _mismatches(results)
     return "\n".join(lines) + "\n"
@@ -138,7 +143,10 @@ def _mismatches(results: dict[str, dict[str, list[StepResult]]]) -> list[str]:
                 why = "no test passes fresh and fails live; " + why
             error = f" First error: `{_cut(step.first_error.lstrip('E').strip())}`." \
                 if step.first_error else ""
-            lines.append(f"- **{lib} {step.version}**: {_tests(step)}.{error} "
+            data = (f" The release changed {step.data_files} data file(s), which no tool "
+                    "reloads (a translation catalogue read once, say)." if step.data_files
+                    else "")
+            lines.append(f"- **{lib} {step.version}**: {_tests(step)}.{error}{data} "
                          f"Report: {why}")
     if not found:
         lines.append("None: every hotswap step matched its fresh process.")
