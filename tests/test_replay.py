@@ -1,0 +1,63 @@
+"""A replay of real releases in CI: no step may differ from a fresh process silently.
+
+Two libraries, three released versions each, from the cache that
+``python -m benchmarks.replay --fill`` fills (skipped, naming that command, when the
+cache lacks them). Every step where the fresh process passes a test that the live hotswap
+process fails must carry a refusal or a report entry naming what stayed old.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.replay import cache  # noqa: E402
+from benchmarks.replay.catalogue import CI_SUBSET, library  # noqa: E402
+from benchmarks.replay.compare import judge  # noqa: E402
+from benchmarks.replay.run import judge_run, replay  # noqa: E402
+
+
+def _step(live: dict[str, str], entries: list[str], refusals: list[str]) -> dict[str, object]:
+    return {"version": "2", "live": live, "messages": {},
+            "log": {"refusals": refusals, "entries": entries, "reports": []}}
+
+
+def test_a_test_failing_live_only_is_silent_unless_something_says_what_stayed_old() -> None:
+    fresh = {"t::a": "passed", "t::b": "passed", "t::flaky": "passed"}
+    live = {"t::a": "passed", "t::b": "failed", "t::flaky": "failed"}
+    line_notes = ["m: note: line numbers moved for 3 unchanged function(s)",
+                  "m: note: no code changed (comments, formatting or layout only)"]
+    quiet = judge(_step(live, line_notes, []), fresh, ["t::flaky"])
+    assert (quiet.match, quiet.broken, quiet.silent, quiet.unstable) == \
+        (False, ["t::b"], True, 1)
+    left_old = judge(_step(live, ["m: left old: m.f: its closure changed"], []), fresh, [])
+    refused = judge(_step(live, [], ["m: m.py:1: refused"]), fresh, [])
+    assert not left_old.silent and not refused.silent
+    same = judge(_step(dict(fresh), [], []), fresh, [])
+    assert same.match and not same.silent
+
+
+@pytest.mark.heavy
+def test_every_difference_from_a_fresh_process_is_reported() -> None:
+    plan = {library(dist): versions for dist, versions in CI_SUBSET.items()}
+    missing = [f"{lib.dist} {v}" for lib, versions in plan.items() for v in versions
+               if not cache.is_filled(lib, (v,))]
+    if missing:
+        pytest.skip(f"the replay cache {cache.cache_dir()} lacks {', '.join(missing)}: run "
+                    f"`{cache.FILL_COMMAND} --libs {','.join(CI_SUBSET)}` to fill it")
+    raw = replay(plan, ["hotswap"], jobs=2, timeout=1200)  # a loaded machine is slow
+    died = {job: why for job, why in raw["jobs"].items() if isinstance(why, str)}
+    assert not died, died
+    steps = [(dist, step) for dist, per_tool in judge_run(raw).items()
+             for step in per_tool["hotswap"]]
+    assert len(steps) == sum(len(v) for v in CI_SUBSET.values())
+    silent = [f"{dist} {step.version}: {len(step.broken)} test(s) pass fresh and fail live "
+              f"with no report entry, e.g. {step.broken[:3]}"
+              for dist, step in steps if step.silent]
+    assert not silent, "\n".join(silent)
