@@ -803,9 +803,10 @@ def report_first_and_moves(raw: dict[str, Any]) -> list[str]:
                 verdict, target = "-", "(reported)"
             table.add([what, text, target, verdict])
     eng = raw.get("engine", {})
-    if eng.get("times"):
+    clock = "cpu" if raw.get("clock") == "cpu" else "times"
+    if eng.get(clock):
         table.add(["engine import (what a warm-up or the first update loads)",
-                   f"{fmt_ms(_median(eng['times']) * 1000)}, {eng['stdlib']} stdlib modules",
+                   f"{fmt_ms(_median(eng[clock]) * 1000)}, {eng['stdlib']} stdlib modules",
                    "(reported)", "-"])
     print(table.render())
     c, py = move_costs(raw, "in C"), move_costs(raw, "in Python")
