@@ -67,6 +67,7 @@ def render(results: dict[str, dict[str, list[StepResult]]], raw: dict[str, Any])
              f"machine  {m['platform']}, {m['cpus']} CPUs, load average {m['load']}",
              f"python   {m['python']}",
              f"command  {m['command']}",
+             *([f"note     {m['note']}"] if m.get("note") else []),
              f"took     {m['seconds'] / 60:.1f} minutes{_cpu(m)}",
              "```", "",
              "Update steps whose live run matched the fresh one (the first version of each "
@@ -146,8 +147,8 @@ def _mismatches(results: dict[str, dict[str, list[StepResult]]]) -> list[str]:
                 why = "no test passes fresh and fails live; " + why
             error = f" First error: `{_cut(step.first_error.lstrip('E').strip())}`." \
                 if step.first_error else ""
-            data = (f" The release changed {step.data_files} data file(s), which no tool "
-                    "reloads (a translation catalogue read once, say)." if step.data_files
+            data = (f" The release also changed {step.data_files} non-Python file(s) "
+                    "(stubs, data, translations), which no tool reloads." if step.data_files
                     else "")
             lines.append(f"- **{lib} {step.version}**: {_tests(step)}.{error}{data} "
                          f"Report: {why}")
