@@ -32,7 +32,8 @@ def test_a_test_failing_live_only_is_silent_unless_something_says_what_stayed_ol
     fresh = {"t::a": "passed", "t::b": "passed", "t::flaky": "passed"}
     live = {"t::a": "passed", "t::b": "failed", "t::flaky": "failed"}
     line_notes = ["m: note: line numbers moved for 3 unchanged function(s)",
-                  "m: note: no code changed (comments, formatting or layout only)"]
+                  "m: note: no code changed (comments, formatting or layout only)",
+                  "m: note: pkg ran again 0 statement(s) reading names it imported (v)"]
     quiet = judge(_step(live, line_notes, []), fresh, ["t::flaky"])
     assert (quiet.match, quiet.broken, quiet.silent, quiet.unstable) == \
         (False, ["t::b"], True, 1)

@@ -13,8 +13,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-# Notes that describe the update but never a behaviour left old.
-INFORMATIONAL = re.compile(r"line numbers moved|no code changed|keep their old line numbers")
+# Notes that describe what the update did, never a behaviour left old: lines that moved,
+# tracebacks' line numbers, an importer refreshed ("m ran again 2 statement(s) reading
+# names it imported"), a class replaced whose references were all retargeted (one that
+# could not be is a separate "left old" entry). Any other note counts as an explanation,
+# and the page lists it for a reader to judge.
+INFORMATIONAL = re.compile(
+    r"line numbers moved|no code changed|source unchanged|keep their old line numbers"
+    r"|ran again \d+ statement\(s\) reading names it imported|was replaced by a new class")
 
 
 @dataclass
@@ -27,6 +33,7 @@ class StepResult:
     healed: list[str] = field(default_factory=list)  # pass live, not fresh
     other: list[str] = field(default_factory=list)  # skipped/missing on one side only
     unstable: int = 0  # tests left out: their outcome changes when a process reruns them
+    passed_fresh: int = 0  # tests judged that pass in the fresh process
     explanations: list[str] = field(default_factory=list)
     first_error: str = ""  # the error line of the first test in `broken`, live
     data_files: int = 0  # non-Python files the release changed (no tool updates those)
@@ -43,7 +50,8 @@ def judge(step: dict[str, Any], fresh: dict[str, str], unstable: list[str]) -> S
     skip = set(unstable)
     live = {t: o for t, o in step["live"].items() if t not in skip}
     fresh = {t: o for t, o in fresh.items() if t not in skip}
-    result = StepResult(step["version"], live == fresh, unstable=len(skip))
+    result = StepResult(step["version"], live == fresh, unstable=len(skip),
+                        passed_fresh=sum(o == "passed" for o in fresh.values()))
     for test in sorted(fresh.keys() | live.keys()):
         a, b = fresh.get(test), live.get(test)
         if a == b:

@@ -68,8 +68,9 @@ def run_suite(lib: Library, work: Path) -> Collector:
     forget_tests(lib, work)
     collector = Collector()
     tests = [t for t in lib.tests if (work / t).exists()]  # a release may move its tests
+    # a test module that fails to import live must not stop the other modules' tests
     args = [*tests, "-q", "-p", "no:cacheprovider", "--rootdir", str(work),
-            *lib.pytest_args]
+            "--continue-on-collection-errors", *lib.pytest_args]
     with open(os.devnull, "w") as sink:
         old_out, old_err = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = sink  # the outcomes are the result, not the chatter

@@ -20,7 +20,7 @@ live program). The oracle is the same suite on the same files in a fresh interpr
 ```sh
 pip install -e '.[bench]'                  # hotswap, IPython, jurigged, the suites' needs
 python -m benchmarks.replay --fill         # download the sdists into the cache, once
-python -m benchmarks.replay                # the replay; rewrites this page (~15 minutes)
+python -m benchmarks.replay                # the replay; rewrites this page (see "took")
 python -m benchmarks.replay --libs six,toolz --tools hotswap --out -
 ```
 
@@ -67,18 +67,22 @@ def render(results: dict[str, dict[str, list[StepResult]]], raw: dict[str, Any])
              f"machine  {m['platform']}, {m['cpus']} CPUs, load average {m['load']}",
              f"python   {m['python']}",
              f"command  {m['command']}",
+             *([f"note     {m['note']}"] if m.get("note") else []),
              f"took     {m['seconds'] / 60:.1f} minutes{_cpu(m)}",
              "```", "",
              "Update steps whose live run matched the fresh one (the first version of each "
-             "library is imported, not updated, and is not counted):", "", "```text"]
+             "library is imported, not updated, and is not counted); `passing` is the most "
+             "tests that pass in the fresh process at one version:", "", "```text"]
     width = max(len(lib) for lib in results) + 2
-    lines.append("library".ljust(width) + "".join(t.rjust(18) for t in tools))
+    lines.append("library".ljust(width) + "passing".rjust(8)
+                 + "".join(t.rjust(18) for t in tools))
     totals = dict.fromkeys(tools, 0)
     steps_total = 0
     for lib, per_tool in results.items():
         steps = _update_steps(per_tool[tools[0]])
         steps_total += len(steps)
-        row = lib.ljust(width)
+        passing = max((s.passed_fresh for s in per_tool[tools[0]]), default=0)
+        row = lib.ljust(width) + str(passing).rjust(8)
         for tool in tools:
             updated = _update_steps(per_tool.get(tool, []))
             if not updated:
@@ -88,7 +92,7 @@ def render(results: dict[str, dict[str, list[StepResult]]], raw: dict[str, Any])
             totals[tool] += n
             row += f"{n}/{len(updated)}".rjust(18)
         lines.append(row)
-    lines.append("total".ljust(width) + "".join(f"{totals[t]}/{steps_total}".rjust(18)
+    lines.append("total".ljust(width) + " " * 8 + "".join(f"{totals[t]}/{steps_total}".rjust(18)
                                                 for t in tools))
     lines += ["```", ""]
     silent = [f"{lib} {s.version}" for lib, per_tool in results.items()
@@ -143,8 +147,8 @@ def _mismatches(results: dict[str, dict[str, list[StepResult]]]) -> list[str]:
                 why = "no test passes fresh and fails live; " + why
             error = f" First error: `{_cut(step.first_error.lstrip('E').strip())}`." \
                 if step.first_error else ""
-            data = (f" The release changed {step.data_files} data file(s), which no tool "
-                    "reloads (a translation catalogue read once, say)." if step.data_files
+            data = (f" The release also changed {step.data_files} non-Python file(s) "
+                    "(stubs, data, translations), which no tool reloads." if step.data_files
                     else "")
             lines.append(f"- **{lib} {step.version}**: {_tests(step)}.{error}{data} "
                          f"Report: {why}")
