@@ -104,7 +104,8 @@ class _Cluster:
     def step(self, label: str, func: Callable[..., Outcome], *args: Any) -> dict[str, str]:
         """Run `func` in every process still in the update; answer address -> reason for
         the processes that refused or failed. Workers run it in parallel, the client
-        last (its own failure then undoes the others, not the reverse)."""
+        last, and not at all in the apply step once another process failed (it would
+        only run the new code until the undo)."""
         answers: dict[str, Outcome | BaseException] = {}
         with ThreadPoolExecutor(1) as pool:  # the scheduler's part meanwhile
             scheduler = None if self.shared else pool.submit(
@@ -113,8 +114,10 @@ class _Cluster:
                                            on_error="return"))
             if scheduler is not None:
                 answers[self.scheduler] = scheduler.result()
-        answers["client"] = _guard(func, *args)
-        return self._read(label, answers)
+        reasons = self._read(label, answers)
+        if not (reasons and label == "apply"):
+            reasons.update(self._read(label, {"client": _guard(func, *args)}))
+        return reasons
 
     def _read(self, label: str, answers: dict[str, Outcome | BaseException]
               ) -> dict[str, str]:
@@ -134,7 +137,8 @@ class _Cluster:
                 self.report.reports[address] = answer.reports
             if answer.placed:
                 self.report.placed[address] = answer.placed
-        self.workers = [a for a, r in self.report.roles.items() if r == "worker"]
+        if "client" not in answers:
+            self.workers = [a for a, r in self.report.roles.items() if r == "worker"]
         return reasons
 
     def undo(self, token: str) -> str:
@@ -145,9 +149,11 @@ class _Cluster:
             answers[self.scheduler] = _guard(self.client.run_on_scheduler,
                                              _process.undo, token)
         answers["client"] = _guard(_process.undo, token)
+        # a worker that died meanwhile holds nothing to undo: not stuck
         stuck = {a: (_why(o) if isinstance(o, BaseException) else o.error)
                  for a, o in answers.items()
-                 if isinstance(o, BaseException) or o.error is not None}
+                 if not (isinstance(o, OSError) and a in (self.workers or ()))
+                 and (isinstance(o, BaseException) or o.error is not None)}
         if not stuck:
             return "the processes that had applied it rolled back"
         return "rolling back failed on " + "; ".join(f"{a}: {w}" for a, w in stuck.items())
