@@ -17,6 +17,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import _derive
 from .._heap import Found, as_container, held, referrers
 from .._ops import (InstanceHook, Op, Plan, Swap, Swaps, Undo, slot_names, swap_in,
                     swap_weight)
@@ -146,12 +147,15 @@ class MoveInstances(Op):
         """Twins (empty until applied) for the movable instances of `m`; their hooks."""
         shared = [s for s in slot_names(m.live) if s in set(slot_names(m.new))]
         hook = class_has(m.new, "__hotswap_migrate__")
+        fill = _derive.fill(m.new, m.live)[0]  # a framework's new fields (hotswap._derive)
         count = 0
         for obj in m.instances:
             if id(obj) in movable:
                 twin = object.__new__(m.new)  # not live until a holder points at it
                 self.pairs[id(obj)] = (obj, twin)
                 self.slots[id(obj)], self.names[id(obj)] = shared, m.name
+                if fill:
+                    hooks.append(_derive.TwinFill(twin, self, fill))
                 if hook:
                     hooks.append(TwinHook(twin, self))
                 count += 1
