@@ -103,3 +103,45 @@ assert not report.redecorated, report
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+STARLETTE = '''
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+
+def hello(request):
+    return PlainTextResponse("v1")
+
+
+app = Starlette(routes=[Route("/", hello)])
+'''
+
+
+def test_an_adapter_never_imports_a_framework_the_program_did_not(tmp_path):
+    """A Starlette program is served by the FastAPI/Starlette adapter, which must not
+    import FastAPI or pydantic into it."""
+    (tmp_path / "starsite.py").write_text(STARLETTE)
+    code = f"""
+import sys
+sys.path[:0] = [{str(tmp_path)!r}, {SRC!r}]
+sys.dont_write_bytecode = True
+import warnings
+warnings.simplefilter("ignore")
+import hotswap, pathlib
+import importlib
+site = importlib.import_module("starsite")
+from starlette.testclient import TestClient
+client = TestClient(site.app)
+assert client.get("/").text == "v1"
+pathlib.Path({str(tmp_path / "starsite.py")!r}).write_text({STARLETTE.replace('"v1"', '"v2"')!r})
+hotswap.update(site)
+assert client.get("/").text == "v2"
+assert "hotswap._frameworks.fastapi" in sys.modules
+print([m for m in ("fastapi", "pydantic") if m in sys.modules])
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"

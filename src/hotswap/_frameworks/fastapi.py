@@ -26,12 +26,15 @@ from starlette.routing import Route, Router
 
 from .._ops import Call, Op
 from . import Adapter
+from ._annotations import mentions
 from ._transplant import transplant
 
-try:
-    from fastapi.routing import APIRoute
-except ImportError:  # Starlette alone
-    APIRoute = None  # type: ignore[assignment,misc]
+
+def _api_route() -> Any:
+    """FastAPI's route class, if the program uses FastAPI (Starlette alone: None; this
+    adapter never imports a framework the program did not)."""
+    routing = sys.modules.get("fastapi.routing")
+    return getattr(routing, "APIRoute", None)
 
 
 def _apps_and_routers() -> tuple[list[Any], list[Any]]:
@@ -75,15 +78,13 @@ def _reads(route: Any, classes: set[int], functions: set[int]) -> bool:
     """Whether `route` was derived from one of the rebuilt `classes` (as a parameter's
     or a dependency's annotation, or its response model) or from a function whose
     signature changed."""
-    from .pydantic import _mentions
-
-    if _mentions(getattr(route, "response_model", None), classes):
+    if mentions(getattr(route, "response_model", None), classes):
         return True
     for call in _calls(route):
         if id(call) in functions:
             return True
         for ann in getattr(call, "__annotations__", {}).values():
-            if _mentions(ann, classes):
+            if mentions(ann, classes):
                 return True
     return False
 
@@ -136,8 +137,9 @@ class FastAPIAdapter(Adapter):
             classes |= dependents(update.classes)
         functions = {id(f) for f in update.reshaped}
         done = {id(old) for old, _ in update.records}
+        api_route = _api_route()
         stale = [r for router in routers for r in router.routes
-                 if APIRoute is not None and isinstance(r, APIRoute) and id(r) not in done
+                 if api_route is not None and isinstance(r, api_route) and id(r) not in done
                  and (classes or functions) and _reads(r, classes, functions)]
         containers = {id(c) for c in update.containers}
         restack = [app for app in apps if id(app.user_middleware) in containers

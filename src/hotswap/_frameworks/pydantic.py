@@ -12,7 +12,6 @@ collected from its base when it was created: the report names it."""
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +20,7 @@ from pydantic_core import PydanticUndefined
 
 from .._ops import Call, Op
 from . import Adapter
+from ._annotations import mentions as _mentions
 
 BaseModel = pydantic.BaseModel
 
@@ -35,15 +35,6 @@ def _models() -> Iterator[type]:
         seen.add(id(cls))
         yield cls
         stack.extend(cls.__subclasses__())
-
-
-def _mentions(annotation: Any, targets: set[int], depth: int = 0) -> bool:
-    if id(annotation) in targets:
-        return True
-    if depth > 6:
-        return False
-    parts = [*typing.get_args(annotation), typing.get_origin(annotation)]
-    return any(p is not None and _mentions(p, targets, depth + 1) for p in parts)
 
 
 def _state(cls: type) -> dict[str, Any]:
