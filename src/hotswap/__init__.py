@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from ._errors import UpdateError
+    from ._frameworks import Adapter
     from ._report import Report
     from ._watch import Watcher
 
@@ -37,11 +38,13 @@ if os.environ.get("HOTSWAP_WATCH"):  # a worker whose parent process was watchin
 
     resume_in_spawned_worker()
 
-__all__ = ["Report", "UpdateError", "Watcher", "generation", "plan", "prepare", "rollback",
-           "set_history_limit", "update", "update_many"]
+__all__ = ["Adapter", "Report", "UpdateError", "Watcher", "generation", "plan", "prepare",
+           "register_adapter", "rollback", "set_history_limit", "unregister_adapter", "update",
+           "update_many"]
 __version__ = "0.1.0"
 
-_LAZY = {"Report": "._report", "UpdateError": "._errors", "Watcher": "._watch"}
+_LAZY = {"Report": "._report", "UpdateError": "._errors", "Watcher": "._watch",
+         "Adapter": "._frameworks"}
 
 
 def __getattr__(name: str) -> object:
@@ -120,6 +123,21 @@ def set_history_limit(limit: int) -> None:
     from ._engine import set_history_limit as _set
 
     _set(limit)
+
+
+def register_adapter(adapter: Adapter) -> None:
+    """Teach hotswap what your own framework derives from definitions (see
+    docs/frameworks.md): `adapter` is a `hotswap.Adapter` subclass's instance, used while
+    its ``module`` is imported."""
+    from ._frameworks import register
+
+    register(adapter)
+
+
+def unregister_adapter(adapter: Adapter) -> None:
+    from ._frameworks import unregister
+
+    unregister(adapter)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -44,7 +44,9 @@ site-packages are never updated unless a --watch path names them.
 The script itself (the __main__ module, or MODULE with -m) is running code and is not
 updated: edit the modules it imports. An edit to it, or one that leaves something on the
 old version (see the report's "left on old version"), is shown as "not applied live";
---restart-on-refusal restarts the program instead. An edit that fails (a syntax error, an
+--restart-on-refusal restarts the program instead (so it does for an edit refused because
+a framework's derived state cannot be rebuilt live, such as a changed column of an ORM
+model). An edit that fails (a syntax error, an
 exception while the new code runs) is reported with its file and line and changes
 nothing: the program keeps running the old code. Ctrl-C ends the program (exit code 130).
 """
@@ -286,11 +288,13 @@ class RunWatcher(Watcher):
             say("hotswap: the watcher failed (the old code keeps running):\n"
                 + traceback.format_exc().rstrip())
             return []
+        refused: list[str] = []
         for err in [e for e in self.errors if not any(e is b for b in before)]:
             if err.filename:
                 self.edited.add(err.filename)
             say(failure(err))
-        refused: list[str] = []
+            if getattr(err, "restart", False):  # a valid source a restart applies
+                refused.append(f"{err.module}: cannot be applied live")
         for report in reports:
             module = sys.modules.get(report.module)
             path = source_path(module) if module is not None else None

@@ -10,15 +10,19 @@ class UpdateError(Exception):
 
     The original exception is chained as ``__cause__``. ``filename`` and ``lineno`` point at
     the line of the new source that failed, when one is known, so a log line is enough to
-    find the mistake.
+    find the mistake. ``restart`` is true when the new source is fine but the edit cannot
+    be applied to a running program (a framework's derived state that cannot be rebuilt):
+    a restart applies it (``python -m hotswap run --restart-on-refusal`` does).
     """
 
     def __init__(self, message: str, *, module: str | None = None,
-                 filename: str | None = None, lineno: int | None = None) -> None:
+                 filename: str | None = None, lineno: int | None = None,
+                 restart: bool = False) -> None:
         super().__init__(message)
         self.module = module
         self.filename = filename
         self.lineno = lineno
+        self.restart = restart
 
 
 def locate(exc: BaseException, filename: str) -> int | None:

@@ -370,6 +370,9 @@ class FillAttrs(Op):
 
     obj: Any
     values: dict[str, Any]
+    drop: list[str] = field(default_factory=list)  # removed fields (a framework's model)
+    # what a framework keeps about the fields elsewhere (see hotswap._frameworks)
+    also: Callable[[Any, list[str], list[str]], Undo] | None = None
 
     def apply(self) -> Undo:
         state = instance_dict(self.obj)
@@ -378,10 +381,15 @@ class FillAttrs(Op):
         added = [k for k in self.values if k not in state]
         for k in added:
             state[k] = self.values[k]
+        dropped = {k: state.pop(k) for k in self.drop if k in state}
+        more = self.also(self.obj, added, list(dropped)) if self.also is not None else None
 
         def undo() -> None:
+            if more is not None:
+                more()
             for k in added:
                 state.pop(k, None)
+            state.update(dropped)
         return undo
 
 

@@ -15,6 +15,7 @@ import types
 import typing
 from typing import Any
 
+from . import _derive
 from ._derived import rerun
 from ._diff import ModuleDiff, final_names
 from ._heap import frozen_note, walk
@@ -45,6 +46,10 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
                       frozenset(id(c) for c in staged.made))
     patched: set[int] = set()
     nested: list[tuple[types.CodeType, types.CodeType]] = []
+    # hotswap._derive: registrations re-made by decorators run again take the old ones'
+    # places; what frameworks derived from changed definitions is re-derived at the end
+    derived = _derive.Update(module, report=report)
+    _derive.plan_records(staged, live, plan, rebind, report, derived)
 
     relined = 0
     for p in staged.patches:
@@ -174,6 +179,7 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
         def module_hook() -> None:
             live["__hotswap_migrate__"](previous)
         plan.add(Call(module_hook, label=f"{modname}.__hotswap_migrate__"))
+    _derive.finish(staged, plan, derived)  # hotswap._derive: adapters, safety net
     return plan
 
 
@@ -221,7 +227,7 @@ def _heap_work(module: types.ModuleType, staged: Staged,
     lacking what a new constructor sets, and those whose class hid or gave back a slot),
     and the references to classes that had to be replaced."""
     needing_instances = [e for e in staged.classes
-                         if e.fill or "__hotswap_migrate__" in e.set
+                         if e.fill or e.drop or "__hotswap_migrate__" in e.set
                          or class_has(e.cls, "__hotswap_migrate__")]
     family: dict[int, tuple[type, Any]] = {}
     for edit in needing_instances:
@@ -314,9 +320,10 @@ def _heap_work(module: types.ModuleType, staged: Staged,
         label = f"{cls.__module__}.{cls.__qualname__}"
         for obj in found.instances.get(id(cls), ()):
             state = instance_dict(obj)
-            if edit.fill and state is not None:
+            if (edit.fill or edit.drop) and state is not None:
                 plan.add(FillAttrs(obj, {k: make() for k, make in edit.fill.items()
-                                         if k not in state}))
+                                         if k not in state}, edit.drop,
+                                     _derive.instances(edit.cls)))
                 filled[label] = filled.get(label, 0) + 1
             if _hook_after(cls, edit):
                 hooks.append(InstanceHook(obj))

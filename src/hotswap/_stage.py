@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _derive, _frameworks
 from ._derived import readers
 from ._inputs import Inputs
 from ._diff import Change, ModuleDiff, Stmt, dirty_names, dump, final_names, with_refreshes
@@ -58,6 +59,7 @@ class ClassEdit:
     rebuilt: bool = False
     enum_source: type | None = None  # a rebuilt enum whose members move into cls
     fill: dict[str, Any] = field(default_factory=dict)  # new dataclass fields: default or factory
+    drop: list[str] = field(default_factory=list)  # fields removed (hotswap._derive)
     slots: SlotChange | None = None  # slots removed or given back, in the live layout
 
 
@@ -103,6 +105,8 @@ class Staged:
     # (code to run again once it applies, the statement's label, the name it reads)
     derived: list[tuple[types.CodeType, str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # the derived ones not run again
+    # defs whose decorators ran again (hotswap._derive: their registrations are remade)
+    rederived: list[_derive.Rederived] = field(default_factory=list)
 
     def settle(self) -> None:
         """Staging is over: keep, of each handed function's attributes, only those the
@@ -191,6 +195,13 @@ class Stage:
         # module-level statement being staged
         self.inputs: Inputs | None = None
         self.current: Stmt | None = None
+        self.lent: list[Callable[[], None]] = []  # give live functions their shape back
+
+    def give_back(self) -> None:
+        """The decorators have run: the live functions lent the new shape (signature,
+        docstring) to read lose it until the update applies (see _derive.lend_shape)."""
+        while self.lent:
+            self.lent.pop()()
 
     # -- compiling and running -----------------------------------------------------------
 
@@ -254,6 +265,7 @@ class Stage:
                 if raw_live.__annotations__ != fn.__annotations__:
                     self.out.annotations.append((raw_live, raw_live.__annotations__))
                     raw_live.__annotations__ = fn.__annotations__
+                self.lent.append(_derive.lend_shape(raw_live, fn))  # until it has run
                 return raw_live
             moved = clone(fn, self.live)
             self.out.canonical[id(fn)] = moved
@@ -333,6 +345,10 @@ class Stage:
             same = dump(old.decorator_list) == dump(node.decorator_list)
             if same and dump(old.args) != dump(node.args) and _registers_by_annotation(node):
                 same = False  # ``@f.register`` reads the annotations: register anew
+            if same and node.decorator_list and _derive.shape_changed(old, node) and \
+                    _derive.derives(holder, raw_live):
+                same = False  # the decorators derive from the shape (hotswap._derive)
+                _derive.check_kind(old, node, self.filename, f"{self.modname}.{qualname}")
             if change.refresh and (any(reads(d) & self.dirty for d in node.decorator_list)
                                    or _registers_by_annotation(node)
                                    and reads(node) & self.dirty):
@@ -387,6 +403,8 @@ class Stage:
         if node.decorator_list:
             if raw_live is not None or holder is not None:
                 self.out.redecorated.append(f"{self.modname}.{qualname}")
+                if qualname == node.name:  # module level: its registrations are remade
+                    self.out.rederived.append(_derive.Rederived(raw_live, node.name, holder))
             if raw_live is not None and isinstance(old, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.watch.unregister(old.decorator_list,
                                       [o for o in (raw_live, holder) if o is not None])
@@ -562,6 +580,8 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
         st.out.derived.append((st.compile([at_current_lines(n, s) for n in s.nodes]),
                                f"line {s.lineno}: {text} (it reads {name}, which changed)",
                                name))
+    late_setup = _frameworks.late_setup()  # decorators may run again on a started app
+    late_setup.__enter__()
     try:
         for change in changes:
             stmt = change.new
@@ -584,13 +604,19 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                             lambda probe: code_named(st.compile([probe]),
                                                      node.name),  # type: ignore[attr-defined]  # noqa: B023
                             line)
-                st.run(body)
+                try:
+                    st.run(body)
+                finally:
+                    st.give_back()
                 if whole:
                     _bind_live(st, node.name)
             elif kind is not None and kind[0] == "class":
                 node = stmt.nodes[0]
                 assert isinstance(node, ast.ClassDef)
-                classes.stage_class(st, change, node)
+                try:
+                    classes.stage_class(st, change, node)
+                finally:
+                    st.give_back()
                 if whole:
                     _bind_live(st, node.name)
             elif stmt is first and len(stmt.nodes) == 1 and is_docstring(stmt.nodes[0]) \
@@ -609,10 +635,12 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
         st.note_removed(diff.removed, diff.changes, final, shared, st.live.get)
         st.out.withdrawals = st.watch.withdrawals(st.removed)
     except BaseException:
+        late_setup.__exit__(None, None, None)
         st.watch.revert()
         st.out.settle()
         st.out.restore()
         raise
+    late_setup.__exit__(None, None, None)
     st.out.registrations = st.watch.take()
     st.out.clear_caches = st.watch.clear_caches
     st.out.settle()

@@ -20,6 +20,7 @@ import dataclasses
 import types
 from typing import Any, NamedTuple
 
+from .. import _derive
 from .._diff import Change, Stmt, dump, final_names, group, mangle, pair, with_refreshes
 from .._gil import hold_afresh, other_threads
 from .._names import bound_names, reads
@@ -67,6 +68,7 @@ def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
                                    first_line(node) - 1)
             inplace(st, live, old, node, [node], offset, texts)
             return
+        _derive.refuse_rebuild(st, live, node)  # a framework's class (hotswap._derive)
         since = len(st.out.patches)
         new = _run_seeing_rebuilt(st, canonical_class(st, node, live))
         _keep_state(st, old, node, new, live)
@@ -177,7 +179,7 @@ def _regenerate(node: ast.ClassDef, live: type, dirty: set[str]) -> bool:
     rebuilt, a decorator argument changed)."""
     header = set().union(*(reads(n) for n in (*node.bases, *node.decorator_list,
                                              *(k.value for k in node.keywords))))
-    generated = bool(node.decorator_list) or is_enum(live) or \
+    generated = bool(node.decorator_list) or is_enum(live) or _derive.generated(live) or \
         (issubclass(live, tuple) and class_has(live, "_fields"))
     return generated and bool(header & dirty)
 
@@ -191,18 +193,23 @@ def rebuild_reason(live: type, old: ast.ClassDef | None, node: ast.ClassDef) -> 
     """
     if old is not None and not same_header(old, node):
         return "its header changed"
-    fields_changed = True
+    fields_changed = options_changed = True
     if old is not None:
         changes, removed, _ = pair(group(old.body), group(node.body))
         stmts = [c.new for c in changes] + [c.old for c in changes if c.old] + removed
         fields_changed = any(s.definition is None and not is_docstring(s.nodes[0])
                              for s in stmts)
+        # a framework also reads nested classes (a model's Meta, a schema's Config)
+        options_changed = any(s.definition is not None and s.definition[0] == "class"
+                              for s in [c.new for c in changes if not c.layout] + removed)
         if any("__slots__" in s.names for s in stmts):
             return "its __slots__ changed"
         if is_enum(live) and any(s.definition == ("def", "__new__") for s in stmts
                                  if not (s in removed or any(c.new is s and c.layout
                                                              for c in changes))):
             return "its members' constructor changed"  # EnumType keeps it aside
+    if (fields_changed or options_changed) and _derive.generated(live):  # hotswap._derive
+        return "its fields changed, and its framework generates code from them"
     if fields_changed and node.decorator_list:
         return "a class-level statement of a decorated class changed"
     if fields_changed and is_enum(live):
@@ -551,6 +558,8 @@ def migrate(st: Stage, new: type, live: type, since: int) -> bool:
                 types.MemberDescriptorType, types.GetSetDescriptorType):
             edit.delete.append(key)
     edit.fill = _new_field_defaults(new, live)
+    if not edit.fill:  # a class a framework generates from its body (hotswap._derive)
+        edit.fill, edit.drop = _derive.fill(new, live)
     st.out.classes.append(edit)
     st.out.canonical[id(new)] = live
     st.out.keep.append(new)

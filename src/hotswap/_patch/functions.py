@@ -44,9 +44,13 @@ def _inner(obj: Any) -> Iterator[Any]:
     if is_a(obj, (functools.partial, functools.partialmethod, functools.cached_property,
                   functools.singledispatchmethod)):
         yield obj.func
-    wrapped = (instance_dict(obj) or {}).get("__wrapped__")
+    attrs = instance_dict(obj) or {}
+    wrapped = attrs.get("__wrapped__")
     if wrapped is not None:
         yield wrapped
+    # an object a decorator made from the function keeps it as an attribute (a command's
+    # callback, a route's endpoint): a body edit patches it there, in place
+    yield from (v for v in list(attrs.values()) if type(v) is FunctionType and v is not wrapped)
 
 
 _ROLE = {"setter": "fset", "deleter": "fdel", "getter": "fget"}

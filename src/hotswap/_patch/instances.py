@@ -23,7 +23,7 @@ from itertools import compress, repeat
 from operator import is_not, ne
 from typing import Any
 
-from .. import _heap
+from .. import _derive, _heap
 from .._heap import Found, containers, held, referrers
 from .._ops import InstanceHook, Op, Plan, Swap, Swaps, Undo, slot_names, swap_weight
 from .._safe import class_has, instance_dict
@@ -185,6 +185,10 @@ class MoveInstances(Op):
         dicts = _plain_dict(m.live) and _plain_dict(m.new)
         self.groups.append(Group(m.name, olds, twins, shared, getters if fast else None,
                                  setters or (), dicts))
+        fill = _derive.fill(m.new, m.live)[0]  # a framework's new fields (hotswap._derive)
+        if fill:
+            self.hooked = True
+            hooks.extend(_derive.TwinFill(twin, self, fill) for twin in twins)
         if class_has(m.new, "__hotswap_migrate__"):
             self.hooked = True
             hooks.extend(TwinHook(twin, self) for twin in twins)

@@ -1,0 +1,147 @@
+"""The generic parts of re-derivation, without a framework: the safety net that names
+an object still holding a function whose signature changed, and what a body edit must
+not do (re-run decorators, or walk the heap for stale holders)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from fw_fresh import SRC
+
+HANDLERS = '''
+def handle(x):
+    return x + 1
+'''
+
+HOLDER = '''
+import {name}
+
+
+class Slot:
+    def __init__(self, fn):
+        self.fn = fn
+        self.arity = fn.__code__.co_argcount  # derived from the signature
+
+
+slot = Slot({name}.handle)
+'''
+
+
+def test_a_holder_of_a_function_whose_signature_changed_is_named(modules):
+    handlers = modules(HANDLERS)
+    holder = modules(HOLDER.format(name=handlers.name))
+    report = handlers.update("def handle(x, y=0):\n    return x + y\n")
+    skipped = dict(report.skipped)
+    label = f"{holder.name}.Slot.fn"
+    assert label in skipped, report
+    assert f"{handlers.name}.handle" in skipped[label] and "signature" in skipped[label]
+    assert holder.module.slot.fn(1, 2) == 3  # the function itself was updated in place
+
+
+def test_a_body_edit_names_no_holder(modules):
+    handlers = modules(HANDLERS)
+    modules(HOLDER.format(name=handlers.name))
+    report = handlers.update("def handle(x):\n    return x + 2\n")
+    assert report.skipped == [] and report.heap_walks == 0
+
+
+def test_no_framework_adapter_is_imported_for_a_program_without_one(tmp_path):
+    (tmp_path / "plain.py").write_text(HANDLERS)
+    code = f"""
+import sys
+sys.path[:0] = [{str(tmp_path)!r}, {SRC!r}]
+sys.dont_write_bytecode = True
+import hotswap, plain, pathlib
+pathlib.Path({str(tmp_path / "plain.py")!r}).write_text("def handle(x):\\n    return x + 5\\n")
+hotswap.update(plain)
+assert plain.handle(1) == 6
+loaded = [m for m in sys.modules if m.startswith("hotswap._frameworks.")
+          or m.split(".")[0] in ("fastapi", "starlette", "pydantic", "flask", "django",
+                                 "click", "sqlalchemy", "attr")]
+print(loaded)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+REGISTRY = '''
+CALLS = []
+
+
+def register(fn):
+    CALLS.append(fn)
+    return fn
+
+
+@register
+def job(a):
+    return a
+'''
+
+
+def test_without_an_adapter_a_signature_change_does_not_run_a_registering_decorator_again(
+        tmp_path):
+    """A decorator returning the function may have registered it where no adapter can
+    recognise it (``atexit.register``): without a framework it is not run again, and the
+    live function takes the new signature in place, as before the adapter layer."""
+    (tmp_path / "jobs.py").write_text(REGISTRY)
+    new = REGISTRY.replace("def job(a):", "def job(a, b=1):").replace("return a", "return a + b")
+    code = f"""
+import sys
+sys.path[:0] = [{str(tmp_path)!r}, {SRC!r}]
+sys.dont_write_bytecode = True
+import hotswap, jobs, pathlib
+job = jobs.job
+pathlib.Path({str(tmp_path / "jobs.py")!r}).write_text({new!r})
+report = hotswap.update(jobs)
+assert jobs.CALLS == [job] and jobs.job is job and job(1) == 2, (jobs.CALLS, report)
+assert not report.redecorated, report
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+
+
+STARLETTE = '''
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+
+def hello(request):
+    return PlainTextResponse("v1")
+
+
+app = Starlette(routes=[Route("/", hello)])
+'''
+
+
+def test_an_adapter_never_imports_a_framework_the_program_did_not(tmp_path):
+    """A Starlette program is served by the FastAPI/Starlette adapter, which must not
+    import FastAPI or pydantic into it."""
+    (tmp_path / "starsite.py").write_text(STARLETTE)
+    code = f"""
+import sys
+sys.path[:0] = [{str(tmp_path)!r}, {SRC!r}]
+sys.dont_write_bytecode = True
+import warnings
+warnings.simplefilter("ignore")
+import hotswap, pathlib
+import importlib
+site = importlib.import_module("starsite")
+from starlette.testclient import TestClient
+client = TestClient(site.app)
+assert client.get("/").text == "v1"
+pathlib.Path({str(tmp_path / "starsite.py")!r}).write_text({STARLETTE.replace('"v1"', '"v2"')!r})
+hotswap.update(site)
+assert client.get("/").text == "v2"
+assert "hotswap._frameworks.fastapi" in sys.modules
+print([m for m in ("fastapi", "pydantic") if m in sys.modules])
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
