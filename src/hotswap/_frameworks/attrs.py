@@ -14,6 +14,7 @@ from typing import Any
 
 import attr
 
+from .._safe import is_a
 from . import Adapter
 
 
@@ -22,7 +23,7 @@ def _maker(a: Any, obj_free: bool = True) -> Callable[[], Any] | None:
     if default is attr.NOTHING:
         return None
     factory: Any = attr.Factory
-    if isinstance(default, factory):
+    if is_a(default, factory):
         if default.takes_self:
             return None  # needs the instance: left to __hotswap_migrate__
         made: Callable[[], Any] = default.factory
@@ -35,7 +36,7 @@ class AttrsAdapter(Adapter):
     name = "attrs"
 
     def generated(self, cls: type) -> bool:
-        return isinstance(cls, type) and attr.has(cls)
+        return is_a(cls, type) and attr.has(cls)
 
     def fill(self, new: type, live: type) -> tuple[dict[str, Callable[[], Any]], list[str]]:
         if not (attr.has(new) and attr.has(live)):

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from .._safe import is_a
 from . import Adapter
 from ._transplant import transplant
 
@@ -23,7 +24,7 @@ class ClickAdapter(Adapter):
     name = "click"
 
     def refers(self, record: Any) -> Callable[..., Any] | None:
-        if not isinstance(record, click.Command):
+        if not is_a(record, click.Command):
             return None
         fn: Any = record.callback
         while fn is not None and getattr(fn, "__wrapped__", None) is not None:
@@ -33,7 +34,7 @@ class ClickAdapter(Adapter):
     def rebuild(self, old: Any, new: Any) -> Callable[[], None] | None:
         if type(old) is not type(new):
             return None
-        return transplant(old, new, keep=("commands",) if isinstance(old, click.Group) else ())
+        return transplant(old, new, keep=("commands",) if is_a(old, click.Group) else ())
 
 
 ADAPTER = ClickAdapter()

@@ -16,6 +16,7 @@ import importlib
 import sys
 from typing import Any
 
+from .._safe import is_a
 from .._ops import Call, Op
 from . import Adapter
 
@@ -33,7 +34,7 @@ class DjangoAdapter(Adapter):
     name = "Django"
 
     def generated(self, cls: type) -> bool:
-        if not isinstance(cls, type) or not _ready():
+        if not is_a(cls, type) or not _ready():
             return False
         models = importlib.import_module("django.db.models")
         BaseForm = importlib.import_module("django.forms.forms").BaseForm

@@ -24,6 +24,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import Route, Router
 
+from .._safe import instance_dict, is_a
 from .._ops import Call, Op
 from . import Adapter
 from ._annotations import mentions
@@ -43,20 +44,20 @@ def _apps_and_routers() -> tuple[list[Any], list[Any]]:
     apps: dict[int, Any] = {}
     routers: dict[int, Any] = {}
     for module in list(sys.modules.values()):
-        if not isinstance(module, types.ModuleType):
+        if not is_a(module, types.ModuleType):
             continue
-        for value in list(getattr(module, "__dict__", {}).values()):
-            if isinstance(value, Starlette):
+        for value in list((instance_dict(module) or {}).values()):
+            if is_a(value, Starlette):
                 apps[id(value)] = value
                 value = value.router
-            if isinstance(value, Router):
+            if is_a(value, Router):
                 routers[id(value)] = value
     stack = list(routers.values())
     while stack:
         router = stack.pop()
         for route in router.routes:
             inner = getattr(route, "original_router", None) or getattr(route, "app", None)
-            if isinstance(inner, Router) and id(inner) not in routers:
+            if is_a(inner, Router) and id(inner) not in routers:
                 routers[id(inner)] = inner
                 stack.append(inner)
     return list(apps.values()), list(routers.values())
@@ -102,7 +103,7 @@ class FastAPIAdapter(Adapter):
     name = "FastAPI/Starlette"
 
     def refers(self, record: Any) -> Callable[..., Any] | None:
-        if isinstance(record, Route):
+        if is_a(record, Route):
             return record.endpoint
         return None
 
@@ -139,7 +140,7 @@ class FastAPIAdapter(Adapter):
         done = {id(old) for old, _ in update.records}
         api_route = _api_route()
         stale = [r for router in routers for r in router.routes
-                 if api_route is not None and isinstance(r, api_route) and id(r) not in done
+                 if api_route is not None and is_a(r, api_route) and id(r) not in done
                  and (classes or functions) and _reads(r, classes, functions)]
         containers = {id(c) for c in update.containers}
         restack = [app for app in apps if id(app.user_middleware) in containers

@@ -21,6 +21,7 @@ from flask import Blueprint, Flask
 from werkzeug.routing import Rule
 from werkzeug.routing.matcher import StateMachineMatcher
 
+from .._safe import instance_dict, is_a
 from .._ops import Call, Op
 from . import Adapter
 
@@ -28,16 +29,16 @@ from . import Adapter
 def _apps() -> list[Any]:
     found: dict[int, Any] = {}
     for module in list(sys.modules.values()):
-        if isinstance(module, types.ModuleType):
-            for value in list(getattr(module, "__dict__", {}).values()):
-                if isinstance(value, Flask):
+        if is_a(module, types.ModuleType):
+            for value in list((instance_dict(module) or {}).values()):
+                if is_a(value, Flask):
                     found[id(value)] = value
     return list(found.values())
 
 
 def _blueprints(apps: list[Any]) -> list[Any]:
     return list({id(bp): bp for app in apps for bp in app.blueprints.values()
-                 if isinstance(bp, Blueprint)}.values())
+                 if is_a(bp, Blueprint)}.values())
 
 
 def _rematch(url_map: Any) -> Callable[[], None]:
@@ -61,7 +62,7 @@ class FlaskAdapter(Adapter):
     name = "Flask"
 
     def refers(self, record: Any) -> Callable[..., Any] | None:
-        if not isinstance(record, Rule) or record.map is None:
+        if not is_a(record, Rule) or record.map is None:
             return None
         for app in _apps():
             if app.url_map is record.map:

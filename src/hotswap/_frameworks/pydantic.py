@@ -18,6 +18,7 @@ from typing import Any
 import pydantic
 from pydantic_core import PydanticUndefined
 
+from .._safe import is_a
 from .._ops import Call, Op
 from . import Adapter
 from ._annotations import mentions as _mentions
@@ -60,7 +61,7 @@ class PydanticAdapter(Adapter):
     name = "pydantic"
 
     def generated(self, cls: type) -> bool:
-        return isinstance(cls, type) and issubclass(cls, BaseModel) and cls is not BaseModel
+        return is_a(cls, type) and issubclass(cls, BaseModel) and cls is not BaseModel
 
     def fill(self, new: type, live: type) -> tuple[dict[str, Callable[[], Any]], list[str]]:
         old = live.__dict__.get("__pydantic_fields__", {})

@@ -16,6 +16,7 @@ from __future__ import annotations
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import NoInspectionAvailable
 
+from .._safe import is_a
 from . import Adapter
 
 
@@ -24,7 +25,7 @@ class SQLAlchemyAdapter(Adapter):
     name = "SQLAlchemy"
 
     def generated(self, cls: type) -> bool:
-        if not isinstance(cls, type) or "__mapper__" not in getattr(cls, "__dict__", {}):
+        if not is_a(cls, type) or "__mapper__" not in getattr(cls, "__dict__", {}):
             return False
         try:
             return sa_inspect(cls, raiseerr=False) is not None
