@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._derived import readers
+from ._fresh import fails_fresh_too
 from ._inputs import Inputs
 from ._diff import Change, ModuleDiff, Stmt, dirty_names, dump, final_names, with_refreshes
 from ._names import reads
@@ -90,6 +91,8 @@ class Staged:
     keep: list[Any] = field(default_factory=list)  # keeps ids in `canonical` meaningful
     made: list[type] = field(default_factory=list)  # new classes staging created
     refreshed: int = 0  # unchanged statements run again: they read a rebound name
+    # unchanged statements the whole-module fallback ran again, only to compute the others
+    again: list[str] = field(default_factory=list)
     # live functions handed to re-run decorators, with their attributes before: a
     # decorator may set attributes on them (or fail half-way through doing so)
     handed: list[tuple[FunctionType, dict[str, Any]]] = field(default_factory=list)
@@ -516,14 +519,16 @@ def builtin(name: str) -> bool:
 
 
 def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
-          stale: frozenset[str] = frozenset(), whole: bool = False) -> Staged:
+          stale: frozenset[str] = frozenset(), whole: bool = False,
+          verdict: list[bool] | None = None) -> Staged:
     """Run every changed and added statement of `diff`, in source order, in staging.
 
     `stale` are globals already rebound from outside (``from a import X`` following
     ``a.X``): the unchanged statements reading them run again too, as a fresh import
     would compute them from the new values. `whole`: every statement of the new source
     runs (see `_diff.whole`). What each statement reads is what a fresh import reads at
-    that point (see `_inputs`)."""
+    that point (see `_inputs`). `verdict`, when staging fails: gets whether a fresh
+    import fails the same way (see `_fresh`)."""
     from ._patch import classes  # classes builds on Stage
 
     flags = future_flags(diff.new.stmts)
@@ -540,6 +545,11 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
     live_defs = set(st.live) - classes.rebuilding(st, diff.new.stmts, diff.changes, stale)
     changes = diff.changes if whole else with_refreshes(diff.new.stmts, diff.changes,
                                                          live_defs, stale)
+    # Run whole, the module still binds live only what the fast path would: the changed
+    # statements and those reading what they rebind; the others keep their live values.
+    binding = {id(c.new) for c in with_refreshes(
+        diff.new.stmts, [c for c in changes if not c.refresh], live_defs, stale)} \
+        if whole else None
     if diff.old is not None:
         changes = with_new_last_defs(diff.old.stmts, diff.removed, changes, last)
     # A def run again unchanged (it reads a rebound name) comes with itself as its old
@@ -605,10 +615,18 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                 text = ast.unparse(stmt.nodes[0]).splitlines()[0]
                 st.out.rerun.append(f"line {stmt.lineno}: {text[:60]}")
             inputs.ran(stmt)
+            if binding is not None and change.refresh and id(stmt) not in binding:
+                if kind is None or getattr(stmt.nodes[0], "decorator_list", None):
+                    st.out.again.append(st.out.rerun.pop() if kind is None else
+                                        f"line {stmt.lineno}: @... {kind[0]} {kind[1]}")
+                if kind is None:
+                    continue  # its names keep their live values
             st.out.bound.extend(n for n in sorted(stmt.names) if n in final and last[n] is stmt)
         st.note_removed(diff.removed, diff.changes, final, shared, st.live.get)
         st.out.withdrawals = st.watch.withdrawals(st.removed)
     except BaseException:
+        if verdict is not None:
+            verdict.append(fails_fresh_too(st, diff.new.stmts))
         st.watch.revert()
         st.out.settle()
         st.out.restore()

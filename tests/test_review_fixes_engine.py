@@ -1,0 +1,102 @@
+"""Fixes of the engine review: each update leaves the program as a fresh process of the
+new source would be (state kept), or refuses it changing nothing, running nothing more."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import hotswap
+from fresh_tree import Tree
+
+sys.dont_write_bytecode = True
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Iterator[Tree]:
+    sys.path.insert(0, str(tmp_path))
+    t = Tree(tmp_path)
+    try:
+        yield t
+    finally:
+        sys.path.remove(str(tmp_path))
+        t.unload()
+
+
+def fresh_import_fails(tree: Tree, name: str) -> str:
+    """The error a fresh interpreter gives importing module `name` of the tree ('' if none)."""
+    out = subprocess.run([sys.executable, "-c", f"import {tree.dotted(name)}"],
+                         cwd=tree.root, capture_output=True, text=True)
+    return out.stderr.strip().splitlines()[-1] if out.returncode else ""
+
+
+# -- 1. the whole-module fallback ------------------------------------------------------------
+
+SIDE_EFFECTS = '''
+from . import log
+def connect():
+    log.CALLS.append("connect")
+    return object()
+CONN = connect()
+counter = 0
+def f():
+    return 1
+'''
+
+
+@pytest.mark.parametrize("typo", ["VALUE = f() + undefined_name\n",
+                                  "def g(x=undefined_name):\n    return x\n",
+                                  "VALUE = (lambda: undefined_name)()\n"])
+def test_a_typo_is_refused_without_running_unchanged_statements_again(
+        tree: Tree, typo: str) -> None:
+    tree.write(log="CALLS = []\n", m=SIDE_EFFECTS + "VALUE = f()\n")
+    m = tree.load("m")
+    log = tree.load("log")
+    conn = m.CONN
+    m.counter = 5
+    tree.write(m=SIDE_EFFECTS + typo)
+    assert "NameError" in fresh_import_fails(tree, "m")
+    with pytest.raises(hotswap.UpdateError, match="undefined_name"):
+        hotswap.update(m)
+    assert log.CALLS == ["connect"] and m.CONN is conn and m.counter == 5
+
+
+def test_a_failure_reading_changed_live_state_still_falls_back(tree: Tree) -> None:
+    tree.write(log="CALLS = []\n", m=SIDE_EFFECTS + "VALUE = f()\n")
+    m = tree.load("m")
+    log = tree.load("log")
+    conn, f = m.CONN, m.f
+    m.counter = 5
+    # fails on the live counter only: a fresh import computes LIMIT from counter = 0
+    tree.write(m=SIDE_EFFECTS + "VALUE = f()\nLIMIT = counter + 1\nassert LIMIT == 1\n")
+    assert fresh_import_fails(tree, "m") == ""
+    report = hotswap.update(m)
+    # unchanged statements keep their live values; only the new one is bound
+    assert m.counter == 5 and m.CONN is conn and m.f is f and m.LIMIT == 1
+    assert m.LIMIT == tree.fresh("pkg.m.LIMIT")
+    assert report.added == [f"{m.__name__}.LIMIT"] and not report.rebound
+    warning, = report.warnings
+    assert "AssertionError" in warning and "line 6: CONN = connect()" in warning \
+        and "line 7: counter = 0" in warning and "keeping their live values" in warning
+    # staging ran connect() again (said above), but nothing of it was bound
+    assert log.CALLS == ["connect", "connect"]
+
+
+def test_the_fallback_binds_what_reads_a_changed_name(tree: Tree) -> None:
+    source = '''
+        counter = 0
+        LIMIT = counter + {add}
+        DOUBLE = LIMIT * 2
+        assert LIMIT == {add}
+    '''
+    tree.write(m=source.format(add=1))
+    m = tree.load("m")
+    m.counter = 5
+    tree.write(m=source.format(add=2))
+    report = hotswap.update(m)
+    assert report.warnings and m.counter == 5
+    assert [m.LIMIT, m.DOUBLE] == tree.fresh("[pkg.m.LIMIT, pkg.m.DOUBLE]") == [2, 4]
