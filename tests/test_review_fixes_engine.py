@@ -100,3 +100,73 @@ def test_the_fallback_binds_what_reads_a_changed_name(tree: Tree) -> None:
     report = hotswap.update(m)
     assert report.warnings and m.counter == 5
     assert [m.LIMIT, m.DOUBLE] == tree.fresh("[pkg.m.LIMIT, pkg.m.DOUBLE]") == [2, 4]
+
+
+# -- 3. derived statements run again ---------------------------------------------------------
+
+STATS = '''
+from . import {other}
+__all__ = ["Stats"]
+class Stats:
+    def _calc_mean(self, xs):
+        return sum(xs) / len(xs)
+{extra}
+for _name in list(vars(Stats)):
+    if _name.startswith("_calc_"):
+{publish}
+del _name
+'''
+MAX = "    def _calc_max(self, xs):\n        return max(xs)\n"
+PUBLISH = "        globals()[_name[6:]] = getattr(Stats, _name)\n"
+
+
+def stats(extra: str, publish: str) -> str:
+    return STATS.format(other="registry", extra=extra, publish=publish)
+
+
+def test_a_derived_statement_deleting_its_temporary_leaves_it_deleted(tree: Tree) -> None:
+    tree.write(registry="", m=stats("", PUBLISH))
+    m = tree.load("m")
+    tree.write(m=stats(MAX, PUBLISH))
+    report = hotswap.update(m)
+    assert any("it reads Stats" in r for r in report.rerun)
+    assert f"{m.__name__}._name" not in report.added and f"{m.__name__}.max" in report.added
+    probe = "[sorted(k for k in vars(pkg.m) if not k.startswith('__')), pkg.m.max.__name__]"
+    assert tree.live(probe) == tree.fresh(probe)
+
+
+@pytest.mark.parametrize("publish", [
+    PUBLISH + "        __all__.append(_name[6:])\n",
+    PUBLISH + "        __all__.extend([_name[6:]])\n",
+    PUBLISH + "        __all__ += [_name[6:]]\n",
+    "        setattr(registry, _name[6:], getattr(Stats, _name))\n",
+])
+def test_a_derived_statement_changing_what_it_cannot_undo_is_reported_not_run(
+        tree: Tree, publish: str) -> None:
+    tree.write(registry="", m=stats("", publish))
+    m = tree.load("m")
+    registry = tree.load("registry")
+    exported, published = list(m.__all__), sorted(vars(registry))
+    tree.write(m=stats(MAX, publish))
+    report = hotswap.update(m)
+    warning, = report.warnings
+    assert "reads `Stats`" in warning and "not re-run" in warning
+    assert not any("it reads Stats" in r for r in report.rerun)
+    # nothing added twice, nothing set outside the module
+    assert m.__all__ == exported and sorted(vars(registry)) == published
+    hotswap.rollback(m)
+    assert m.__all__ == exported and sorted(vars(registry)) == published
+    assert not hasattr(m.Stats, "_calc_max")
+
+
+def test_a_derived_setattr_on_the_modules_own_class_runs_again_and_undoes(tree: Tree) -> None:
+    publish = "        setattr(Stats, _name[6:], getattr(Stats, _name))\n"
+    tree.write(registry="", m=stats("", publish))
+    m = tree.load("m")
+    tree.write(m=stats(MAX, publish))
+    report = hotswap.update(m)
+    assert any("it reads Stats" in r for r in report.rerun) and not report.warnings
+    probe = "sorted(k for k in vars(pkg.m.Stats) if not k.startswith('__'))"
+    assert tree.live(probe) == tree.fresh(probe) == ["_calc_max", "_calc_mean", "max", "mean"]
+    hotswap.rollback(m)
+    assert sorted(k for k in vars(m.Stats) if not k.startswith("__")) == ["_calc_mean", "mean"]

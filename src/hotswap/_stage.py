@@ -103,8 +103,10 @@ class Staged:
     withdrawals: list[Withdraw] = field(default_factory=list)  # of removed definitions
     clear_caches: list[Callable[[], Any]] = field(default_factory=list)
     # unchanged statements deriving from a definition whose shape changed (see _derived):
-    # (code to run again once it applies, the statement's label, the name it reads)
-    derived: list[tuple[types.CodeType, str, str]] = field(default_factory=list)
+    # (code to run again once it applies, the statement's label, the name it reads, the
+    # names it binds that a later statement deletes)
+    derived: list[tuple[types.CodeType, str, str, frozenset[str]]] = field(
+        default_factory=list)
     warnings: list[str] = field(default_factory=list)  # the derived ones not run again
 
     def settle(self) -> None:
@@ -571,7 +573,7 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
         text = ast.unparse(s.nodes[0]).splitlines()[0][:60]
         st.out.derived.append((st.compile([at_current_lines(n, s) for n in s.nodes]),
                                f"line {s.lineno}: {text} (it reads {name}, which changed)",
-                               name))
+                               name, frozenset(s.names - final)))
     try:
         for change in changes:
             stmt = change.new
