@@ -170,3 +170,20 @@ def test_a_derived_setattr_on_the_modules_own_class_runs_again_and_undoes(tree: 
     assert tree.live(probe) == tree.fresh(probe) == ["_calc_max", "_calc_mean", "max", "mean"]
     hotswap.rollback(m)
     assert sorted(k for k in vars(m.Stats) if not k.startswith("__")) == ["_calc_mean", "mean"]
+
+
+# -- 4. a class-body temporary named like a module global ------------------------------------
+
+@pytest.mark.parametrize("shadowed", ["factor", "len"])  # a module global; a builtin
+def test_a_changed_class_statement_reads_its_deleted_temporary_not_the_global(
+        tree: Tree, shadowed: str) -> None:
+    source = (f"{shadowed} = 100\nclass C:\n    {shadowed} = 2\n"
+              f"    double = {shadowed} * {{n}}\n    del {shadowed}\n")
+    tree.write(m=source.format(n=3))
+    m = tree.load("m")
+    cls = m.C
+    tree.write(m=source.format(n=4))
+    hotswap.update(m)
+    assert m.C is cls and not hasattr(cls, shadowed)
+    probe = f"[pkg.m.C.double, pkg.m.{shadowed}]"
+    assert tree.live(probe) == tree.fresh(probe) == [8, 100]
