@@ -187,3 +187,22 @@ def test_a_changed_class_statement_reads_its_deleted_temporary_not_the_global(
     assert m.C is cls and not hasattr(cls, shadowed)
     probe = f"[pkg.m.C.double, pkg.m.{shadowed}]"
     assert tree.live(probe) == tree.fresh(probe) == [8, 100]
+
+
+def test_the_fallback_binds_what_a_changed_statement_changes_in_place(tree: Tree) -> None:
+    source = '''
+        counter = 0
+        REG = {{}}
+        TOTAL = 0
+        REG["x"] = counter + {add}
+        assert REG["x"] == {add}
+    '''
+    tree.write(m=source.format(add=1))
+    m = tree.load("m")
+    m.counter = 5
+    tree.write(m=source.format(add=2))
+    report = hotswap.update(m)
+    # REG takes the staged dict the changed statement filled; counter keeps its value
+    assert report.warnings and m.counter == 5 and m.TOTAL == 0
+    assert m.REG == tree.fresh("pkg.m.REG") == {"x": 2}
+    assert "counter = 0" in report.warnings[0] and "REG = {}" not in report.warnings[0]

@@ -249,8 +249,8 @@ def _stage_or_whole(module: ModuleType, path: str, d: ModuleDiff, stale: frozens
              f"live values: {', '.join(staged.again)}" if staged.again else "")
     report.warnings.append(f"running only the changed statements could not reproduce a "
                            f"fresh import ({first}): the whole module ran again in staging "
-                           f"instead, and only what changed (and what reads it) was "
-                           f"bound{again}; identities were kept")
+                           "instead, and only what changed (with what reads it or what "
+                           f"it changes in place) was bound{again}; identities were kept")
     return staged, full
 
 

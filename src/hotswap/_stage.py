@@ -449,6 +449,44 @@ def last_binders(stmts: list[Stmt]) -> dict[str, Stmt]:
     return {name: s for s in stmts for name in s.names}
 
 
+def touched(binding: set[int], stmts: list[Stmt]) -> set[int]:
+    """`binding` (ids of the statements whose names the whole-module fallback binds live),
+    plus the unchanged statements above one of them binding what it may change in place
+    (``REG["x"] = 1``, ``REG.update(...)``, ``register(REG)``): the staged object it
+    changed is the one to bind, or the change would be lost."""
+    out = set(binding)
+    for i, s in enumerate(stmts):
+        if id(s) not in binding or s.definition is not None:
+            continue
+        for name in set().union(*(_changed_in_place(node) for node in s.nodes)):
+            binder = next((b for b in reversed(stmts[:i]) if name in b.names), None)
+            if binder is not None and binder.definition is None:
+                out.add(id(binder))
+    return out
+
+
+def _root(node: ast.expr) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _changed_in_place(node: ast.stmt) -> set[str]:
+    """Names whose values `node` may change in place: set items or attributes of, call
+    methods of, pass to calls, update with ``+=``."""
+    found: list[ast.expr] = []
+    for n in ast.walk(node):
+        if isinstance(n, (ast.Subscript, ast.Attribute)) and isinstance(n.ctx, ast.Store
+                                                                            | ast.Del):
+            found.append(n)
+        elif isinstance(n, ast.AugAssign):
+            found.append(n.target)
+        elif isinstance(n, ast.Call):
+            found.extend([n.func] if isinstance(n.func, ast.Attribute) else [])
+            found.extend([*n.args, *(k.value for k in n.keywords)])
+    return {r for r in map(_root, found) if r is not None}
+
+
 def shared_def_names(stmts: list[Stmt]) -> set[str]:
     """Names defined by more than one def in the same body."""
     seen: set[str] = set()
@@ -549,9 +587,9 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                                                          live_defs, stale)
     # Run whole, the module still binds live only what the fast path would: the changed
     # statements and those reading what they rebind; the others keep their live values.
-    binding = {id(c.new) for c in with_refreshes(
-        diff.new.stmts, [c for c in changes if not c.refresh], live_defs, stale)} \
-        if whole else None
+    binding = touched({id(c.new) for c in with_refreshes(
+        diff.new.stmts, [c for c in changes if not c.refresh], live_defs, stale)},
+        diff.new.stmts) if whole else None
     if diff.old is not None:
         changes = with_new_last_defs(diff.old.stmts, diff.removed, changes, last)
     # A def run again unchanged (it reads a rebound name) comes with itself as its old
