@@ -666,7 +666,10 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
         st.out.withdrawals = st.watch.withdrawals(st.removed)
     except BaseException:
         if verdict is not None:
-            verdict.append(fails_fresh_too(st, diff.new.stmts))
+            try:
+                verdict.append(fails_fresh_too(st, diff.new.stmts))
+            except Exception:  # noqa: BLE001  # undecided: the fallback decides
+                verdict.append(False)
         st.watch.revert()
         st.out.settle()
         st.out.restore()
