@@ -206,3 +206,17 @@ def test_the_fallback_binds_what_a_changed_statement_changes_in_place(tree: Tree
     assert report.warnings and m.counter == 5 and m.TOTAL == 0
     assert m.REG == tree.fresh("pkg.m.REG") == {"x": 2}
     assert "counter = 0" in report.warnings[0] and "REG = {}" not in report.warnings[0]
+
+
+@pytest.mark.parametrize("added", [
+    "if counter > 3:\n    undefined_name\n",  # a typo only a changed counter reaches
+    "def limit():\n    return counter + 1\nassert limit() + 0 * VALUE == 1\n",  # read in a call
+])
+def test_a_failure_a_fresh_import_does_not_have_is_not_refused(tree: Tree, added: str) -> None:
+    tree.write(log="CALLS = []\n", m=SIDE_EFFECTS + "VALUE = f()\n")
+    m = tree.load("m")
+    m.counter = 5
+    tree.write(m=SIDE_EFFECTS + "VALUE = f()\n" + added)
+    assert fresh_import_fails(tree, "m") == ""
+    report = hotswap.update(m)
+    assert "whole module ran again" in report.warnings[0] and m.counter == 5
