@@ -7,13 +7,16 @@ program would keep what the old definition derived. Each one is either run again
 staging, when that is *safe*, or named in the report with the reason it was not.
 
 Safe means: running the statement again only recomputes module-level names from the
-module's own definitions, as its first run did, and touches nothing outside the module.
+module's own definitions, as its first run did, and touches nothing its undo cannot put
+back exactly (the module's names, and the entries of the module's own classes it names).
 Read from its syntax: it calls only builtins that compute (``vars``, ``getattr``,
-``sorted``, ``setattr`` and ``delattr``, ...) and methods that read (``items``,
-``startswith``, ...), or that add to ``globals()`` and ``__all__``; it assigns only
-module names and ``globals()[...]``. Anything else (a call of the program's own code or
-a library's, an attribute or item set on an object) may register twice, reset state or
-reach outside: not run again, and reported.
+``sorted``, ...), ``setattr`` and ``delattr`` on a class the module defines, and methods
+that read (``items``, ``startswith``, ...) or that add to ``globals()``; it assigns only
+module names and ``globals()[...]``. Anything else may register twice, reset state or
+reach outside: a call of the program's own code or a library's, an attribute or item set
+on an object, ``setattr`` on another module's object, or a value an unchanged statement
+bound changed in place (``__all__.append(...)``, ``__all__ += [...]``: running again
+would add twice what its first run added). Not run again, and reported.
 
 A definition's *shape* changes when a class gains or loses members (or its header
 changes) or a function's signature or decorators change. A body edit changes no shape,
@@ -34,7 +37,7 @@ from ._names import bound_names, deleted_names
 from ._ops import MISSING, Call, SetAttr
 
 _COMPUTING = frozenset({
-    "vars", "dir", "getattr", "hasattr", "setattr", "delattr", "isinstance", "issubclass",
+    "vars", "dir", "getattr", "hasattr", "isinstance", "issubclass",
     "len", "sorted", "list", "dict", "tuple", "set", "frozenset", "enumerate", "zip",
     "range", "str", "repr", "callable", "type", "iter", "next", "reversed", "min", "max",
     "any", "all", "filter", "map", "globals", "staticmethod", "classmethod", "property",
@@ -98,21 +101,25 @@ def derives(stmt: Stmt, names: set[str]) -> str | None:
     return None
 
 
-def unsafe(stmt: Stmt) -> str | None:
-    """Why running `stmt` again may do more than recompute module names (None: safe)."""
+def unsafe(stmt: Stmt, classes: frozenset[str] = frozenset()) -> str | None:
+    """Why running `stmt` again may do more than recompute module names (None: safe).
+    `classes`: the names of the classes the module's class statements define."""
     for node in stmt.nodes:
         for n in ast.walk(node):
-            reason = _unsafe_node(n)
+            reason = _unsafe_node(n, classes)
             if reason is not None:
                 return reason
     return None
 
 
-def _unsafe_node(n: ast.AST) -> str | None:
+def _unsafe_node(n: ast.AST, classes: frozenset[str]) -> str | None:
     if isinstance(n, ast.Call):
         func = n.func
         if isinstance(func, ast.Name) and func.id in _COMPUTING:
             return None
+        if isinstance(func, ast.Name) and func.id in ("setattr", "delattr") and n.args \
+                and isinstance(n.args[0], ast.Name) and n.args[0].id in classes:
+            return None  # an entry of the module's own class: undone exactly
         if isinstance(func, ast.Attribute) and (func.attr in _READING or (
                 func.attr in _ADDING and _own(func.value))):
             return None
@@ -123,6 +130,8 @@ def _unsafe_node(n: ast.AST) -> str | None:
             reason = _unsafe_target(t)
             if reason is not None:
                 return reason
+    if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+        return f"it updates {n.target.id} in place"  # a list's += mutates what was bound
     if isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal)):
         return f"it uses {type(n).__name__.lower()}"
     return None
@@ -143,10 +152,10 @@ def _unsafe_target(t: ast.expr) -> str | None:
 
 
 def _own(node: ast.expr) -> bool:
-    """``globals()`` or ``__all__``: the module's own namespace and export list."""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        return node.func.id == "globals" and not node.args
-    return isinstance(node, ast.Name) and node.id == "__all__"
+    """``globals()``: the module's own namespace, which the undo puts back name by name
+    (not ``__all__``, a list changed in place: its undo would need a copy of it)."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+        node.func.id == "globals" and not node.args
 
 
 def not_rerun(stmt: Stmt, name: str, reason: str, filename: str) -> str:
@@ -162,6 +171,8 @@ def readers(stmts: list[Stmt], changes: list[Change], filename: str
     if not names:
         return [], []
     running = {id(c.new) for c in changes}
+    classes = frozenset(s.definition[1] for s in stmts
+                        if s.definition is not None and s.definition[0] == "class")
     starts = {name: changes[i].new.start for name, i in names.items()}
     safe: list[tuple[Stmt, str]] = []
     warnings: list[str] = []
@@ -171,7 +182,7 @@ def readers(stmts: list[Stmt], changes: list[Change], filename: str
         name = derives(s, {n for n, start in starts.items() if start < s.start})
         if name is None:
             continue
-        reason = unsafe(s)
+        reason = unsafe(s, classes)
         if reason is None:
             safe.append((s, name))
         else:
@@ -180,10 +191,12 @@ def readers(stmts: list[Stmt], changes: list[Change], filename: str
 
 
 def rerun(code: types.CodeType, live: dict[str, Any], classes: list[type], label: str,
-          added: list[str]) -> Call:
+          added: list[str], temporary: frozenset[str] = frozenset()) -> Call:
     """Run a derived statement again in the live module, once the definitions it reads
     are up to date (it applies after them); undo puts back the module's names and the
-    entries of the module's `classes` it read, as they were."""
+    entries of the module's `classes` it read, as they were. `temporary`: names it binds
+    that a later statement (not run again) deletes, so a fresh import has none of them:
+    dropped once it ran."""
     before: dict[str, Any] = {}
     entries: list[dict[str, Any]] = []
 
@@ -191,6 +204,12 @@ def rerun(code: types.CodeType, live: dict[str, Any], classes: list[type], label
         before.update(live)
         entries[:] = [dict(c.__dict__) for c in classes]
         exec(code, live)
+        for key in temporary:
+            if live.get(key, MISSING) is not before.get(key, MISSING):
+                if key in before:
+                    live[key] = before[key]
+                else:
+                    live.pop(key, None)
         added.extend(f"{live.get('__name__')}.{k}" for k in live if k not in before)
 
     def undo() -> None:

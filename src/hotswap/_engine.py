@@ -227,12 +227,15 @@ def _stage_or_whole(module: ModuleType, path: str, d: ModuleDiff, stale: frozens
     source that fails that way too is refused, with the error a fresh import would give.
     """
     name = module.__name__
+    verdict: list[bool] = []
     try:
-        return stage(module, path, d, stale), d
+        return stage(module, path, d, stale, verdict=verdict), d
     except UpdateError:
         raise
     except (Exception, SystemExit) as exc:  # a module that exits while staging is broken too
-        if d.old is None or isinstance(exc, SyntaxError):  # (a __future__ change)
+        if d.old is None or isinstance(exc, SyntaxError) or any(verdict):
+            # (a __future__ change; or a failure a fresh import has too, see `_fresh`:
+            # running the unchanged statements again would only repeat their effects)
             raise failure(name, path, exc, "the new source failed while staging") from exc
         first = f"{type(exc).__name__}: {_text(exc)}"
     full = whole(d)
@@ -242,10 +245,12 @@ def _stage_or_whole(module: ModuleType, path: str, d: ModuleDiff, stale: frozens
         raise
     except (Exception, SystemExit) as exc:
         raise failure(name, path, exc, "the new source failed while staging") from exc
+    again = (f"; unchanged statements that ran again there, their names keeping their "
+             f"live values: {', '.join(staged.again)}" if staged.again else "")
     report.warnings.append(f"running only the changed statements could not reproduce a "
                            f"fresh import ({first}): the whole module ran again in staging "
-                           "instead, unchanged statements included (their names take the "
-                           "values a fresh import gives them); identities were kept")
+                           "instead, and only what changed (with what reads it or what "
+                           f"it changes in place) was bound{again}; identities were kept")
     return staged, full
 
 

@@ -162,13 +162,13 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
             + " and not held by a module keep their old line numbers in tracebacks until the "
             "nested function next changes (finding them would walk the heap)")
 
-    for code, label, _name in staged.derived:
+    for code, label, _name, temporary in staged.derived:
         classes: list[type] = []
         for key in sorted(code.co_names):
             value = live.get(key)
             if is_a(value, type) and type.__getattribute__(value, "__module__") == modname:
                 classes.append(typing.cast(type, value))
-        plan.add(rerun(code, live, classes, label, report.added))
+        plan.add(rerun(code, live, classes, label, report.added, temporary))
         report.rerun.append(label)
     report.warnings.extend(staged.warnings)
     _heap_work(module, staged, nested, reslots, plan, report, _gains(module, staged))

@@ -23,6 +23,7 @@ from typing import Any
 
 from . import _derive, _frameworks
 from ._derived import readers
+from ._fresh import fails_fresh_too
 from ._inputs import Inputs
 from ._diff import Change, ModuleDiff, Stmt, dirty_names, dump, final_names, with_refreshes
 from ._names import reads
@@ -92,6 +93,8 @@ class Staged:
     keep: list[Any] = field(default_factory=list)  # keeps ids in `canonical` meaningful
     made: list[type] = field(default_factory=list)  # new classes staging created
     refreshed: int = 0  # unchanged statements run again: they read a rebound name
+    # unchanged statements the whole-module fallback ran again, only to compute the others
+    again: list[str] = field(default_factory=list)
     # live functions handed to re-run decorators, with their attributes before: a
     # decorator may set attributes on them (or fail half-way through doing so)
     handed: list[tuple[FunctionType, dict[str, Any]]] = field(default_factory=list)
@@ -102,8 +105,10 @@ class Staged:
     withdrawals: list[Withdraw] = field(default_factory=list)  # of removed definitions
     clear_caches: list[Callable[[], Any]] = field(default_factory=list)
     # unchanged statements deriving from a definition whose shape changed (see _derived):
-    # (code to run again once it applies, the statement's label, the name it reads)
-    derived: list[tuple[types.CodeType, str, str]] = field(default_factory=list)
+    # (code to run again once it applies, the statement's label, the name it reads, the
+    # names it binds that a later statement deletes)
+    derived: list[tuple[types.CodeType, str, str, frozenset[str]]] = field(
+        default_factory=list)
     warnings: list[str] = field(default_factory=list)  # the derived ones not run again
     # defs whose decorators ran again (hotswap._derive: their registrations are remade)
     rederived: list[_derive.Rederived] = field(default_factory=list)
@@ -462,6 +467,44 @@ def last_binders(stmts: list[Stmt]) -> dict[str, Stmt]:
     return {name: s for s in stmts for name in s.names}
 
 
+def touched(binding: set[int], stmts: list[Stmt]) -> set[int]:
+    """`binding` (ids of the statements whose names the whole-module fallback binds live),
+    plus the unchanged statements above one of them binding what it may change in place
+    (``REG["x"] = 1``, ``REG.update(...)``, ``register(REG)``): the staged object it
+    changed is the one to bind, or the change would be lost."""
+    out = set(binding)
+    for i, s in enumerate(stmts):
+        if id(s) not in binding or s.definition is not None:
+            continue
+        for name in set().union(*(_changed_in_place(node) for node in s.nodes)):
+            binder = next((b for b in reversed(stmts[:i]) if name in b.names), None)
+            if binder is not None and binder.definition is None:
+                out.add(id(binder))
+    return out
+
+
+def _root(node: ast.expr) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _changed_in_place(node: ast.stmt) -> set[str]:
+    """Names whose values `node` may change in place: set items or attributes of, call
+    methods of, pass to calls, update with ``+=``."""
+    found: list[ast.expr] = []
+    for n in ast.walk(node):
+        if isinstance(n, (ast.Subscript, ast.Attribute)) and isinstance(n.ctx, ast.Store
+                                                                            | ast.Del):
+            found.append(n)
+        elif isinstance(n, ast.AugAssign):
+            found.append(n.target)
+        elif isinstance(n, ast.Call):
+            found.extend([n.func] if isinstance(n.func, ast.Attribute) else [])
+            found.extend([*n.args, *(k.value for k in n.keywords)])
+    return {r for r in map(_root, found) if r is not None}
+
+
 def shared_def_names(stmts: list[Stmt]) -> set[str]:
     """Names defined by more than one def in the same body."""
     seen: set[str] = set()
@@ -534,14 +577,16 @@ def builtin(name: str) -> bool:
 
 
 def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
-          stale: frozenset[str] = frozenset(), whole: bool = False) -> Staged:
+          stale: frozenset[str] = frozenset(), whole: bool = False,
+          verdict: list[bool] | None = None) -> Staged:
     """Run every changed and added statement of `diff`, in source order, in staging.
 
     `stale` are globals already rebound from outside (``from a import X`` following
     ``a.X``): the unchanged statements reading them run again too, as a fresh import
     would compute them from the new values. `whole`: every statement of the new source
     runs (see `_diff.whole`). What each statement reads is what a fresh import reads at
-    that point (see `_inputs`)."""
+    that point (see `_inputs`). `verdict`, when staging fails: gets whether a fresh
+    import fails the same way (see `_fresh`)."""
     from ._patch import classes  # classes builds on Stage
 
     flags = future_flags(diff.new.stmts)
@@ -558,6 +603,11 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
     live_defs = set(st.live) - classes.rebuilding(st, diff.new.stmts, diff.changes, stale)
     changes = diff.changes if whole else with_refreshes(diff.new.stmts, diff.changes,
                                                          live_defs, stale)
+    # Run whole, the module still binds live only what the fast path would: the changed
+    # statements and those reading what they rebind; the others keep their live values.
+    binding = touched({id(c.new) for c in with_refreshes(
+        diff.new.stmts, [c for c in changes if not c.refresh], live_defs, stale)},
+        diff.new.stmts) if whole else None
     if diff.old is not None:
         changes = with_new_last_defs(diff.old.stmts, diff.removed, changes, last)
     # A def run again unchanged (it reads a rebound name) comes with itself as its old
@@ -579,7 +629,7 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
         text = ast.unparse(s.nodes[0]).splitlines()[0][:60]
         st.out.derived.append((st.compile([at_current_lines(n, s) for n in s.nodes]),
                                f"line {s.lineno}: {text} (it reads {name}, which changed)",
-                               name))
+                               name, frozenset(s.names - final)))
     late_setup = _frameworks.late_setup()  # decorators may run again on a started app
     late_setup.__enter__()
     try:
@@ -631,11 +681,22 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                 text = ast.unparse(stmt.nodes[0]).splitlines()[0]
                 st.out.rerun.append(f"line {stmt.lineno}: {text[:60]}")
             inputs.ran(stmt)
+            if binding is not None and change.refresh and id(stmt) not in binding:
+                if kind is None or getattr(stmt.nodes[0], "decorator_list", None):
+                    st.out.again.append(st.out.rerun.pop() if kind is None else
+                                        f"line {stmt.lineno}: @... {kind[0]} {kind[1]}")
+                if kind is None:
+                    continue  # its names keep their live values
             st.out.bound.extend(n for n in sorted(stmt.names) if n in final and last[n] is stmt)
         st.note_removed(diff.removed, diff.changes, final, shared, st.live.get)
         st.out.withdrawals = st.watch.withdrawals(st.removed)
     except BaseException:
         late_setup.__exit__(None, None, None)
+        if verdict is not None:
+            try:
+                verdict.append(fails_fresh_too(st, diff.new.stmts))
+            except Exception:  # noqa: BLE001  # undecided: the fallback decides
+                verdict.append(False)
         st.watch.revert()
         st.out.settle()
         st.out.restore()

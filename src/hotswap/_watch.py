@@ -248,7 +248,7 @@ class Watcher:
                 for path in out:
                     name = held[path][0]
                     reason = str(exc) if name == exc.module else \
-                        f"it imports {module}, whose update was refused"
+                        f"it is linked by imports to {module}, whose update was refused"
                     why.append(f"held back: {name} keeps its old code ({reason}); "
                                "retried when a watched file changes")
                     if name != exc.module:
@@ -329,23 +329,29 @@ class Watcher:
 def _held_with(batch: dict[str, tuple[str, bytes, str | None]], exc: UpdateError
                ) -> list[str]:
     """The paths of `batch` a refusal holds back: the refused module and the modules of
-    the batch that import it (in turn); every path when the refusal is not one
-    module's (a failed check judges the edit as a whole)."""
+    the batch linked to it by imports, either way and in turn (those importing it may
+    use its new names; those it imports may have dropped the old names its old code
+    still calls); every path when the refusal is not one module's (a failed check
+    judges the edit as a whole)."""
     names = {path: name for path, (name, _, _) in batch.items()}
     if isinstance(exc, CheckFailed) or exc.module is None or exc.module not in names.values():
         return list(batch)
+    links: dict[str, set[str]] = {name: set() for name in names.values()}
+    for name, _, text in batch.values():
+        module = sys.modules.get(name)
+        if text is None or module is None:
+            continue
+        found = imported(text, getattr(module, "__package__", None))
+        for other in links:
+            if other != name and any(f == other or f.startswith(other + ".") for f in found):
+                links[name].add(other)
+                links[other].add(name)
     out = {exc.module}
-    grew = True
-    while grew:
-        grew = False
-        for name, _, text in batch.values():
-            module = sys.modules.get(name)
-            if name in out or text is None or module is None:
-                continue
-            found = imported(text, getattr(module, "__package__", None))
-            if any(f == o or f.startswith(o + ".") for f in found for o in out):
-                out.add(name)
-                grew = True
+    todo = [exc.module]
+    while todo:
+        for other in links[todo.pop()] - out:
+            out.add(other)
+            todo.append(other)
     return [path for path, name in names.items() if name in out]
 
 

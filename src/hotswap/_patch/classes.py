@@ -317,8 +317,14 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
     rebuilt: list[tuple[str, type]] = []
     running = {id(c.new) for c in changes}
 
+    body_names = set().union(*(s.names for s in new_stmts))
+
     def have(name: str) -> bool:
-        return name in cls.__dict__ or name in st.ns or builtin(name)
+        # A name the body binds and the class lacks is a deleted temporary: its binder
+        # runs again even when a module global or builtin of that name exists, since
+        # the class body reads its own first, as a fresh import does.
+        return name in cls.__dict__ or name not in body_names and (name in st.ns
+                                                                   or builtin(name))
     for ch in changes:
         s = ch.new
         kind = s.definition
