@@ -3,17 +3,27 @@
 - A process forked while a `Watcher` warms up can still update: the warm-up thread never
   imports (a dead thread's import lock would hang the child), and the locks it takes are
   made afresh in a child.
+- A moved instance takes its attribute dict with it, the dict object itself: links from
+  its attributes to itself and to other moved instances follow the move (they are
+  rewritten with every other holder), and a reference to the dict is one to its dict.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import hotswap
+from hotswap import _heap
 
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork here")
 
@@ -156,3 +166,138 @@ def test_a_forked_child_finishes_the_warm_up_its_parent_had_left(tmp_path: Path)
     """, tmp_path)
     assert out.returncode == 0, out.stderr
     assert "CHILD 0" in out.stdout, out.stdout + out.stderr
+
+
+# -- moves: an instance's attribute dict goes with it ------------------------------------
+
+LINKED = """
+class Node:
+    __slots__ = SLOTS
+
+    def __init__(self, n):
+        self.n = n
+
+    def name(self):
+        return PREFIX + str(self.n)
+"""
+LINKED_OLD, LINKED_NEW = ("('n', '__dict__')", "'a'"), ("('n', 'extra', '__dict__')", "'b'")
+
+
+def _linked(which: tuple[str, str]) -> str:
+    return LINKED.replace("SLOTS", which[0]).replace("PREFIX", which[1])
+
+
+@contextlib.contextmanager
+def _in_c(in_c: bool) -> Iterator[None]:
+    """The pass in C as built (`in_c`), or hotswap without it."""
+    if in_c and _heap._accel is None:
+        pytest.skip("hotswap._scan was not built here, or HOTSWAP_PURE_PYTHON is set")
+    with pytest.MonkeyPatch.context() as patch:
+        if not in_c:
+            patch.setattr(_heap, "_accel", None)
+        yield
+
+
+IN_C = pytest.mark.parametrize("in_c", [True, False], ids=["pass in C", "in Python"])
+
+
+@IN_C
+def test_a_moved_instance_keeps_its_attribute_dict_and_its_links(modules, in_c: bool) -> None:
+    mf = modules(_linked(LINKED_OLD))
+    olds = (mf.module.Node,)  # a tuple: a tracer's copy of the locals (3.11) is a dict
+    a, b, c = olds[0](1), olds[0](2), olds[0](3)
+    a.me, a.other, b.other, a.kids, c.parent = a, b, a, [b, c], a
+    dicts = [vars(a), vars(b), vars(c)]  # a dict object held on its own
+    crowd = [a, b, c]
+    del a, b, c
+    with _in_c(in_c):
+        report = mf.update(_linked(LINKED_NEW))
+    new = mf.module.Node
+    a, b, c = crowd
+    assert new is not olds[0] and all(type(x) is new for x in crowd), report
+    assert a.me is a and a.other is b and b.other is a and c.parent is a
+    assert a.kids == [b, c] and a.kids[0] is b and a.kids[1] is c
+    assert [vars(x) for x in crowd] == dicts and all(
+        vars(x) is d for x, d in zip(crowd, dicts, strict=True))
+    assert a.me.name() == "b1" and a.other.other.name() == "b1" and c.parent.kids[1].name() == "b3"
+    assert not any(type(v) is olds[0] for x in crowd for v in vars(x).values())
+
+
+@IN_C
+def test_a_move_undone_half_way_gives_each_instance_its_own_dict_back(modules,
+                                                                     in_c: bool) -> None:
+    mf = modules(_linked(LINKED_OLD))
+    olds = (mf.module.Node,)
+    a, b = olds[0](1), olds[0](2)
+    a.me, a.other, b.other = a, b, a
+    dicts = [vars(a), vars(b)]
+    contents = [dict(d) for d in dicts]
+    fragile = {b: 0, _Fragile(): 1}  # its rehash fails: the move is undone
+    crowd = [a, b]
+    del a, b
+    with _in_c(in_c), pytest.raises(hotswap.UpdateError, match="hashed once only"):
+        mf.update(_linked(LINKED_NEW))
+    a, b = crowd
+    assert mf.module.Node is olds[0] and type(a) is olds[0] and type(b) is olds[0]
+    assert vars(a) is dicts[0] and vars(b) is dicts[1]
+    assert [dict(d) for d in dicts] == contents
+    assert a.me is a and a.other is b and b.other is a and list(fragile)[0] is b
+
+
+@IN_C
+def test_a_rolled_back_move_gives_the_old_instances_their_dict_holding_them(
+        modules, in_c: bool) -> None:
+    mf = modules(_linked(LINKED_OLD))
+    olds = (mf.module.Node,)
+    a, b = olds[0](1), olds[0](2)
+    a.me, a.other, b.other = a, b, a
+    dicts = [vars(a), vars(b)]
+    crowd = [a, b]
+    del a, b
+    with _in_c(in_c):
+        mf.update(_linked(LINKED_NEW))
+        assert type(crowd[0]) is not olds[0]
+        crowd[1].seen = True  # the state stays, as for any instance kept in place
+        hotswap.rollback(mf.module)
+    a, b = crowd
+    assert type(a) is olds[0] and type(b) is olds[0] and mf.module.Node is olds[0]
+    assert vars(a) is dicts[0] and vars(b) is dicts[1]
+    assert a.me is a and a.other is b and b.other is a and b.seen and a.name() == "a1"
+
+
+class _Fragile:
+    """A key whose hash raises once its dict is rebuilt (the first hash is its insertion)."""
+
+    def __init__(self) -> None:
+        self.hashed = 0
+
+    def __hash__(self) -> int:
+        self.hashed += 1
+        if self.hashed > 1:
+            raise RuntimeError("hashed once only")
+        return 1
+
+
+links = st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5),
+                           st.sampled_from(["p", "q", "r"])), max_size=12)
+
+
+@IN_C
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(count=st.integers(1, 6), edges=links)
+def test_links_between_moved_instances_through_their_dicts_all_follow(
+        modules, in_c: bool, count: int, edges: list[tuple[int, int, str]]) -> None:
+    mf = modules(_linked(LINKED_OLD))
+    crowd = [mf.module.Node(n) for n in range(count)]
+    for i, j, attr in edges:
+        setattr(crowd[i % count], attr, crowd[j % count])
+    want = [{k: (v.n if hasattr(v, "n") else v) for k, v in vars(x).items()} for x in crowd]
+    with _in_c(in_c):
+        mf.update(_linked(LINKED_NEW))
+    new = mf.module.Node
+    assert all(type(x) is new for x in crowd)
+    assert [{k: v.n for k, v in vars(x).items()} for x in crowd] == want
+    for x in crowd:
+        for v in vars(x).values():
+            assert v is crowd[v.n]

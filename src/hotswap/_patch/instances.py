@@ -138,8 +138,10 @@ def collector_paused() -> Iterator[None]:
 @dataclass
 class Group:
     """The instances of one class that move, their twins, and how state goes across: the
-    descriptors of the slots both layouts have (old class's, new class's), whether the
-    attribute dict is copied too."""
+    descriptors of the slots both layouts have (old class's, new class's), and the new
+    class's ``__dict__`` descriptor when both have an attribute dict: through it each twin
+    is given the old instance's dict itself, which the move's holders include whenever it
+    holds an instance that moves (so ``self.me`` follows; a copy would keep the old one)."""
 
     name: str
     olds: list[Any]
@@ -147,7 +149,7 @@ class Group:
     slots: list[str]
     getters: tuple[Any, ...] | None  # None: the state is copied by name, in Python
     setters: tuple[Any, ...]
-    dicts: bool
+    dict_setter: Any  # None: no attribute dict goes across
 
 
 @dataclass
@@ -182,9 +184,9 @@ class MoveInstances(Op):
         getters = _descriptors(m.live, shared)
         setters = _descriptors(m.new, shared)
         fast = getters is not None and setters is not None and _heap._accel is not None
-        dicts = _plain_dict(m.live) and _plain_dict(m.new)
+        dict_setter = _dict_descriptor(m.new) if _dict_descriptor(m.live) else None
         self.groups.append(Group(m.name, olds, twins, shared, getters if fast else None,
-                                 setters or (), dicts))
+                                 setters or (), dict_setter))
         if class_has(m.new, "__hotswap_migrate__"):
             self.hooked = True
             hooks.extend(TwinHook(twin, self) for twin in twins)
@@ -216,9 +218,11 @@ class MoveInstances(Op):
         done: list[Any] = []  # the holders swapped so far
 
         def undo() -> None:
-            # The old objects come back as they were when they moved: what the program
-            # changed on the twins since is in the new version's terms (a migration hook
-            # may have converted it), and there is no migration back.
+            # The old objects come back with their slots as they were when they moved:
+            # what the program changed on the twins since is in the new version's terms
+            # (a migration hook may have converted it), and there is no migration back.
+            # Their attribute dict, which the twin shared, is theirs as it is now (as every
+            # instance kept in place keeps its state), holding them again, not the twins.
             back = Swapper(twins, olds)
             for holder in reversed(done):
                 back.swap(holder)
@@ -268,10 +272,10 @@ def _copy_group(g: Group) -> None:
     """Give each twin of `g` the state of the instance it replaces."""
     accel = _heap._accel
     if g.getters is not None and accel is not None:
-        accel.copy_state(g.olds, g.twins, g.getters, g.setters, g.dicts)
+        accel.copy_state(g.olds, g.twins, g.getters, g.setters, g.dict_setter)
         return
     for source, twin in zip(g.olds, g.twins, strict=True):
-        _copy_state(source, twin, g.slots)
+        _copy_state(source, twin, g.slots, g.dict_setter)
 
 
 def _descriptors(cls: type, names: list[str]) -> tuple[Any, ...] | None:
@@ -289,16 +293,16 @@ def _descriptors(cls: type, names: list[str]) -> tuple[Any, ...] | None:
     return tuple(found)
 
 
-def _plain_dict(cls: type) -> bool:
-    """Whether instances of `cls` have an attribute dict read through the standard slot
-    (what `instance_dict` returns), for the copy in C."""
+def _dict_descriptor(cls: type) -> Any:
+    """The ``__dict__`` descriptor of `cls` when its instances have an attribute dict read
+    and set through the standard slot (what `instance_dict` reads); None otherwise."""
     if not type.__getattribute__(cls, "__dictoffset__"):
-        return False
+        return None
     for klass in type.__getattribute__(cls, "__mro__"):
         descr = type.__getattribute__(klass, "__dict__").get("__dict__")
         if descr is not None:
-            return type(descr) is types.GetSetDescriptorType
-    return False
+            return descr if type(descr) is types.GetSetDescriptorType else None
+    return None
 
 
 def swap_into(c: Any, table: dict[int, Any]) -> None:
@@ -441,14 +445,14 @@ def _inside(holders: list[Any], ids: Collection[int]) -> dict[int, int]:
     return inside
 
 
-def _copy_state(source: Any, twin: Any, slots: list[str]) -> None:
+def _copy_state(source: Any, twin: Any, slots: list[str], dict_setter: Any) -> None:
     """Give a twin the state of the instance it replaces: the `slots` both layouts have,
-    the attribute dict."""
+    the attribute dict itself (set with `dict_setter`, unless None: see `Group`)."""
     for slot in slots:
         try:
             object.__setattr__(twin, slot, object.__getattribute__(source, slot))
         except AttributeError:
             pass
-    state, into = instance_dict(source), instance_dict(twin)
-    if state is not None and into is not None:
-        into.update(state)
+    state = instance_dict(source) if dict_setter is not None else None
+    if state is not None:
+        dict_setter.__set__(twin, state)
