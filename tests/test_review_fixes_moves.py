@@ -6,6 +6,9 @@
 - A moved instance takes its attribute dict with it, the dict object itself: links from
   its attributes to itself and to other moved instances follow the move (they are
   rewritten with every other holder), and a reference to the dict is one to its dict.
+- State that changes its home on a move is carried: an attribute kept in the dict goes to
+  the new slot of its name, a slot the new class has not to its dict; what has no place
+  in the new layout is named in the report.
 """
 
 from __future__ import annotations
@@ -301,3 +304,84 @@ def test_links_between_moved_instances_through_their_dicts_all_follow(
     for x in crowd:
         for v in vars(x).values():
             assert v is crowd[v.n]
+
+
+# -- moves: state that changes its home (attribute dict <-> slot) ------------------------
+
+
+@IN_C
+def test_attributes_in_the_dict_reach_the_slots_a_class_gains(modules, in_c: bool) -> None:
+    """A class without __slots__ gains them: what its instances kept in their dict is in
+    the slot of that name; what has no place in the new layout is named in the report."""
+    mf = modules("class P:\n    def __init__(self, a):\n        self.a = a\n")
+    olds = (mf.module.P,)
+    crowd = [olds[0](1), olds[0]("x")]
+    crowd[1].a = crowd[0]  # one that moves too: the slot holds its twin
+    crowd[1].extra = 5  # no slot of that name, no dict: reported
+    with _in_c(in_c):
+        report = mf.update("class P:\n    __slots__ = ('a',)\n\n"
+                           "    def __init__(self, a):\n        self.a = a\n")
+    first, second = crowd
+    assert type(first) is mf.module.P and type(second) is mf.module.P
+    assert first.a == 1 and second.a is first
+    assert not hasattr(second, "__dict__")
+    assert any("'extra' (1)" in why and "not carried over" in why
+               for _, why in report.skipped), report.skipped
+    assert not any("'a'" in why for _, why in report.skipped)
+
+
+@IN_C
+def test_a_slot_the_new_class_has_not_goes_to_its_dict_and_comes_back_on_undo(
+        modules, in_c: bool) -> None:
+    src = "class Q:\n    __slots__ = SLOTS\n"
+    mf = modules(src.replace("SLOTS", "('a', '__dict__')"))
+    olds = (mf.module.Q,)
+    crowd = [olds[0](), olds[0]()]
+    crowd[0].a, crowd[0].b = 1, 2
+    crowd[1].b = 3  # its slot `a` unset: nothing to carry
+    with _in_c(in_c):
+        report = mf.update(src.replace("SLOTS", "('c', '__dict__')"))
+    first, second = crowd
+    assert type(first) is mf.module.Q and (first.a, first.b) == (1, 2)
+    assert vars(first) == {"a": 1, "b": 2} and vars(second) == {"b": 3}
+    assert not hasattr(second, "a") and not report.skipped
+    # The other way, undone half-way: the old dicts are as they were.
+    mf2 = modules(src.replace("SLOTS", "('a', '__dict__')"))
+    olds2 = (mf2.module.Q,)
+    kept = [olds2[0]()]
+    kept[0].a = 7
+    fragile = {kept[0]: 0, _Fragile(): 1}
+    with _in_c(in_c), pytest.raises(hotswap.UpdateError, match="hashed once only"):
+        mf2.update(src.replace("SLOTS", "('c', '__dict__')"))
+    assert type(kept[0]) is olds2[0] and kept[0].a == 7 and vars(kept[0]) == {}
+    assert list(fragile)[0] is kept[0]
+
+
+def test_a_class_gaining_slots_behaves_as_a_fresh_start_of_the_new_source(tmp_path) -> None:
+    """Compared with a fresh interpreter running the new source on the same inputs."""
+    v1 = "class P:\n    def __init__(self, a):\n        self.a = a\n"
+    v2 = ("class P:\n    __slots__ = ('a', 'b')\n\n    def __init__(self, a):\n"
+          "        self.a = a\n        self.b = a * 2\n\n    def show(self):\n"
+          "        return (self.a, getattr(self, 'b', None))\n")
+    (tmp_path / "gainmod.py").write_text(v1)
+    live = _python(f"""
+        import sys
+        sys.dont_write_bytecode = True
+        import hotswap, gainmod
+        ps = [gainmod.P(i) for i in range(3)]
+        open(gainmod.__file__, "w").write({v2!r})
+        hotswap.update(gainmod)
+        print([p.show() for p in ps], [type(p) is gainmod.P for p in ps],
+              [hasattr(p, "__dict__") for p in ps])
+    """, tmp_path)
+    assert live.returncode == 0, live.stderr
+    (tmp_path / "gainmod.py").write_text(v2)
+    fresh = _python("""
+        import gainmod
+        ps = [gainmod.P(i) for i in range(3)]
+        for p in ps:
+            del p.b  # the old instances never ran the new __init__
+        print([p.show() for p in ps], [True] * 3, [False] * 3)
+    """, tmp_path)
+    assert fresh.returncode == 0, fresh.stderr
+    assert live.stdout == fresh.stdout

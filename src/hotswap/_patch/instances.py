@@ -24,6 +24,7 @@ from operator import is_not, ne
 from typing import Any
 
 from .. import _heap
+from . import carry
 from .._heap import Found, containers, held, referrers
 from .._ops import InstanceHook, Op, Plan, Swap, Swaps, Undo, slot_names, swap_weight
 from .._safe import class_has, instance_dict
@@ -150,6 +151,7 @@ class Group:
     getters: tuple[Any, ...] | None  # None: the state is copied by name, in Python
     setters: tuple[Any, ...]
     dict_setter: Any  # None: no attribute dict goes across
+    carry: carry.Carry | None = None  # state that changes its home (dict <-> slot)
 
 
 @dataclass
@@ -184,9 +186,12 @@ class MoveInstances(Op):
         getters = _descriptors(m.live, shared)
         setters = _descriptors(m.new, shared)
         fast = getters is not None and setters is not None and _heap._accel is not None
-        dict_setter = _dict_descriptor(m.new) if _dict_descriptor(m.live) else None
+        old_dict = _dict_descriptor(m.live) is not None
+        dict_setter = _dict_descriptor(m.new) if old_dict else None
         self.groups.append(Group(m.name, olds, twins, shared, getters if fast else None,
-                                 setters or (), dict_setter))
+                                 setters or (), dict_setter,
+                                 carry.plan(m.live, m.new, old_dict,
+                                            _dict_descriptor(m.new) is not None)))
         if class_has(m.new, "__hotswap_migrate__"):
             self.hooked = True
             hooks.extend(TwinHook(twin, self) for twin in twins)
@@ -215,6 +220,7 @@ class MoveInstances(Op):
             table = Swapper(olds, twins)
         for g in moving:
             _copy_group(g)
+        carried: carry.Log = []  # what carrying changed in the dicts the twins share
         done: list[Any] = []  # the holders swapped so far
 
         def undo() -> None:
@@ -226,9 +232,11 @@ class MoveInstances(Op):
             back = Swapper(twins, olds)
             for holder in reversed(done):
                 back.swap(holder)
+            carry.undo(carried)
             self.installed = set()
 
         try:
+            self._carry(moving, olds, twins, carried)
             with collector_paused():
                 for holder in self.holders:
                     table.swap(holder)
@@ -245,6 +253,19 @@ class MoveInstances(Op):
         self.groups = []
         del moving, table
         return undo
+
+    def _carry(self, moving: list[Group], olds: list[Any], twins: list[Any],
+               log: carry.Log) -> None:
+        """Carry the state that changes its home (see .carry) into the twins of `moving`;
+        report what the new layout has no place for."""
+        if not any(g.carry is not None for g in moving):
+            return
+        moved = dict(zip(map(id, olds), twins, strict=True))
+        for g in moving:
+            if g.carry is not None:
+                lost = g.carry.apply(g.olds, g.twins, moved, log)
+                if lost:
+                    self.report.skip(g.name, carry.lost_reason(lost, len(g.olds)))
 
     def _correct_report(self, stuck: set[int]) -> None:
         for g in self.groups:
