@@ -9,6 +9,8 @@
 - State that changes its home on a move is carried: an attribute kept in the dict goes to
   the new slot of its name, a slot the new class has not to its dict; what has no place
   in the new layout is named in the report.
+- An instance a weak reference reaches stays on the old class (reported): the weak
+  reference is no counted reference and would reach the old object, never its twin.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -385,3 +388,36 @@ def test_a_class_gaining_slots_behaves_as_a_fresh_start_of_the_new_source(tmp_pa
     """, tmp_path)
     assert fresh.returncode == 0, fresh.stderr
     assert live.stdout == fresh.stdout
+
+
+# -- moves: an instance a weak reference reaches stays ------------------------------------
+
+WEAK = """
+class E:
+    __slots__ = SLOTS
+
+    def __init__(self, n):
+        self.n = n
+"""
+
+
+@IN_C
+def test_an_instance_a_weak_reference_reaches_stays_on_the_old_class(modules,
+                                                                     in_c: bool) -> None:
+    """A weak reference is no counted reference and cannot be rewritten: the instances it
+    reaches stay (working, reported); the others move."""
+    mf = modules(WEAK.replace("SLOTS", "('n', '__weakref__')"))
+    olds = (mf.module.E,)
+    crowd = [olds[0](n) for n in range(4)]
+    members = weakref.WeakSet([crowd[0]])
+    by_key = weakref.WeakValueDictionary({1: crowd[1]})
+    ref = weakref.ref(crowd[2])
+    with _in_c(in_c):
+        report = mf.update(WEAK.replace("SLOTS", "('n', 'extra', '__weakref__')"))
+    new = mf.module.E
+    assert [type(o) is olds[0] for o in crowd] == [True, True, True, False]
+    assert list(members) == [crowd[0]] and by_key[1] is crowd[1] and ref() is crowd[2]
+    assert [o.n for o in crowd] == [0, 1, 2, 3] and type(crowd[3]) is new
+    assert f"{mf.name}.E (1 moved to the new layout)" in report.instances
+    assert any("3 live instance(s) keep the old class" in why and "weak reference" in why
+               for _, why in report.skipped), report.skipped

@@ -584,19 +584,41 @@ index_stuck(Index *x, PyObject *args)
         return NULL;
     }
     Py_ssize_t n = PyList_GET_SIZE(x->olds);
+    /* A weak reference is not counted in the reference count and cannot be rewritten (a
+     * weakref to the old object can never reach its twin): an instance one refers to
+     * stays. Asked only of instances whose type supports weak references. */
+    PyObject *weak = PyImport_ImportModule("_weakref");
+    PyObject *weakcount = weak == NULL ? NULL : PyObject_GetAttrString(weak, "getweakrefcount");
+    Py_XDECREF(weak);
+    if (weakcount == NULL) {
+        return NULL;
+    }
     Py_ssize_t *counts = PyMem_Calloc((size_t)n + 1, sizeof(Py_ssize_t));
     if (counts == NULL) {
+        Py_DECREF(weakcount);
         return PyErr_NoMemory();
     }
     for (Py_ssize_t h = 0; h < PyList_GET_SIZE(holders); h++) {
         if (count_in(x, PyList_GET_ITEM(holders, h), counts) < 0) {
             PyMem_Free(counts);
+            Py_DECREF(weakcount);
             return NULL;
         }
     }
     PyObject *out = PyList_New(0);
     for (Py_ssize_t i = 0; out != NULL && i < n; i++) {
-        if (Py_REFCNT(PyList_GET_ITEM(x->olds, i)) != base + counts[i]) {
+        PyObject *op = PyList_GET_ITEM(x->olds, i);
+        int stuck = Py_REFCNT(op) != base + counts[i];
+        if (!stuck && Py_TYPE(op)->tp_weaklistoffset != 0) {
+            PyObject *refs = PyObject_CallOneArg(weakcount, op);
+            stuck = refs == NULL ? -1 : PyObject_IsTrue(refs);
+            Py_XDECREF(refs);
+            if (stuck < 0) {
+                Py_CLEAR(out);
+                break;
+            }
+        }
+        if (stuck) {
             PyObject *at = PyLong_FromSsize_t(i);
             if (at == NULL || PyList_Append(out, at) < 0) {
                 Py_CLEAR(out);
@@ -605,6 +627,7 @@ index_stuck(Index *x, PyObject *args)
         }
     }
     PyMem_Free(counts);
+    Py_DECREF(weakcount);
     return out;
 }
 

@@ -20,8 +20,9 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import compress, repeat
-from operator import is_not, ne
+from operator import is_not, ne, or_
 from typing import Any
+from weakref import getweakrefcount
 
 from .. import _heap
 from . import carry
@@ -118,7 +119,7 @@ def move_all(moves: list[Move], plan: Plan, report: Report, found: Found) -> Non
                 report.skip(m.name, f"{len(m.instances) - count} live instance(s) keep the "
                             f"old class, which keeps working: {m.reason}; they are referenced "
                             "from places that cannot be rewritten (a tuple, a running frame, "
-                            "a slot)")
+                            "a slot, a weak reference)")
     plan.add(move)
     plan.ops.extend(hooks)
 
@@ -443,7 +444,10 @@ class Swapper:
         base = [*map(sys.getrefcount, kept)][0]
         counts = list(map(sys.getrefcount, self.olds))
         want = [base + inside[i] for i in map(id, self.olds)]
-        return list(compress(range(len(self.olds)), map(ne, counts, want)))
+        # A weak reference is no reference counted, nor one that can be rewritten: an
+        # instance one refers to stays (as the pass in C decides too).
+        weak = map(getweakrefcount, self.olds)
+        return list(compress(range(len(self.olds)), map(or_, map(ne, counts, want), weak)))
 
     def swap(self, holder: Any) -> None:
         if self.index is not None and self.index.swap(holder):
