@@ -335,12 +335,16 @@ PyDoc_STRVAR(sort_doc,
 "of each of `classes` (a list for each), and the objects that may hold others in a list,\n"
 "dict, set, cell or attribute dict.");
 
-/* copy_state(olds, twins, getters, setters, dicts): give each twin the state of the old
- * instance in its place, as hotswap._patch.instances does in Python: for each slot, the
+/* copy_state(olds, twins, getters, setters, dict_setter): give each twin the state of the
+ * old instance in its place, as hotswap._patch.instances does in Python: for each slot, the
  * value `getters[j]` reads from the old one, set with `setters[j]` (a slot left unset stays
- * unset); with `dicts`, the attribute dict's entries too. */
+ * unset); unless `dict_setter` is None, the attribute dict itself, the same dict object,
+ * set with `dict_setter` (the new class's `__dict__` descriptor): the references the dict
+ * holds to instances that move are rewritten with the other holders' (a copy would keep
+ * pointing at the old instances). */
 static int
-copy_one(PyObject *old, PyObject *twin, PyObject *getters, PyObject *setters, int dicts)
+copy_one(PyObject *old, PyObject *twin, PyObject *getters, PyObject *setters,
+         PyObject *dict_setter)
 {
     for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(getters); j++) {
         PyObject *get = PyTuple_GET_ITEM(getters, j), *set = PyTuple_GET_ITEM(setters, j);
@@ -358,15 +362,16 @@ copy_one(PyObject *old, PyObject *twin, PyObject *getters, PyObject *setters, in
             return -1;
         }
     }
-    if (!dicts) {
+    if (dict_setter == Py_None) {
         return 0;
     }
     PyObject *source = PyObject_GenericGetDict(old, NULL);
-    PyObject *into = source == NULL ? NULL : PyObject_GenericGetDict(twin, NULL);
-    int failed = into == NULL || !PyDict_Check(source) || !PyDict_Check(into)
-                 || PyDict_Update(into, source) < 0;
-    Py_XDECREF(source);
-    Py_XDECREF(into);
+    if (source == NULL) {
+        return -1;
+    }
+    int failed = !PyDict_CheckExact(source)
+                 || Py_TYPE(dict_setter)->tp_descr_set(dict_setter, twin, source) < 0;
+    Py_DECREF(source);
     if (failed && !PyErr_Occurred()) {
         PyErr_SetString(PyExc_TypeError, "an instance's __dict__ is not a dict");
     }
@@ -376,10 +381,10 @@ copy_one(PyObject *old, PyObject *twin, PyObject *getters, PyObject *setters, in
 static PyObject *
 copy_state(PyObject *module, PyObject *args)
 {
-    PyObject *olds, *twins, *getters, *setters;
-    int dicts;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!p:copy_state", &PyList_Type, &olds, &PyList_Type,
-                          &twins, &PyTuple_Type, &getters, &PyTuple_Type, &setters, &dicts)) {
+    PyObject *olds, *twins, *getters, *setters, *dict_setter;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O:copy_state", &PyList_Type, &olds, &PyList_Type,
+                          &twins, &PyTuple_Type, &getters, &PyTuple_Type, &setters,
+                          &dict_setter)) {
         return NULL;
     }
     if (PyList_GET_SIZE(olds) != PyList_GET_SIZE(twins)
@@ -394,11 +399,15 @@ copy_state(PyObject *module, PyObject *args)
             return NULL;
         }
     }
+    if (dict_setter != Py_None && Py_TYPE(dict_setter)->tp_descr_set == NULL) {
+        PyErr_SetString(PyExc_TypeError, "dict_setter is not a data descriptor");
+        return NULL;
+    }
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(olds) && i < PyList_GET_SIZE(twins); i++) {
         PyObject *old = PyList_GET_ITEM(olds, i), *twin = PyList_GET_ITEM(twins, i);
         Py_INCREF(old);
         Py_INCREF(twin);
-        int failed = copy_one(old, twin, getters, setters, dicts);
+        int failed = copy_one(old, twin, getters, setters, dict_setter);
         Py_DECREF(old);
         Py_DECREF(twin);
         if (failed) {
@@ -409,10 +418,10 @@ copy_state(PyObject *module, PyObject *args)
 }
 
 PyDoc_STRVAR(copy_state_doc,
-"copy_state(olds, twins, getters, setters, dicts, /)\n--\n\n"
+"copy_state(olds, twins, getters, setters, dict_setter, /)\n--\n\n"
 "Give each of `twins` the state of the instance of `olds` at its index: each slot that\n"
-"`getters[j]` reads set (unset ones stay unset) with `setters[j]`; with `dicts`, the\n"
-"attribute dict's entries.");
+"`getters[j]` reads set (unset ones stay unset) with `setters[j]`; unless `dict_setter`\n"
+"is None, the attribute dict itself (the same object), set with `dict_setter`.");
 
 
 /* Index(olds, news): where each of `olds` (by address) stands in the list, for the moves
@@ -575,19 +584,41 @@ index_stuck(Index *x, PyObject *args)
         return NULL;
     }
     Py_ssize_t n = PyList_GET_SIZE(x->olds);
+    /* A weak reference is not counted in the reference count and cannot be rewritten (a
+     * weakref to the old object can never reach its twin): an instance one refers to
+     * stays. Asked only of instances whose type supports weak references. */
+    PyObject *weak = PyImport_ImportModule("_weakref");
+    PyObject *weakcount = weak == NULL ? NULL : PyObject_GetAttrString(weak, "getweakrefcount");
+    Py_XDECREF(weak);
+    if (weakcount == NULL) {
+        return NULL;
+    }
     Py_ssize_t *counts = PyMem_Calloc((size_t)n + 1, sizeof(Py_ssize_t));
     if (counts == NULL) {
+        Py_DECREF(weakcount);
         return PyErr_NoMemory();
     }
     for (Py_ssize_t h = 0; h < PyList_GET_SIZE(holders); h++) {
         if (count_in(x, PyList_GET_ITEM(holders, h), counts) < 0) {
             PyMem_Free(counts);
+            Py_DECREF(weakcount);
             return NULL;
         }
     }
     PyObject *out = PyList_New(0);
     for (Py_ssize_t i = 0; out != NULL && i < n; i++) {
-        if (Py_REFCNT(PyList_GET_ITEM(x->olds, i)) != base + counts[i]) {
+        PyObject *op = PyList_GET_ITEM(x->olds, i);
+        int stuck = Py_REFCNT(op) != base + counts[i];
+        if (!stuck && Py_TYPE(op)->tp_weaklistoffset != 0) {
+            PyObject *refs = PyObject_CallOneArg(weakcount, op);
+            stuck = refs == NULL ? -1 : PyObject_IsTrue(refs);
+            Py_XDECREF(refs);
+            if (stuck < 0) {
+                Py_CLEAR(out);
+                break;
+            }
+        }
+        if (stuck) {
             PyObject *at = PyLong_FromSsize_t(i);
             if (at == NULL || PyList_Append(out, at) < 0) {
                 Py_CLEAR(out);
@@ -596,6 +627,7 @@ index_stuck(Index *x, PyObject *args)
         }
     }
     PyMem_Free(counts);
+    Py_DECREF(weakcount);
     return out;
 }
 

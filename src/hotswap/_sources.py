@@ -304,6 +304,16 @@ class _RecordingFinder:
 REGISTRY = SourceRegistry()
 
 
+def _after_fork_in_child() -> None:
+    """A thread that held the registry's lock (importing, or warming up: see _warm) did
+    not survive the fork: without a fresh lock the child's next import would wait forever."""
+    REGISTRY._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def install() -> None:
     """Start tracking: fingerprint what is loaded and watch what is imported next."""
     if not any(isinstance(f, _RecordingFinder) for f in sys.meta_path):

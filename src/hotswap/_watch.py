@@ -112,8 +112,8 @@ class Watcher:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._poll_lock = threading.Lock()
-        # The engine loaded and the watched modules' baselines parsed on a thread of their
-        # own, so that the first update costs what later ones do (see _warm).
+        # The engine loaded now and the watched modules' baselines parsed on a thread of
+        # their own, so that the first update costs what later ones do (see _warm).
         self._warmer = Warmer()
         self._refresh()
 

@@ -20,10 +20,12 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import compress, repeat
-from operator import is_not, ne
+from operator import is_not, ne, or_
 from typing import Any
+from weakref import getweakrefcount
 
 from .. import _derive, _heap
+from . import carry
 from .._heap import Found, containers, held, referrers
 from .._ops import InstanceHook, Op, Plan, Swap, Swaps, Undo, slot_names, swap_weight
 from .._safe import class_has, instance_dict
@@ -117,7 +119,7 @@ def move_all(moves: list[Move], plan: Plan, report: Report, found: Found) -> Non
                 report.skip(m.name, f"{len(m.instances) - count} live instance(s) keep the "
                             f"old class, which keeps working: {m.reason}; they are referenced "
                             "from places that cannot be rewritten (a tuple, a running frame, "
-                            "a slot)")
+                            "a slot, a weak reference)")
     plan.add(move)
     plan.ops.extend(hooks)
 
@@ -138,8 +140,10 @@ def collector_paused() -> Iterator[None]:
 @dataclass
 class Group:
     """The instances of one class that move, their twins, and how state goes across: the
-    descriptors of the slots both layouts have (old class's, new class's), whether the
-    attribute dict is copied too."""
+    descriptors of the slots both layouts have (old class's, new class's), and the new
+    class's ``__dict__`` descriptor when both have an attribute dict: through it each twin
+    is given the old instance's dict itself, which the move's holders include whenever it
+    holds an instance that moves (so ``self.me`` follows; a copy would keep the old one)."""
 
     name: str
     olds: list[Any]
@@ -147,7 +151,8 @@ class Group:
     slots: list[str]
     getters: tuple[Any, ...] | None  # None: the state is copied by name, in Python
     setters: tuple[Any, ...]
-    dicts: bool
+    dict_setter: Any  # None: no attribute dict goes across
+    carry: carry.Carry | None = None  # state that changes its home (dict <-> slot)
 
 
 @dataclass
@@ -182,9 +187,12 @@ class MoveInstances(Op):
         getters = _descriptors(m.live, shared)
         setters = _descriptors(m.new, shared)
         fast = getters is not None and setters is not None and _heap._accel is not None
-        dicts = _plain_dict(m.live) and _plain_dict(m.new)
+        old_dict = _dict_descriptor(m.live) is not None
+        dict_setter = _dict_descriptor(m.new) if old_dict else None
         self.groups.append(Group(m.name, olds, twins, shared, getters if fast else None,
-                                 setters or (), dicts))
+                                 setters or (), dict_setter,
+                                 carry.plan(m.live, m.new, old_dict,
+                                            _dict_descriptor(m.new) is not None)))
         fill = _derive.fill(m.new, m.live)[0]  # a framework's new fields (hotswap._derive)
         if fill:
             self.hooked = True
@@ -217,18 +225,23 @@ class MoveInstances(Op):
             table = Swapper(olds, twins)
         for g in moving:
             _copy_group(g)
+        carried: carry.Log = []  # what carrying changed in the dicts the twins share
         done: list[Any] = []  # the holders swapped so far
 
         def undo() -> None:
-            # The old objects come back as they were when they moved: what the program
-            # changed on the twins since is in the new version's terms (a migration hook
-            # may have converted it), and there is no migration back.
+            # The old objects come back with their slots as they were when they moved:
+            # what the program changed on the twins since is in the new version's terms
+            # (a migration hook may have converted it), and there is no migration back.
+            # Their attribute dict, which the twin shared, is theirs as it is now (as every
+            # instance kept in place keeps its state), holding them again, not the twins.
             back = Swapper(twins, olds)
             for holder in reversed(done):
                 back.swap(holder)
+            carry.undo(carried)
             self.installed = set()
 
         try:
+            self._carry(moving, olds, twins, carried)
             with collector_paused():
                 for holder in self.holders:
                     table.swap(holder)
@@ -245,6 +258,19 @@ class MoveInstances(Op):
         self.groups = []
         del moving, table
         return undo
+
+    def _carry(self, moving: list[Group], olds: list[Any], twins: list[Any],
+               log: carry.Log) -> None:
+        """Carry the state that changes its home (see .carry) into the twins of `moving`;
+        report what the new layout has no place for."""
+        if not any(g.carry is not None for g in moving):
+            return
+        moved = dict(zip(map(id, olds), twins, strict=True))
+        for g in moving:
+            if g.carry is not None:
+                lost = g.carry.apply(g.olds, g.twins, moved, log)
+                if lost:
+                    self.report.skip(g.name, carry.lost_reason(lost, len(g.olds)))
 
     def _correct_report(self, stuck: set[int]) -> None:
         for g in self.groups:
@@ -272,10 +298,10 @@ def _copy_group(g: Group) -> None:
     """Give each twin of `g` the state of the instance it replaces."""
     accel = _heap._accel
     if g.getters is not None and accel is not None:
-        accel.copy_state(g.olds, g.twins, g.getters, g.setters, g.dicts)
+        accel.copy_state(g.olds, g.twins, g.getters, g.setters, g.dict_setter)
         return
     for source, twin in zip(g.olds, g.twins, strict=True):
-        _copy_state(source, twin, g.slots)
+        _copy_state(source, twin, g.slots, g.dict_setter)
 
 
 def _descriptors(cls: type, names: list[str]) -> tuple[Any, ...] | None:
@@ -293,16 +319,16 @@ def _descriptors(cls: type, names: list[str]) -> tuple[Any, ...] | None:
     return tuple(found)
 
 
-def _plain_dict(cls: type) -> bool:
-    """Whether instances of `cls` have an attribute dict read through the standard slot
-    (what `instance_dict` returns), for the copy in C."""
+def _dict_descriptor(cls: type) -> Any:
+    """The ``__dict__`` descriptor of `cls` when its instances have an attribute dict read
+    and set through the standard slot (what `instance_dict` reads); None otherwise."""
     if not type.__getattribute__(cls, "__dictoffset__"):
-        return False
+        return None
     for klass in type.__getattribute__(cls, "__mro__"):
         descr = type.__getattribute__(klass, "__dict__").get("__dict__")
         if descr is not None:
-            return type(descr) is types.GetSetDescriptorType
-    return False
+            return descr if type(descr) is types.GetSetDescriptorType else None
+    return None
 
 
 def swap_into(c: Any, table: dict[int, Any]) -> None:
@@ -422,7 +448,10 @@ class Swapper:
         base = [*map(sys.getrefcount, kept)][0]
         counts = list(map(sys.getrefcount, self.olds))
         want = [base + inside[i] for i in map(id, self.olds)]
-        return list(compress(range(len(self.olds)), map(ne, counts, want)))
+        # A weak reference is no reference counted, nor one that can be rewritten: an
+        # instance one refers to stays (as the pass in C decides too).
+        weak = map(getweakrefcount, self.olds)
+        return list(compress(range(len(self.olds)), map(or_, map(ne, counts, want), weak)))
 
     def swap(self, holder: Any) -> None:
         if self.index is not None and self.index.swap(holder):
@@ -445,14 +474,14 @@ def _inside(holders: list[Any], ids: Collection[int]) -> dict[int, int]:
     return inside
 
 
-def _copy_state(source: Any, twin: Any, slots: list[str]) -> None:
+def _copy_state(source: Any, twin: Any, slots: list[str], dict_setter: Any) -> None:
     """Give a twin the state of the instance it replaces: the `slots` both layouts have,
-    the attribute dict."""
+    the attribute dict itself (set with `dict_setter`, unless None: see `Group`)."""
     for slot in slots:
         try:
             object.__setattr__(twin, slot, object.__getattribute__(source, slot))
         except AttributeError:
             pass
-    state, into = instance_dict(source), instance_dict(twin)
-    if state is not None and into is not None:
-        into.update(state)
+    state = instance_dict(source) if dict_setter is not None else None
+    if state is not None:
+        dict_setter.__set__(twin, state)
