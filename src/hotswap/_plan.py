@@ -16,7 +16,7 @@ import typing
 from typing import Any
 
 from . import _derive
-from ._derived import rerun
+from ._readers import rerun
 from ._diff import ModuleDiff, final_names
 from ._heap import frozen_note, walk
 from ._imports import importer_namespaces

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _derive, _frameworks
-from ._derived import readers
+from ._readers import readers
 from ._fresh import fails_fresh_too
 from ._inputs import Inputs
 from ._diff import Change, ModuleDiff, Stmt, dirty_names, dump, final_names, with_refreshes
@@ -104,7 +104,7 @@ class Staged:
     registrations: list[Delta] = field(default_factory=list)
     withdrawals: list[Withdraw] = field(default_factory=list)  # of removed definitions
     clear_caches: list[Callable[[], Any]] = field(default_factory=list)
-    # unchanged statements deriving from a definition whose shape changed (see _derived):
+    # unchanged statements deriving from a definition whose shape changed (see _readers):
     # (code to run again once it applies, the statement's label, the name it reads, the
     # names it binds that a later statement deletes)
     derived: list[tuple[types.CodeType, str, str, frozenset[str]]] = field(
