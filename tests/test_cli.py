@@ -309,8 +309,8 @@ def test_ctrl_c_ends_with_130_and_no_traceback(tmp_path: Path, spawn) -> None:
     # The program's own handling of Ctrl-C still applies.
     write(tmp_path / "own.py", """\
         import sys, time
-        print("READY", flush=True)
-        try:
+        try:  # READY inside the try: a Ctrl-C right after it must reach the handler
+            print("READY", flush=True)
             time.sleep(30)
         except KeyboardInterrupt:
             print("cleaning up", flush=True)
