@@ -88,3 +88,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     objects, and every heap pass of a core test walks them all: test_heap's property test
     took minutes instead of seconds after them."""
     items.sort(key=lambda item: item.get_closest_marker("heavy") is not None)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A run that leaves out the heavy tests (``-m "not heavy"``) does not even import the
+    test files that are heavy as a whole (``pytestmark = pytest.mark.heavy``): importing
+    FastAPI, Django, SQLAlchemy and the rest at collection leaves hundreds of thousands of
+    objects alive, and every heap pass of the core tests walks them (test_heap's pass by
+    type took twice as long)."""
+    only_light = str(config.getoption("markexpr", "")).replace(" ", "") == "notheavy"
+    if only_light and collection_path.suffix == ".py" and collection_path.is_file():
+        if "\npytestmark = pytest.mark.heavy\n" in collection_path.read_text():
+            return True
+    return None  # pytest's own rules decide (--ignore, collect_ignore)
