@@ -307,17 +307,17 @@ def swap_in(c: Any, swaps: Swaps) -> None:
                 c[i] = new
     elif type(c) is dict:
         if any(swapped(swaps, k) is not k for k in c):
-            _rebuild(c, lambda saved: ((swapped(swaps, k), swapped(swaps, v))
+            refill(c, lambda saved: ((swapped(swaps, k), swapped(swaps, v))
                                        for k, v in saved.items()))
         else:
             changed = [(k, new) for k, v in c.items() if (new := swapped(swaps, v)) is not v]
             if changed:
-                with _kept_whole(c):
+                with kept_whole(c):
                     for k, new in changed:
                         c[k] = new  # hashes the key: the program's __hash__ may raise
     elif type(c) is set:
         if any(swapped(swaps, m) is not m for m in c):
-            _rebuild(c, lambda saved: (swapped(swaps, m) for m in saved))
+            refill(c, lambda saved: (swapped(swaps, m) for m in saved))
     elif type(c) is types.CellType:
         try:
             v = c.cell_contents
@@ -327,16 +327,16 @@ def swap_in(c: Any, swaps: Swaps) -> None:
             c.cell_contents = new
 
 
-def _rebuild(container: Any, contents: Callable[[Any], Iterable[Any]]) -> None:
+def refill(container: Any, contents: Callable[[Any], Iterable[Any]]) -> None:
     """Empty a dict or set and fill it, in order, with the `contents` of a copy of itself,
     which hashes its keys again (the program's ``__hash__``, which may raise)."""
-    with _kept_whole(container) as saved:
+    with kept_whole(container) as saved:
         container.clear()
         container.update(contents(saved))
 
 
 @contextlib.contextmanager
-def _kept_whole(container: Any) -> Iterator[Any]:
+def kept_whole(container: Any) -> Iterator[Any]:
     """Put a dict or set back as it was if the block raises. The copy (also given to the
     block) keeps the stored hashes, so putting it back hashes nothing."""
     saved = container.copy()

@@ -16,7 +16,7 @@ import gc
 import sys
 import types
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import compress, repeat
@@ -27,7 +27,8 @@ from weakref import getweakrefcount
 from .. import _derive, _heap
 from . import carry
 from .._heap import Found, containers, held, referrers
-from .._ops import InstanceHook, Op, Plan, Swap, Swaps, Undo, slot_names, swap_weight
+from .._ops import (InstanceHook, Op, Plan, Swap, Swaps, Undo, kept_whole, refill,
+                    slot_names, swap_weight)
 from .._safe import class_has, instance_dict
 from .._report import Report
 
@@ -342,7 +343,7 @@ def swap_into(c: Any, table: dict[int, Any]) -> None:
             c[:] = list(map(get, map(id, c), c))
     elif type(c) is dict:
         if not keys.isdisjoint(map(id, c)):
-            _refill(c, lambda saved: zip(map(get, map(id, saved), saved),
+            refill(c, lambda saved: zip(map(get, map(id, saved), saved),
                                          map(get, map(id, saved.values()), saved.values()),
                                          strict=True))
             return
@@ -350,11 +351,11 @@ def swap_into(c: Any, table: dict[int, Any]) -> None:
         new = list(map(get, map(id, values), values))
         changed = list(compress(zip(list(c), new, strict=True), map(is_not, values, new)))
         if changed:
-            with _restored_on_error(c):
+            with kept_whole(c):
                 c.update(changed)  # hashes the keys: the program's __hash__ may raise
     elif type(c) is set:
         if not keys.isdisjoint(map(id, c)):
-            _refill(c, lambda saved: map(get, map(id, saved), saved))
+            refill(c, lambda saved: map(get, map(id, saved), saved))
     elif type(c) is types.CellType:
         try:
             v = c.cell_contents
@@ -362,27 +363,6 @@ def swap_into(c: Any, table: dict[int, Any]) -> None:
             return
         if id(v) in table:
             c.cell_contents = table[id(v)]
-
-
-def _refill(container: Any, contents: Callable[[Any], Iterable[Any]]) -> None:
-    """Empty a dict or set and fill it, in order, with the `contents` of a copy of itself,
-    which hashes its keys again (the program's ``__hash__``, which may raise)."""
-    with _restored_on_error(container) as saved:
-        container.clear()
-        container.update(contents(saved))
-
-
-@contextmanager
-def _restored_on_error(container: Any) -> Iterator[Any]:
-    """Put a dict or set back as it was if the block raises. The copy (also given to the
-    block) keeps the stored hashes, so putting it back hashes nothing."""
-    saved = container.copy()
-    try:
-        yield saved
-    except BaseException:
-        container.clear()
-        container.update(saved)
-        raise
 
 
 def _moved(name: str, count: int) -> str:
