@@ -13,6 +13,7 @@ from types import ModuleType
 import pytest
 
 import hotswap
+from fresh_tree import Tree
 
 sys.dont_write_bytecode = True  # a rewritten file must never be shadowed by a stale .pyc
 
@@ -101,3 +102,16 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
         if "\npytestmark = pytest.mark.heavy\n" in collection_path.read_text():
             return True
     return None  # pytest's own rules decide (--ignore, collect_ignore)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Iterator[Tree]:
+    """A package tree in `tmp_path`, importable while the test runs, then forgotten
+    (tests/fresh_tree.py: the same tree live and in a fresh interpreter)."""
+    sys.path.insert(0, str(tmp_path))
+    t = Tree(tmp_path)
+    try:
+        yield t
+    finally:
+        sys.path.remove(str(tmp_path))
+        t.unload()

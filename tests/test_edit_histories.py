@@ -4,8 +4,6 @@ the live program answering as a fresh process of the new sources does."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,17 +11,6 @@ import hotswap
 from fresh_tree import Tree
 
 sys.dont_write_bytecode = True
-
-
-@pytest.fixture
-def tree(tmp_path: Path) -> Iterator[Tree]:
-    sys.path.insert(0, str(tmp_path))
-    t = Tree(tmp_path)
-    try:
-        yield t
-    finally:
-        sys.path.remove(str(tmp_path))
-        t.unload()
 
 
 def same_as_fresh(tree: Tree, probe: str) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -14,17 +12,6 @@ import hotswap
 from fresh_tree import Tree
 
 sys.dont_write_bytecode = True
-
-
-@pytest.fixture
-def tree(tmp_path: Path) -> Iterator[Tree]:
-    sys.path.insert(0, str(tmp_path))
-    t = Tree(tmp_path)
-    try:
-        yield t
-    finally:
-        sys.path.remove(str(tmp_path))
-        t.unload()
 
 
 def fresh_import_fails(tree: Tree, name: str) -> str:

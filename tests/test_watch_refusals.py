@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,17 +13,6 @@ import hotswap
 from fresh_tree import Tree
 
 sys.dont_write_bytecode = True
-
-
-@pytest.fixture
-def tree(tmp_path: Path) -> Iterator[Tree]:
-    sys.path.insert(0, str(tmp_path))
-    t = Tree(tmp_path)
-    try:
-        yield t
-    finally:
-        sys.path.remove(str(tmp_path))
-        t.unload()
 
 
 def x_source(v: int) -> str:
