@@ -26,15 +26,15 @@ from .._gil import hold_afresh, other_threads
 from .._names import bound_names, reads
 from .._ops import MISSING, Plan
 from .._safe import class_has, functions_in, is_a
-from .._stage import (ClassEdit, Replacement, Stage, builtin, code_named, is_docstring,
+from .core import (ClassEdit, Replacement, Stage, builtin, code_named, is_docstring,
                       last_binders, same_header, shared_def_names, temporaries,
                       with_new_last_defs)
-from .enums import INTERNALS as ENUM_INTERNALS
-from .enums import is_enum
-from .functions import clone, role_of
-from .lines import at_current_lines, first_line
-from .rebind import Rebinder
-from .slots import HIDDEN, reslot
+from .._patch.enums import INTERNALS as ENUM_INTERNALS
+from .._patch.enums import is_enum
+from .._patch.functions import clone, role_of
+from .._patch.lines import at_current_lines, first_line
+from .._patch.rebind import Rebinder
+from .._patch.slots import HIDDEN, reslot
 
 # Entries of the live class never taken from its new version: its dict and weakref
 # descriptors, its names, and what .slots keeps for its layout (the descriptors of hidden

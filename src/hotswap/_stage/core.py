@@ -21,16 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _derive, _frameworks
-from ._readers import readers
-from ._fresh import fails_fresh_too
-from ._inputs import Inputs
-from ._diff import Change, ModuleDiff, Stmt, dirty_names, dump, final_names, with_refreshes
-from ._names import reads
-from ._patch.functions import clone, find_raw, incompatibility, lambdas_in, role_of
-from ._patch.lines import at_current_lines
-from ._patch.slots import SlotChange
-from ._registries import Delta, Removed, Watch, Withdraw, may_register
+from .. import _derive, _frameworks
+from .._readers import readers
+from .._fresh import fails_fresh_too
+from .._inputs import Inputs
+from .._diff import Change, ModuleDiff, Stmt, dirty_names, dump, final_names, with_refreshes
+from .._names import reads
+from .._patch.functions import clone, find_raw, incompatibility, lambdas_in, role_of
+from .._patch.lines import at_current_lines
+from .._patch.slots import SlotChange
+from .._registries import Delta, Removed, Watch, Withdraw, may_register
 
 FunctionType = types.FunctionType
 _ABSENT: Any = object()  # an attribute a function did not have
@@ -587,7 +587,7 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
     runs (see `_diff.whole`). What each statement reads is what a fresh import reads at
     that point (see `_inputs`). `verdict`, when staging fails: gets whether a fresh
     import fails the same way (see `_fresh`)."""
-    from ._patch import classes  # classes builds on Stage
+    from . import classes  # classes builds on Stage
 
     flags = future_flags(diff.new.stmts)
     _check_future(diff, filename, flags)

@@ -1,0 +1,10 @@
+"""Staging: running what changed in a staging namespace, never in the live module.
+
+`core` holds what staging produces (`Staged` and its parts) and the `Stage` that runs
+statements and compiles definitions; `classes` stages class bodies. Nothing live is
+modified here: the result is plain data for the planner.
+"""
+
+from .core import ClassEdit, FunctionPatch, Replacement, Stage, Staged, stage
+
+__all__ = ["ClassEdit", "FunctionPatch", "Replacement", "Stage", "Staged", "stage"]
