@@ -12,10 +12,37 @@ old ones, shifted. A one-line body edit in a huge module therefore parses one fu
 from __future__ import annotations
 
 import ast
+import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ._names import bound_names, deleted_names, reads
+
+
+class Kind(enum.StrEnum):
+    """What a statement is, as far as staging a body treats it differently."""
+
+    DEF = "def"  # one def (async included): matched by name, patched in place
+    CLASS = "class"  # one class statement: matched by name, its body staged in turn
+    TEXT = "text"  # a lone string constant: a docstring where it comes first
+    OTHER = "other"  # everything else: run again when changed
+
+
+class Definition(NamedTuple):
+    """A lone def or class statement's kind and name: how the old and new versions of a
+    definition are matched. (A string enum, so that it still equals ``("def", name)``.)"""
+
+    kind: Kind
+    name: str
+
+    @property
+    def is_def(self) -> bool:
+        return self.kind is Kind.DEF
+
+    @property
+    def is_class(self) -> bool:
+        return self.kind is Kind.CLASS
 
 
 @dataclass(frozen=True)
@@ -34,7 +61,7 @@ class Stmt:
         return self if delta == 0 else Stmt(self.start + delta, self.end + delta, self.nodes,
                                             self.names, self.deleted, self.text, self.reads)
 
-    definition: tuple[str, str] | None = field(init=False, compare=False)
+    definition: Definition | None = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "definition", _definition(self.nodes))
@@ -43,21 +70,31 @@ class Stmt:
     def lineno(self) -> int:
         return self.start + 1
 
+    @property
+    def kind(self) -> Kind:
+        if self.definition is not None:
+            return self.definition.kind
+        node = self.nodes[0] if len(self.nodes) == 1 else None
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
+                and isinstance(node.value.value, str):
+            return Kind.TEXT
+        return Kind.OTHER
+
     def same_code(self, other: Stmt) -> bool:
         if self.text is not None and self.text == other.text:
             return True
         return dump(self.nodes) == dump(other.nodes)
 
 
-def _definition(nodes: tuple[ast.stmt, ...]) -> tuple[str, str] | None:
-    """("def"|"class", name) for a lone definition, which is matched by name."""
+def _definition(nodes: tuple[ast.stmt, ...]) -> Definition | None:
+    """The kind and name of a lone definition, which is matched by name."""
     if len(nodes) != 1:
         return None
     node = nodes[0]
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return ("def", node.name)
+        return Definition(Kind.DEF, node.name)
     if isinstance(node, ast.ClassDef):
-        return ("class", node.name)
+        return Definition(Kind.CLASS, node.name)
     return None
 
 
@@ -248,7 +285,7 @@ def pair(old: list[Stmt], new: list[Stmt]
     changes: list[Change] = []
     removed: list[Stmt] = []
     moved: list[tuple[Stmt, int]] = []
-    by_def: dict[tuple[str, str], list[Stmt]] = {}
+    by_def: dict[Definition, list[Stmt]] = {}
     by_code: dict[str, list[Stmt]] = {}
     for s in old:
         key = s.definition
@@ -321,7 +358,7 @@ def with_refreshes(stmts: list[Stmt], changes: list[Change], live_defs: set[str]
     """
     def rebinds(s: Stmt) -> bool:
         kind = s.definition
-        return kind is None or kind[1] not in live_defs
+        return kind is None or kind.name not in live_defs
 
     if not dirty and not any(rebinds(c.new) for c in changes if not c.layout):
         return changes  # body edits only: nothing is rebound, nothing to refresh
@@ -347,6 +384,6 @@ def dirty_names(changes: list[Change], live_defs: set[str]) -> set[str]:
     out: set[str] = set()
     for c in changes:
         kind = c.new.definition
-        if not c.layout and (kind is None or kind[1] not in live_defs):
+        if not c.layout and (kind is None or kind.name not in live_defs):
             out |= c.new.names
     return out

@@ -35,6 +35,7 @@ from ._registries import plan_edits
 from ._report import Report
 from ._safe import class_has, functions_in, instance_dict, is_a
 from ._stage import Staged
+from ._stage.body import gone_names, made_by_module
 
 
 def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Report,
@@ -140,12 +141,9 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
         plan.add(Call(clear_all, clear_all, "clear singledispatch caches"))
 
     final = final_names(diff.new.stmts)
-    if baseline_known:
-        gone: set[str] = set().union(*(s.names for s in diff.removed),
-                                     *(c.old.names for c in diff.changes if c.old is not None))
-    else:
-        gone = {k for k, v in live.items() if _defined_here(v, live)}
-    for name in sorted(gone - final):
+    for name in gone_names(diff.removed, diff.changes, final,
+                           None if baseline_known else live,
+                           lambda value: made_by_module(value, live)):
         if name in live:
             plan.set_item(live, name)
             report.removed.append(f"{modname}.{name}")
@@ -425,12 +423,3 @@ def _recompute_abstract(cls: type) -> Call:
             if before[id(c)] is not None:
                 type.__setattr__(c, "__abstractmethods__", before[id(c)])
     return Call(do, undo, f"recompute abstract methods of {cls.__qualname__}")
-
-
-def _defined_here(value: Any, live: dict[str, Any]) -> bool:
-    """For a module whose old source is unknown: was `value` made by its source?"""
-    if type(value) is types.FunctionType:
-        return value.__globals__ is live
-    if is_a(value, type):
-        return value.__module__ == live.get("__name__")
-    return False

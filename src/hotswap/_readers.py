@@ -63,12 +63,12 @@ def shaped(changes: list[Change]) -> dict[str, int]:
             header = dump(old.bases) != dump(new.bases) or \
                 dump(old.decorator_list) != dump(new.decorator_list)
             if members or header:
-                out[kind[1]] = i
+                out[kind.name] = i
         elif isinstance(old, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
                 isinstance(new, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if dump(old.args) != dump(new.args) or dump(old.returns) != dump(new.returns) \
                     or dump(old.decorator_list) != dump(new.decorator_list):
-                out[kind[1]] = i
+                out[kind.name] = i
     return out
 
 
@@ -171,8 +171,8 @@ def readers(stmts: list[Stmt], changes: list[Change], filename: str
     if not names:
         return [], []
     running = {id(c.new) for c in changes}
-    classes = frozenset(s.definition[1] for s in stmts
-                        if s.definition is not None and s.definition[0] == "class")
+    classes = frozenset(s.definition.name for s in stmts
+                        if s.definition is not None and s.definition.is_class)
     starts = {name: changes[i].new.start for name, i in names.items()}
     safe: list[tuple[Stmt, str]] = []
     warnings: list[str] = []

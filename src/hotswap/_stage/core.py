@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import _derive
 from .._inputs import Inputs
-from .._diff import Change, Stmt, dump
+from .._diff import Change, Definition, Kind, Stmt, dump
 from .._names import reads
 from .._patch.functions import clone, find_raw, incompatibility, lambdas_in, role_of
 from .._patch.lines import at_current_lines
@@ -269,11 +269,11 @@ class Stage:
                           and c.old.definition not in (None, c.new.definition)]
         for stmt in olds:
             kind = stmt.definition
-            if kind is None or (kind[1] in final and kind[1] not in shared) or \
+            if kind is None or (kind.name in final and kind.name not in shared) or \
                     not may_register(stmt.nodes):
                 continue
-            qualname = prefix + kind[1]
-            value = None if kind[1] in shared else bound(kind[1])
+            qualname = prefix + kind.name
+            value = None if kind.name in shared else bound(kind.name)
             objects: list[Any] = []
             node = stmt.nodes[0]
             if isinstance(node, ast.ClassDef):
@@ -411,8 +411,8 @@ def shared_def_names(stmts: list[Stmt]) -> set[str]:
     shared: set[str] = set()
     for s in stmts:
         kind = s.definition
-        if kind is not None and kind[0] == "def":
-            (shared if kind[1] in seen else seen).add(kind[1])
+        if kind is not None and kind.is_def:
+            (shared if kind.name in seen else seen).add(kind.name)
     return shared
 
 
@@ -437,7 +437,7 @@ def with_new_last_defs(old: list[Stmt], removed: list[Stmt], changes: list[Chang
     running = {id(c.new) for c in changes}
     extra = {id(s): Change(s, s, refresh=True) for name, s in last.items()
              if name in old_last and id(old_last[name]) in gone and id(s) not in running
-             and s.definition == ("def", name)}
+             and s.definition == Definition(Kind.DEF, name)}
     if not extra:
         return changes
     return sorted(changes + list(extra.values()), key=lambda c: c.new.start)

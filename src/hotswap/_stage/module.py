@@ -15,14 +15,14 @@ import sys
 import types
 
 from .. import _frameworks
-from .._diff import Change, ModuleDiff, Stmt, dirty_names, final_names, with_refreshes
+from .._diff import Change, Kind, ModuleDiff, Stmt, dirty_names, with_refreshes
 from .._fresh import fails_fresh_too
 from .._inputs import Inputs
 from .._patch.lines import at_current_lines
 from .._readers import readers
 from . import classes
-from .core import (Stage, Staged, code_named, is_docstring, last_binders, shared_def_names,
-                   with_new_last_defs)
+from .body import BodyStager, Def
+from .core import Stage, Staged, code_named, is_docstring
 
 
 def future_flags(stmts: list[Stmt]) -> int:
@@ -134,118 +134,137 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
     import fails the same way (see `_fresh`)."""
     flags = future_flags(diff.new.stmts)
     _check_future(diff, filename, flags)
-    st = Stage(module, filename, flags)
-    final = final_names(diff.new.stmts)
-    last = last_binders(diff.new.stmts)
-    shared = shared_def_names(diff.old.stmts) if diff.old is not None else set()
-    shared_now = shared_def_names(diff.new.stmts)
-    first = diff.new.stmts[0] if diff.new.stmts else None
-    # A def or class already live keeps its identity, so it rebinds nothing; except a
-    # class whose statement runs again as a whole: code generated from it (a dataclass
-    # subclass's fields) must be generated again.
-    live_defs = set(st.live) - classes.rebuilding(st, diff.new.stmts, diff.changes, stale)
-    changes = diff.changes if whole else with_refreshes(diff.new.stmts, diff.changes,
-                                                         live_defs, stale)
-    # Run whole, the module still binds live only what the fast path would: the changed
-    # statements and those reading what they rebind; the others keep their live values.
-    binding = touched({id(c.new) for c in with_refreshes(
-        diff.new.stmts, [c for c in changes if not c.refresh], live_defs, stale)},
-        diff.new.stmts) if whole else None
-    if diff.old is not None:
-        changes = with_new_last_defs(diff.old.stmts, diff.removed, changes, last)
-    # A def run again unchanged (it reads a rebound name) comes with itself as its old
-    # version; its live function stands where the old one stood, which a def sharing its
-    # name is recognised by: give it the old statement it was shifted from.
-    old_at = {s.start + d: s for s, d in diff.shifted}
-    changes = [Change(c.new, old_at.get(c.new.start, c.old), c.layout, c.refresh)
-               if c.refresh and c.old is c.new and c.new.definition is not None
-               and c.new.definition[0] == "def" else c
-               for c in changes]
-    st.dirty = dirty_names(changes, live_defs) | stale
-    st.out.refreshed = sum(c.refresh for c in changes)
-    inputs = Inputs(st, diff.new.stmts, last)
-    if whole:  # as in a fresh import, a name the source binds is unbound until it does
-        for name in set().union(*(s.names for s in diff.new.stmts)) - _MODULE_ATTRS:
-            st.ns.pop(name, None)
-    safe, st.out.warnings = readers(diff.new.stmts, changes, filename)
-    for s, name in safe:
-        text = ast.unparse(s.nodes[0]).splitlines()[0][:60]
-        st.out.derived.append((st.compile([at_current_lines(n, s) for n in s.nodes]),
-                               f"line {s.lineno}: {text} (it reads {name}, which changed)",
-                               name, frozenset(s.names - final)))
-    late_setup = _frameworks.late_setup()  # decorators may run again on a started app
-    late_setup.__enter__()
-    try:
-        for change in changes:
-            stmt = change.new
-            kind = stmt.definition
-            if not whole:
-                inputs.before(change)
-                st.inputs, st.current = inputs, stmt
-            if kind is not None and kind[0] == "def":
-                node = stmt.nodes[0]
-                assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                body: list[ast.stmt] = []
-                line = change.old.start + 1 if change.old and node.name in shared else None
-                # A def added beside others of its name (``@f.register def _``) is a new
-                # function: the live one bound to the name is another def's.
-                holder = None if change.old is None and node.name in shared_now \
-                    else st.live.get(node.name)
-                st.function(change, node, holder, node.name, body,
-                            # called before the loop moves on, so `node` is this one (B023);
-                            # mypy does not carry the isinstance above into a lambda
-                            lambda probe: code_named(st.compile([probe]),
-                                                     node.name),  # type: ignore[attr-defined]  # noqa: B023
-                            line)
+    return ModuleStager(Stage(module, filename, flags), diff, stale, whole).stage(verdict)
+
+
+class ModuleStager(BodyStager):
+    """A module body staged: its changes, and the unchanged statements that run again."""
+
+    def __init__(self, st: Stage, diff: ModuleDiff, stale: frozenset[str],
+                 whole: bool) -> None:
+        super().__init__(st, diff.old.stmts if diff.old is not None else None, diff.new.stmts)
+        self.diff = diff
+        self.whole = whole
+        self.first = diff.new.stmts[0] if diff.new.stmts else None
+        # A def or class already live keeps its identity, so it rebinds nothing; except a
+        # class whose statement runs again as a whole: code generated from it (a dataclass
+        # subclass's fields) must be generated again.
+        live_defs = set(st.live) - classes.rebuilding(st, diff.new.stmts, diff.changes, stale)
+        # A def run again unchanged (it reads a rebound name) comes with itself as its old
+        # version; its live function stands where the old one stood, which a def sharing
+        # its name is recognised by: give it the old statement it was shifted from.
+        old_at = {s.start + d: s for s, d in diff.shifted}
+        self.changes = self.to_run(
+            diff.changes, diff.removed, live_defs, stale, refresh=not whole,
+            old_version=lambda s: old_at.get(s.start) if s.kind is Kind.DEF else None)
+        # Run whole, the module still binds live only what the fast path would: the
+        # changed statements and those reading what they rebind; the others keep their
+        # live values.
+        self.binding = touched({id(c.new) for c in with_refreshes(
+            diff.new.stmts, [c for c in self.changes if not c.refresh], live_defs, stale)},
+            diff.new.stmts) if whole else None
+        st.dirty = dirty_names(self.changes, live_defs) | stale
+        st.out.refreshed = sum(c.refresh for c in self.changes)
+        self.inputs = Inputs(st, diff.new.stmts, self.last)
+
+    def stage(self, verdict: list[bool] | None) -> Staged:
+        """Stage every change; on failure, put back what staging touched and re-raise."""
+        st, diff = self.st, self.diff
+        if self.whole:  # as in a fresh import, a name the source binds is unbound until it does
+            for name in set().union(*(s.names for s in diff.new.stmts)) - _MODULE_ATTRS:
+                st.ns.pop(name, None)
+        self.note_derived()
+        late_setup = _frameworks.late_setup()  # decorators may run again on a started app
+        late_setup.__enter__()
+        try:
+            self.run(self.changes)
+            self.note_removed(diff.removed, diff.changes, st.live.get)
+            st.out.withdrawals = st.watch.withdrawals(st.removed)
+        except BaseException:
+            late_setup.__exit__(None, None, None)
+            if verdict is not None:
                 try:
-                    st.run(body)
-                finally:
-                    st.give_back()
-                if whole:
-                    _bind_live(st, node.name)
-            elif kind is not None and kind[0] == "class":
-                node = stmt.nodes[0]
-                assert isinstance(node, ast.ClassDef)
-                try:
-                    classes.stage_class(st, change, node)
-                finally:
-                    st.give_back()
-                if whole:
-                    _bind_live(st, node.name)
-            elif stmt is first and len(stmt.nodes) == 1 and is_docstring(stmt.nodes[0]) \
-                    and not change.refresh:
-                st.ns["__doc__"] = stmt.nodes[0].value.value  # type: ignore[attr-defined]  # an Expr
-                st.out.bound.append("__doc__")
-                continue
-            else:
-                st.run([at_current_lines(n, stmt) for n in stmt.nodes])
-                if change.old is not None:
-                    st.pair_lambdas(change)
-                text = ast.unparse(stmt.nodes[0]).splitlines()[0]
-                st.out.rerun.append(f"line {stmt.lineno}: {text[:60]}")
-            inputs.ran(stmt)
-            if binding is not None and change.refresh and id(stmt) not in binding:
-                if kind is None or getattr(stmt.nodes[0], "decorator_list", None):
-                    st.out.again.append(st.out.rerun.pop() if kind is None else
-                                        f"line {stmt.lineno}: @... {kind[0]} {kind[1]}")
-                if kind is None:
-                    continue  # its names keep their live values
-            st.out.bound.extend(n for n in sorted(stmt.names) if n in final and last[n] is stmt)
-        st.note_removed(diff.removed, diff.changes, final, shared, st.live.get)
-        st.out.withdrawals = st.watch.withdrawals(st.removed)
-    except BaseException:
+                    verdict.append(fails_fresh_too(st, diff.new.stmts))
+                except Exception:  # noqa: BLE001  # undecided: the fallback decides
+                    verdict.append(False)
+            st.watch.revert()
+            st.out.settle()
+            st.out.restore()
+            raise
         late_setup.__exit__(None, None, None)
-        if verdict is not None:
-            try:
-                verdict.append(fails_fresh_too(st, diff.new.stmts))
-            except Exception:  # noqa: BLE001  # undecided: the fallback decides
-                verdict.append(False)
-        st.watch.revert()
+        st.out.registrations = st.watch.take()
+        st.out.clear_caches = st.watch.clear_caches
         st.out.settle()
-        st.out.restore()
-        raise
-    late_setup.__exit__(None, None, None)
-    st.out.registrations = st.watch.take()
-    st.out.clear_caches = st.watch.clear_caches
-    st.out.settle()
-    return st.out
+        return st.out
+
+    def note_derived(self) -> None:
+        """The unchanged statements deriving from a definition whose shape changed: those
+        safe to run again are compiled for the plan, the others become warnings."""
+        st = self.st
+        safe, st.out.warnings = readers(self.new, self.changes, st.filename)
+        for s, name in safe:
+            text = ast.unparse(s.nodes[0]).splitlines()[0][:60]
+            st.out.derived.append((st.compile([at_current_lines(n, s) for n in s.nodes]),
+                                   f"line {s.lineno}: {text} (it reads {name}, which changed)",
+                                   name, frozenset(s.names - self.final)))
+
+    # -- each statement -----------------------------------------------------------------
+
+    def before(self, change: Change) -> None:
+        if not self.whole:
+            self.inputs.before(change)
+            self.st.inputs, self.st.current = self.inputs, change.new
+
+    def on_def(self, change: Change, node: Def) -> None:
+        st = self.st
+        body: list[ast.stmt] = []
+
+        def code_of(probe: ast.stmt) -> types.CodeType | None:
+            return code_named(st.compile([probe]), node.name)
+
+        self.stage_def(change, node, node.name, st.live.get, body, code_of)
+        try:
+            st.run(body)
+        finally:
+            st.give_back()
+        self.ran(change, node)
+
+    def on_class(self, change: Change, node: ast.ClassDef) -> None:
+        try:
+            classes.stage_class(self.st, change, node)
+        finally:
+            self.st.give_back()
+        self.ran(change, node)
+
+    def on_text(self, change: Change) -> None:
+        stmt = change.new
+        if stmt is not self.first or change.refresh:
+            self.on_other(change)  # a string statement, not the docstring
+            return
+        self.st.ns["__doc__"] = stmt.nodes[0].value.value  # type: ignore[attr-defined]  # an Expr
+        self.st.out.bound.append("__doc__")
+
+    def on_other(self, change: Change) -> None:
+        st, stmt = self.st, change.new
+        st.run([at_current_lines(n, stmt) for n in stmt.nodes])
+        if change.old is not None:
+            st.pair_lambdas(change)
+        text = ast.unparse(stmt.nodes[0]).splitlines()[0]
+        st.out.rerun.append(f"line {stmt.lineno}: {text[:60]}")
+        self.ran(change, None)
+
+    def ran(self, change: Change, node: Def | ast.ClassDef | None) -> None:
+        """After a statement ran: note the names whose final value it bound, except, run
+        whole, those of an unchanged statement that only computed the others."""
+        st, stmt = self.st, change.new
+        if self.whole and node is not None:
+            _bind_live(st, node.name)
+        self.inputs.ran(stmt)
+        if self.binding is not None and change.refresh and id(stmt) not in self.binding:
+            if node is None:
+                st.out.again.append(st.out.rerun.pop())
+                return  # its names keep their live values
+            if node.decorator_list:
+                st.out.again.append(f"line {stmt.lineno}: @... {stmt.kind.value} {node.name}")
+        st.out.bound.extend(n for n in sorted(stmt.names)
+                            if n in self.final and self.last[n] is stmt)
