@@ -19,9 +19,7 @@ from typing import Any
 
 from .._diff import Change, Kind, Stmt, final_names, with_refreshes
 from .._safe import functions_in, is_a
-from .core import Stage, last_binders, shared_def_names, with_new_last_defs
-
-Def = ast.FunctionDef | ast.AsyncFunctionDef
+from .core import Def, Stage, last_binders, shared_def_names, with_new_last_defs
 
 
 class BodyStager:

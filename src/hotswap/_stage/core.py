@@ -29,6 +29,7 @@ from .._patch.slots import SlotChange
 from .._registries import Delta, Removed, Watch, Withdraw, may_register
 
 FunctionType = types.FunctionType
+Def = ast.FunctionDef | ast.AsyncFunctionDef
 _ABSENT: Any = object()  # an attribute a function did not have
 
 
@@ -289,9 +290,8 @@ class Stage:
 
     # -- definitions ----------------------------------------------------------------------
 
-    def function(self, change: Change, node: ast.FunctionDef | ast.AsyncFunctionDef,
-                 holder: Any, qualname: str, body: list[ast.stmt],
-                 code_of: Callable[[ast.stmt], types.CodeType | None],
+    def function(self, change: Change, node: Def, holder: Any, qualname: str,
+                 body: list[ast.stmt], code_of: Callable[[ast.stmt], types.CodeType | None],
                  line: int | None = None) -> None:
         """Stage a def (module level or in a class body being staged): append to `body` the
         form to run. Running it leaves under the def's name either the live object (its
@@ -302,8 +302,26 @@ class Stage:
         function found through it must also come from that line to be this def's.
         """
         node = at_current_lines(node, change.new)  # run again unchanged: compile it where it is
-        role = role_of(node.decorator_list)
-        raw_live = self.live_raw(holder, qualname, role)
+        raw_live = self._live_function(change, node, holder, qualname, line)
+        old = change.old.nodes[0] if change.old is not None else None
+        old = old if isinstance(old, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+        same = self._same_decoration(change, node, old, holder, raw_live, qualname)
+        if raw_live is not None and same and not change.refresh and old is not None \
+                and dump(old.args) == dump(node.args) and dump(old.returns) == dump(node.returns):
+            if self._body_only(change, node, holder, raw_live, qualname, code_of):
+                return
+        if change.layout:
+            return  # same code at other lines, and no live function of ours to re-line
+        if raw_live is not None and same:
+            if self._take(change, node, holder, raw_live, qualname, body, code_of):
+                return
+            raw_live = None  # re-decorated: its free variables changed
+        self._redecorate(node, old, holder, raw_live, qualname, body)
+
+    def _live_function(self, change: Change, node: Def, holder: Any, qualname: str,
+                       line: int | None) -> FunctionType | None:
+        """The live plain function this def is a new version of (None: it has none)."""
+        raw_live = self.live_raw(holder, qualname, role_of(node.decorator_list))
         if line is not None and raw_live is not None and raw_live.__code__.co_firstlineno != line:
             raw_live = None
         if line is not None and raw_live is None and change.old is not None:
@@ -313,72 +331,84 @@ class Stage:
             self.note_removed([change.old], [], set(), {node.name}, lambda name: None,
                               qualname[:len(qualname) - len(node.name)],
                               line - change.old.start - 1)
-        old = change.old.nodes[0] if change.old is not None else None
-        if isinstance(old, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            same = dump(old.decorator_list) == dump(node.decorator_list)
-            if same and dump(old.args) != dump(node.args) and _registers_by_annotation(node):
-                same = False  # ``@f.register`` reads the annotations: register anew
-            if same and node.decorator_list and _derive.shape_changed(old, node) and \
-                    _derive.derives(holder, raw_live):
-                same = False  # the decorators derive from the shape (hotswap._derive)
-                _derive.check_kind(old, node, self.filename, f"{self.modname}.{qualname}")
-            if change.refresh and (any(reads(d) & self.dirty for d in node.decorator_list)
-                                   or _registers_by_annotation(node)
-                                   and reads(node) & self.dirty):
-                same = False  # a decorator's arguments (or the annotation ``@f.register``
-                # reads) changed value: decorate anew
-        else:
-            same = not node.decorator_list and holder is raw_live
-        if raw_live is not None and same and not change.refresh \
-                and isinstance(old, (ast.FunctionDef, ast.AsyncFunctionDef)) \
-                and dump(old.args) == dump(node.args) and dump(old.returns) == dump(node.returns):
-            # Only the body changed: the new code is compiled, not run, and the live
-            # function keeps its defaults (state like any other: a `cache={}` default is
-            # not reset, and default expressions naming since-deleted temporaries are not
-            # evaluated again).
-            code = code_of(self.decorate(node, _unused_taker, keep=False))
-            if code is not None and incompatibility(raw_live, code) is None:
-                twin = FunctionType(code, self.ns, raw_live.__name__, raw_live.__defaults__,
-                                    raw_live.__closure__)
-                twin.__kwdefaults__ = raw_live.__kwdefaults__
-                twin.__annotations__ = raw_live.__annotations__
-                self.patch(raw_live, twin, qualname, holder, change.layout)
-                if self.live.get(node.name) is raw_live:
-                    self.ns[node.name] = twin  # statements staged after this one call it
-                return
-        if change.layout:
-            return  # same code at other lines, and no live function of ours to re-line
-        if raw_live is not None and same:
-            live_fn = raw_live  # not None: a name `take` sees narrowed
+        return raw_live
 
-            def take(fn: FunctionType) -> Any:
-                reason = incompatibility(live_fn, fn.__code__)
-                if reason is None:
-                    self.patch(live_fn, fn, qualname, holder, change.layout)
-                    return holder if holder is not raw_live else fn
-                self.out.skipped.append((f"{self.modname}.{qualname}",
-                                         f"{reason}: the new function replaces it; "
-                                         "references to the old one keep its old body"))
-                return fn
-            if holder is raw_live or not node.decorator_list:
-                body.append(self.decorate(node, take, keep=False))
-                return
-            # Decorated: a def whose free variables changed must be re-decorated, which we
-            # can only know after compiling it; compile once to find out.
-            code = code_of(self.decorate(node, lambda fn: fn, keep=False))
-            if code is None or incompatibility(raw_live, code) is None:
-                body.append(self.decorate(node, take, keep=False))
-                return
+    def _same_decoration(self, change: Change, node: Def, old: Def | None, holder: Any,
+                         raw_live: FunctionType | None, qualname: str) -> bool:
+        """Whether the def's decorators would build what they built before, so that the
+        live function can simply take the new code (else they run again)."""
+        if old is None:
+            return not node.decorator_list and holder is raw_live
+        same = dump(old.decorator_list) == dump(node.decorator_list)
+        if same and dump(old.args) != dump(node.args) and _registers_by_annotation(node):
+            same = False  # ``@f.register`` reads the annotations: register anew
+        if same and node.decorator_list and _derive.shape_changed(old, node) and \
+                _derive.derives(holder, raw_live):
+            same = False  # the decorators derive from the shape (hotswap._derive)
+            _derive.check_kind(old, node, self.filename, f"{self.modname}.{qualname}")
+        if change.refresh and (any(reads(d) & self.dirty for d in node.decorator_list)
+                               or _registers_by_annotation(node)
+                               and reads(node) & self.dirty):
+            same = False  # a decorator's arguments (or the annotation ``@f.register``
+            # reads) changed value: decorate anew
+        return same
+
+    def _body_only(self, change: Change, node: Def, holder: Any, raw_live: FunctionType,
+                   qualname: str, code_of: Callable[[ast.stmt], types.CodeType | None]
+                   ) -> bool:
+        """Only the body changed: the new code is compiled, not run, and the live function
+        keeps its defaults (state like any other: a `cache={}` default is not reset, and
+        default expressions naming since-deleted temporaries are not evaluated again).
+        False when the new code cannot go into the live function."""
+        code = code_of(self.decorate(node, _unused_taker, keep=False))
+        if code is None or incompatibility(raw_live, code) is not None:
+            return False
+        new = FunctionType(code, self.ns, raw_live.__name__, raw_live.__defaults__,
+                           raw_live.__closure__)
+        new.__kwdefaults__ = raw_live.__kwdefaults__
+        new.__annotations__ = raw_live.__annotations__
+        self.patch(raw_live, new, qualname, holder, change.layout)
+        if self.live.get(node.name) is raw_live:
+            self.ns[node.name] = new  # statements staged after this one call it
+        return True
+
+    def _take(self, change: Change, node: Def, holder: Any, raw_live: FunctionType,
+              qualname: str, body: list[ast.stmt],
+              code_of: Callable[[ast.stmt], types.CodeType | None]) -> bool:
+        """The def runs with its decorators left out and a taker that patches the live
+        function with what it compiled. False when it must be decorated anew instead (a
+        decorated def whose free variables changed: known only once compiled)."""
+        def take(fn: FunctionType) -> Any:
+            reason = incompatibility(raw_live, fn.__code__)
+            if reason is None:
+                self.patch(raw_live, fn, qualname, holder, change.layout)
+                return holder if holder is not raw_live else fn
             self.out.skipped.append((f"{self.modname}.{qualname}",
-                                     f"{incompatibility(raw_live, code)}: re-decorated; "
-                                     "references to the old function keep its old body"))
-            raw_live = None
+                                     f"{reason}: the new function replaces it; "
+                                     "references to the old one keep its old body"))
+            return fn
+        if holder is raw_live or not node.decorator_list:
+            body.append(self.decorate(node, take, keep=False))
+            return True
+        code = code_of(self.decorate(node, lambda fn: fn, keep=False))
+        if code is None or incompatibility(raw_live, code) is None:
+            body.append(self.decorate(node, take, keep=False))
+            return True
+        self.out.skipped.append((f"{self.modname}.{qualname}",
+                                 f"{incompatibility(raw_live, code)}: re-decorated; "
+                                 "references to the old function keep its old body"))
+        return False
+
+    def _redecorate(self, node: Def, old: Def | None, holder: Any,
+                    raw_live: FunctionType | None, qualname: str, body: list[ast.stmt]
+                    ) -> None:
+        """The def runs with its decorators, handed the live function (if any) to wrap."""
         if node.decorator_list:
             if raw_live is not None or holder is not None:
                 self.out.redecorated.append(f"{self.modname}.{qualname}")
                 if qualname == node.name:  # module level: its registrations are remade
                     self.out.rederived.append(_derive.Rederived(raw_live, node.name, holder))
-            if raw_live is not None and isinstance(old, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if raw_live is not None and old is not None:
                 self.watch.unregister(old.decorator_list,
                                       [o for o in (raw_live, holder) if o is not None])
             body.append(self.decorate(node, self.substitute(raw_live, qualname), keep=True))
