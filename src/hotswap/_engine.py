@@ -257,12 +257,7 @@ def _stage_or_whole(module: ModuleType, path: str, module_diff: ModuleDiff, stal
         raise
     except (Exception, SystemExit) as exc:
         raise failure(name, path, exc, "the new source failed while staging") from exc
-    again = (f"; unchanged statements that ran again there, their names keeping their "
-             f"live values: {', '.join(staged.again)}" if staged.again else "")
-    report.warnings.append(f"running only the changed statements could not reproduce a "
-                           f"fresh import ({first}): the whole module ran again in staging "
-                           "instead, and only what changed (with what reads it or what "
-                           f"it changes in place) was bound{again}; identities were kept")
+    report.warnings.append(_report.whole_module_ran(first, staged.for_report.again))
     return staged, full
 
 
@@ -288,8 +283,8 @@ def _planned(module: ModuleType, path: str, module_diff: ModuleDiff, staged: Sta
                     f"{name}.{alias}")
                 if before is not MISSING:
                     plan.rebound[alias] = (before, after)
-    report.rerun.extend(staged.rerun)
-    report.unchanged = module_diff.unchanged - staged.refreshed
+    report.rerun.extend(staged.for_report.rerun)
+    report.unchanged = module_diff.unchanged - staged.for_report.refreshed
     # Modules of the same batch are rebound too: their unchanged `from a import X` does
     # not run again, and their own staging (after this one is applied) sees the new X.
     followers = rebind_importers(name, plan.rebound, plan, module.__dict__)

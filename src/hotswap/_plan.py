@@ -89,7 +89,7 @@ class Planner:
         self.rerun_derived()
         heap_work(self.module, self.staged, self.nested, self.reslots, self.plan,
                   self.report, _gains(self.module, self.staged))
-        self.report.redecorated.extend(self.staged.redecorated)
+        self.report.redecorated.extend(self.staged.for_report.redecorated)
         self.module_hook()
         _derive.finish(self.staged, self.plan, self.derived)  # adapters, safety net
         return self.plan
@@ -112,8 +112,8 @@ class Planner:
             for cache in caches_in(p.holder) if p.holder is not None else ():
                 plan.add(Call(cache.cache_clear, label=f"clear the cache of {p.name}"))
             report.functions.append(f"{self.modname}.{p.name}")
-        report.skipped.extend(self.staged.skipped)
-        report.notes.extend(self.staged.notes)
+        report.skipped.extend(self.staged.for_report.skipped)
+        report.notes.extend(self.staged.for_report.notes)
 
     def class_edit(self, edit: ClassEdit) -> None:
         """A live class takes its new entries (slots first: an entry may take a hidden
@@ -228,7 +228,7 @@ class Planner:
                     classes.append(typing.cast(type, value))
             self.plan.add(rerun(code, live, classes, label, self.report.added, temporary))
             self.report.rerun.append(label)
-        self.report.warnings.extend(self.staged.warnings)
+        self.report.warnings.extend(self.staged.for_report.warnings)
 
     def module_hook(self) -> None:
         """The module's ``__hotswap_migrate__(old)`` runs last, given the old globals."""

@@ -165,3 +165,15 @@ def relined(module: str, count: int, factories: list[str]) -> list[str]:
             + " and not held by a module keep their old line numbers in tracebacks until the "
             "nested function next changes (finding them would walk the heap)")
     return notes
+
+
+def whole_module_ran(first: str, again: list[str]) -> str:
+    """Staging only the changed statements failed with `first` where a fresh import would
+    not: the whole module ran in staging; `again` are the unchanged statements that ran
+    only to compute the others."""
+    ran = (f"; unchanged statements that ran again there, their names keeping their "
+           f"live values: {', '.join(again)}" if again else "")
+    return (f"running only the changed statements could not reproduce a fresh import "
+            f"({first}): the whole module ran again in staging instead, and only what "
+            "changed (with what reads it or what it changes in place) was bound"
+            f"{ran}; identities were kept")

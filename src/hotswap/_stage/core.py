@@ -73,30 +73,68 @@ class Replacement:
 
 
 @dataclass
-class Staged:
-    """Everything the new source produced, ready to be planned."""
+class ForReport:
+    """What staging has to say in the report: it changes nothing by itself."""
 
+    rerun: list[str] = field(default_factory=list)  # statements run again, by line
+    redecorated: list[str] = field(default_factory=list)  # defs whose decorators ran again
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, why left old)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # derived statements not run again
+    refreshed: int = 0  # unchanged statements run again: they read a rebound name
+    # unchanged statements the whole-module fallback ran again, only to compute the others
+    again: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Handed:
+    """Live functions handed to decorators that ran again, with their state before: the
+    one thing staging changes on live objects, given back if the update fails or is
+    undone (a decorator may set attributes on them, or fail half-way through doing so)."""
+
+    # each function with its attributes before (after `settle`: only those changed)
+    functions: list[tuple[FunctionType, dict[str, Any]]] = field(default_factory=list)
+    # their annotations before: decorators read the new ones (singledispatch's register)
+    annotations: list[tuple[FunctionType, dict[str, Any]]] = field(default_factory=list)
+
+    def settle(self) -> None:
+        """Staging is over: keep, of each handed function's attributes, only those the
+        decorators set or removed, so that undoing later leaves the program's own later
+        changes (``f.calls = 3``) alone."""
+        self.functions = [(fn, {k: before.get(k, _ABSENT) for k in {*before, *fn.__dict__}
+                                if fn.__dict__.get(k, _ABSENT) is not before.get(k, _ABSENT)})
+                          for fn, before in self.functions]
+
+    def restore(self) -> None:
+        """Give the live functions handed to decorators their attributes back: the update
+        failed (or is undone), and a failed update leaves every object as it was."""
+        for fn, attrs in reversed(self.functions):
+            for key, value in attrs.items():
+                if value is _ABSENT:
+                    fn.__dict__.pop(key, None)
+                else:
+                    fn.__dict__[key] = value
+        for fn, annots in reversed(self.annotations):
+            fn.__annotations__ = annots
+
+
+@dataclass
+class Staged:
+    """Everything the new source produced, ready to be planned: the changes to plan, what
+    the report is to say (`for_report`) and the state staging lent out (`handed`)."""
+
+    # the staging namespace, and the live object (by id) each staged one stands for
     namespace: dict[str, Any]
     canonical: dict[int, Any] = field(default_factory=dict)
+    keep: list[Any] = field(default_factory=list)  # keeps ids in `canonical` meaningful
+    made: list[type] = field(default_factory=list)  # new classes staging created
+    # the changes to plan
     patches: list[FunctionPatch] = field(default_factory=list)
     classes: list[ClassEdit] = field(default_factory=list)
     replacements: list[Replacement] = field(default_factory=list)
     moved: list[tuple[int, int, int]] = field(default_factory=list)  # live lines, delta
-    bound: list[str] = field(default_factory=list)
-    rerun: list[str] = field(default_factory=list)
-    redecorated: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    keep: list[Any] = field(default_factory=list)  # keeps ids in `canonical` meaningful
-    made: list[type] = field(default_factory=list)  # new classes staging created
-    refreshed: int = 0  # unchanged statements run again: they read a rebound name
-    # unchanged statements the whole-module fallback ran again, only to compute the others
-    again: list[str] = field(default_factory=list)
-    # live functions handed to re-run decorators, with their attributes before: a
-    # decorator may set attributes on them (or fail half-way through doing so)
-    handed: list[tuple[FunctionType, dict[str, Any]]] = field(default_factory=list)
-    # their annotations before: decorators read the new ones (singledispatch's register)
-    annotations: list[tuple[FunctionType, dict[str, Any]]] = field(default_factory=list)
+    bound: list[str] = field(default_factory=list)  # module names to bind, in order
+    # registrations and derived state
     # what re-run definitions registered in live containers (put back; see _registries)
     registrations: list[Delta] = field(default_factory=list)
     withdrawals: list[Withdraw] = field(default_factory=list)  # of removed definitions
@@ -106,29 +144,14 @@ class Staged:
     # names it binds that a later statement deletes)
     derived: list[tuple[types.CodeType, str, str, frozenset[str]]] = field(
         default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # the derived ones not run again
     # defs whose decorators ran again (hotswap._derive: their registrations are remade)
     rederived: list[_derive.Rederived] = field(default_factory=list)
-
-    def settle(self) -> None:
-        """Staging is over: keep, of each handed function's attributes, only those the
-        decorators set or removed, so that undoing later leaves the program's own later
-        changes (``f.calls = 3``) alone."""
-        self.handed = [(fn, {k: before.get(k, _ABSENT) for k in {*before, *fn.__dict__}
-                             if fn.__dict__.get(k, _ABSENT) is not before.get(k, _ABSENT)})
-                       for fn, before in self.handed]
+    for_report: ForReport = field(default_factory=ForReport)
+    handed: Handed = field(default_factory=Handed)
 
     def restore(self) -> None:
-        """Give the live functions handed to decorators their attributes back: the update
-        failed (or is undone), and a failed update leaves every object as it was."""
-        for fn, attrs in reversed(self.handed):
-            for key, value in attrs.items():
-                if value is _ABSENT:
-                    fn.__dict__.pop(key, None)
-                else:
-                    fn.__dict__[key] = value
-        for fn, annots in reversed(self.annotations):
-            fn.__annotations__ = annots
+        """Give back what staging lent out (see `Handed.restore`)."""
+        self.handed.restore()
 
 
 def is_docstring(node: ast.stmt) -> bool:
@@ -232,12 +255,12 @@ class Stage:
         def handle(fn: FunctionType) -> Any:
             if raw_live is not None and incompatibility(raw_live, fn.__code__) is None:
                 self.patch(raw_live, fn, name)
-                self.out.handed.append((raw_live, dict(raw_live.__dict__)))
+                self.out.handed.functions.append((raw_live, dict(raw_live.__dict__)))
                 # The mark abc.abstractmethod left: the new decorators set it again if
                 # they still include it (a method made concrete must not stay abstract).
                 raw_live.__dict__.pop("__isabstractmethod__", None)
                 if raw_live.__annotations__ != fn.__annotations__:
-                    self.out.annotations.append((raw_live, raw_live.__annotations__))
+                    self.out.handed.annotations.append((raw_live, raw_live.__annotations__))
                     raw_live.__annotations__ = fn.__annotations__
                 self.lent.append(_derive.lend_shape(raw_live, fn))  # until it has run
                 return raw_live
@@ -383,7 +406,7 @@ class Stage:
             if reason is None:
                 self.patch(raw_live, fn, qualname, holder, change.layout)
                 return holder if holder is not raw_live else fn
-            self.out.skipped.append((f"{self.modname}.{qualname}",
+            self.out.for_report.skipped.append((f"{self.modname}.{qualname}",
                                      f"{reason}: the new function replaces it; "
                                      "references to the old one keep its old body"))
             return fn
@@ -394,7 +417,7 @@ class Stage:
         if code is None or incompatibility(raw_live, code) is None:
             body.append(self.decorate(node, take, keep=False))
             return True
-        self.out.skipped.append((f"{self.modname}.{qualname}",
+        self.out.for_report.skipped.append((f"{self.modname}.{qualname}",
                                  f"{incompatibility(raw_live, code)}: re-decorated; "
                                  "references to the old function keep its old body"))
         return False
@@ -405,7 +428,7 @@ class Stage:
         """The def runs with its decorators, handed the live function (if any) to wrap."""
         if node.decorator_list:
             if raw_live is not None or holder is not None:
-                self.out.redecorated.append(f"{self.modname}.{qualname}")
+                self.out.for_report.redecorated.append(f"{self.modname}.{qualname}")
                 if qualname == node.name:  # module level: its registrations are remade
                     self.out.rederived.append(_derive.Rederived(raw_live, node.name, holder))
             if raw_live is not None and old is not None:

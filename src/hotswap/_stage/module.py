@@ -164,7 +164,7 @@ class ModuleStager(BodyStager):
             diff.new.stmts, [c for c in self.changes if not c.refresh], live_defs, stale)},
             diff.new.stmts) if whole else None
         st.dirty = dirty_names(self.changes, live_defs) | stale
-        st.out.refreshed = sum(c.refresh for c in self.changes)
+        st.out.for_report.refreshed = sum(c.refresh for c in self.changes)
         self.inputs = Inputs(st, diff.new.stmts, self.last)
 
     def stage(self, verdict: list[bool] | None) -> Staged:
@@ -188,20 +188,20 @@ class ModuleStager(BodyStager):
                 except Exception:  # noqa: BLE001  # undecided: the fallback decides
                     verdict.append(False)
             st.watch.revert()
-            st.out.settle()
+            st.out.handed.settle()
             st.out.restore()
             raise
         late_setup.__exit__(None, None, None)
         st.out.registrations = st.watch.take()
         st.out.clear_caches = st.watch.clear_caches
-        st.out.settle()
+        st.out.handed.settle()
         return st.out
 
     def note_derived(self) -> None:
         """The unchanged statements deriving from a definition whose shape changed: those
         safe to run again are compiled for the plan, the others become warnings."""
         st = self.st
-        safe, st.out.warnings = readers(self.new, self.changes, st.filename)
+        safe, st.out.for_report.warnings = readers(self.new, self.changes, st.filename)
         for s, name in safe:
             text = ast.unparse(s.nodes[0]).splitlines()[0][:60]
             st.out.derived.append((st.compile([at_current_lines(n, s) for n in s.nodes]),
@@ -250,7 +250,7 @@ class ModuleStager(BodyStager):
         if change.old is not None:
             st.pair_lambdas(change)
         text = ast.unparse(stmt.nodes[0]).splitlines()[0]
-        st.out.rerun.append(f"line {stmt.lineno}: {text[:60]}")
+        st.out.for_report.rerun.append(f"line {stmt.lineno}: {text[:60]}")
         self.ran(change, None)
 
     def ran(self, change: Change, node: Def | ast.ClassDef | None) -> None:
@@ -262,9 +262,10 @@ class ModuleStager(BodyStager):
         self.inputs.ran(stmt)
         if self.binding is not None and change.refresh and id(stmt) not in self.binding:
             if node is None:
-                st.out.again.append(st.out.rerun.pop())
+                st.out.for_report.again.append(st.out.for_report.rerun.pop())
                 return  # its names keep their live values
             if node.decorator_list:
-                st.out.again.append(f"line {stmt.lineno}: @... {stmt.kind.value} {node.name}")
+                st.out.for_report.again.append(
+                    f"line {stmt.lineno}: @... {stmt.kind.value} {node.name}")
         st.out.bound.extend(n for n in sorted(stmt.names)
                             if n in self.final and self.last[n] is stmt)
