@@ -287,3 +287,17 @@ def test_long_functions_are_measured() -> None:
     tree = ast.parse(source)
     assert tree.body[0].end_lineno - tree.body[0].lineno + 1 == MAX_LINES + 1  # type: ignore[operator]
     assert set(LONG_FUNCTIONS) <= set(long_functions())
+
+
+# The private words of the code that a newcomer meets: each has a glossary entry.
+PRIVATE_WORDS = ["rider", "follower", "twin", "family", "taker", "handed", "park", "root",
+                 "shell", "canonical", "holder", "guards", "stale", "layer", "kind", "body",
+                 "lend", "planner"]
+
+
+def test_private_words_are_in_the_glossary() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    glossary = text.split("## Glossary", 1)[1]
+    entries = re.findall(r"^\*\*([^*]+)\*\*", glossary, re.M)
+    words = {w.strip() for entry in entries for w in re.split(r"[,/]", entry)}
+    assert sorted(w for w in PRIVATE_WORDS if not any(x.split()[0] == w for x in words)) == []

@@ -148,7 +148,7 @@ def group(body: list[ast.stmt], lines: list[str] | None = None, base: int = 0,
     """
     stmts: list[Stmt] = []
     for node in body:
-        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        first = min([node.lineno] + [deco.lineno for deco in getattr(node, "decorator_list", [])])
         start, end = first - 1, node.end_lineno or node.lineno
         if stmts and start < stmts[-1].end:
             prev = stmts.pop()
@@ -334,16 +334,17 @@ def pair(old: list[Stmt], new: list[Stmt]
     return changes, removed, moved
 
 
-def whole(d: ModuleDiff) -> ModuleDiff:
-    """`d` with every statement of the new source to run, in order: the changed ones with
-    their old versions, the others as their own (run again unchanged, see `Change`). What
+def whole(module_diff: ModuleDiff) -> ModuleDiff:
+    """`module_diff` with every statement of the new source to run, in order: the changed
+    ones with their old versions, the others as their own (run again unchanged, see `Change`). What
     left the source still leaves it. An unchanged statement that binds and deletes nothing
     (``register(handler)``, ``print(...)``) is not run again: its effect on the program
     is there already, and later statements read nothing from it."""
-    changed = {id(c.new): c for c in d.changes}
-    changes = [changed.get(id(s)) or Change(s, s, refresh=True) for s in d.new.stmts
+    changed = {id(c.new): c for c in module_diff.changes}
+    changes = [changed.get(id(s)) or Change(s, s, refresh=True) for s in module_diff.new.stmts
                if id(s) in changed or s.names or s.deleted]
-    return ModuleDiff(d.old, d.new, changes, d.removed, d.unchanged, d.shifted)
+    return ModuleDiff(module_diff.old, module_diff.new, changes, module_diff.removed,
+                      module_diff.unchanged, module_diff.shifted)
 
 
 def with_refreshes(stmts: list[Stmt], changes: list[Change], live_defs: set[str],
@@ -357,8 +358,8 @@ def with_refreshes(stmts: list[Stmt], changes: list[Change], live_defs: set[str]
     rebound outside (a class body reads the module's).
     """
     def rebinds(s: Stmt) -> bool:
-        kind = s.definition
-        return kind is None or kind.name not in live_defs
+        definition = s.definition
+        return definition is None or definition.name not in live_defs
 
     if not dirty and not any(rebinds(c.new) for c in changes if not c.layout):
         return changes  # body edits only: nothing is rebound, nothing to refresh
@@ -383,7 +384,7 @@ def dirty_names(changes: list[Change], live_defs: set[str]) -> set[str]:
     """Names the changes rebind (definitions that keep their identity rebind nothing)."""
     out: set[str] = set()
     for c in changes:
-        kind = c.new.definition
-        if not c.layout and (kind is None or kind.name not in live_defs):
+        definition = c.new.definition
+        if not c.layout and (definition is None or definition.name not in live_defs):
             out |= c.new.names
     return out

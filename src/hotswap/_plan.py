@@ -325,7 +325,7 @@ def heap_work(module: types.ModuleType, staged: Staged,
     _closures(module, nested, unique, found.functions, plan, report)
     # holders planned already: the module, staging's namespace, the registries
     skip = {id(module.__dict__), id(staged.namespace),
-            *(id(d.container) for d in staged.registrations)}
+            *(id(delta.container) for delta in staged.registrations)}
     moves = [m for r in replaced
              if (m := plan_replacement(r, found.instances[id(r.live)],
                                        found.holders[id(r.live)], skip, plan, report)) is not None]

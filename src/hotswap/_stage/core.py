@@ -292,12 +292,13 @@ class Stage:
         olds = removed + [c.old for c in changes if c.old is not None
                           and c.old.definition not in (None, c.new.definition)]
         for stmt in olds:
-            kind = stmt.definition
-            if kind is None or (kind.name in final and kind.name not in shared) or \
-                    not may_register(stmt.nodes):
+            definition = stmt.definition
+            if definition is None or (definition.name in final
+                                      and definition.name not in shared) \
+                    or not may_register(stmt.nodes):
                 continue
-            qualname = prefix + kind.name
-            value = None if kind.name in shared else bound(kind.name)
+            qualname = prefix + definition.name
+            value = None if definition.name in shared else bound(definition.name)
             objects: list[Any] = []
             node = stmt.nodes[0]
             if isinstance(node, ast.ClassDef):
@@ -463,9 +464,9 @@ def shared_def_names(stmts: list[Stmt]) -> set[str]:
     seen: set[str] = set()
     shared: set[str] = set()
     for s in stmts:
-        kind = s.definition
-        if kind is not None and kind.is_def:
-            (shared if kind.name in seen else seen).add(kind.name)
+        definition = s.definition
+        if definition is not None and definition.is_def:
+            (shared if definition.name in seen else seen).add(definition.name)
     return shared
 
 
