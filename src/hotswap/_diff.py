@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -35,14 +36,6 @@ class Definition(NamedTuple):
 
     kind: Kind
     name: str
-
-    @property
-    def is_def(self) -> bool:
-        return self.kind is Kind.DEF
-
-    @property
-    def is_class(self) -> bool:
-        return self.kind is Kind.CLASS
 
 
 @dataclass(frozen=True)
@@ -92,10 +85,22 @@ def _definition(nodes: tuple[ast.stmt, ...]) -> Definition | None:
         return None
     node = nodes[0]
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return Definition(Kind.DEF, node.name)
+        return _def_named(node.name)
     if isinstance(node, ast.ClassDef):
-        return Definition(Kind.CLASS, node.name)
+        return _class_named(node.name)
     return None
+
+
+# Every statement made (shifted ones included) gets its definition: a NamedTuple costs
+# ten times a plain tuple to make, so each is made once per name and shared.
+@functools.lru_cache(maxsize=4096)
+def _def_named(name: str) -> Definition:
+    return Definition(Kind.DEF, name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _class_named(name: str) -> Definition:
+    return Definition(Kind.CLASS, name)
 
 
 def dump(nodes: Sequence[ast.AST] | ast.AST | None) -> str:

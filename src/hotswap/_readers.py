@@ -32,7 +32,7 @@ import os
 import types
 from typing import Any
 
-from ._diff import Change, Stmt, dump
+from ._diff import Change, Kind, Stmt, dump
 from ._names import bound_names, deleted_names
 from ._ops import MISSING, Call, SetAttr
 
@@ -173,7 +173,7 @@ def readers(stmts: list[Stmt], changes: list[Change], filename: str
         return [], []
     running = {id(c.new) for c in changes}
     classes = frozenset(s.definition.name for s in stmts
-                        if s.definition is not None and s.definition.is_class)
+                        if s.definition is not None and s.definition.kind is Kind.CLASS)
     starts = {name: changes[i].new.start for name, i in names.items()}
     safe: list[tuple[Stmt, str]] = []
     warnings: list[str] = []

@@ -155,7 +155,8 @@ def rebuilding(st: Stage, stmts: list[Any], changes: list[Change],
     by_stmt = {id(c.new): c for c in changes if not c.layout}
     out: set[str] = set()
     for s in stmts:
-        node = s.nodes[0] if s.kind is Kind.CLASS else None
+        node = s.nodes[0] if s.definition is not None \
+            and s.definition.kind is Kind.CLASS else None
         if not isinstance(node, ast.ClassDef):
             continue
         live: Any = st.live.get(node.name)  # a class when own_class says so

@@ -465,7 +465,7 @@ def shared_def_names(stmts: list[Stmt]) -> set[str]:
     shared: set[str] = set()
     for s in stmts:
         definition = s.definition
-        if definition is not None and definition.is_def:
+        if definition is not None and definition.kind is Kind.DEF:
             (shared if definition.name in seen else seen).add(definition.name)
     return shared
 
