@@ -1,11 +1,12 @@
-"""Running what changed in a staging namespace, never in the live module.
+"""What staging produces, and the `Stage` that runs statements in a staging namespace.
 
 The staging namespace is a shallow copy of the module's globals: changed statements see
 the live values of everything that did not change, and their results land in the copy.
 Definitions are compiled with their decorators swapped for a *taker*: a hook that records
 the plain function compiled from the new source and hands the decorators (if they are
 re-run) the live function that will receive its code, so that whatever the decorators
-build wraps the one canonical function object. Nothing live is modified here; the result
+build wraps the one canonical function object. Nothing live is modified here but the
+functions handed to decorators (`Handed`, given back on failure); the result (`Staged`)
 is plain data for the planner.
 """
 
