@@ -76,7 +76,10 @@ def layer_of(module: str) -> int:
                 matched = module == pattern
             if matched and (best is None or len(pattern) > best[0]):
                 best = (len(pattern), index)
-    assert best is not None, f"hotswap.{module} is in no layer of LAYERS"
+    assert best is not None, (
+        f"hotswap.{module} is in no layer: add it to LAYERS in tests/test_layers.py (at or "
+        "below every module importing it, at or above every module it imports) and give "
+        "it a row in docs/architecture.md's module table")
     return best[1]
 
 
@@ -240,7 +243,8 @@ def test_docs_table_agrees() -> None:
             seen.setdefault(module, layer)
             assert LAYERS[layer_of(module)][0] == layer, \
                 f"docs/architecture.md puts {_name(module)} in {layer!r}"
-    assert sorted(set(MODULES) - set(seen)) == []
+    missing = sorted(set(MODULES) - set(seen))
+    assert missing == [], f"docs/architecture.md's module table lacks a row for {missing}"
 
 
 MAX_LINES = 60
