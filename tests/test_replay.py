@@ -90,3 +90,20 @@ def test_every_difference_from_a_fresh_process_is_reported() -> None:
               f"with no report entry, e.g. {step.broken[:3]}"
               for dist, step in steps if step.silent]
     assert not silent, "\n".join(silent)
+
+
+def test_a_run_borrows_the_peers_of_an_earlier_run_of_the_same_plan() -> None:
+    from benchmarks.replay.__main__ import _take_peers
+
+    plan = {"six": ["1", "2"]}
+    earlier = {"plan": plan, "tools": ["hotswap", "jurigged"],
+               "machine": {"date": "then"},
+               "jobs": {"six/hotswap": "old engine", "six/jurigged": "peer steps"}}
+    raw = {"plan": dict(plan), "tools": ["hotswap"], "machine": {"date": "now"},
+           "jobs": {"six/hotswap": "new engine"}}
+    _take_peers(raw, earlier)
+    assert raw["tools"] == ["hotswap", "jurigged"]
+    assert raw["jobs"] == {"six/hotswap": "new engine", "six/jurigged": "peer steps"}
+    assert "then" in raw["machine"]["note"]
+    with pytest.raises(SystemExit):
+        _take_peers({**raw, "plan": {"six": ["1", "3"]}}, earlier)

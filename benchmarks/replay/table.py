@@ -22,6 +22,7 @@ pip install -e '.[bench]'                  # hotswap, IPython, jurigged, the sui
 python -m benchmarks.replay --fill         # download the sdists into the cache, once
 python -m benchmarks.replay                # the replay; rewrites this page (see "took")
 python -m benchmarks.replay --libs six,toolz --tools hotswap --out -
+python -m benchmarks.replay --tools hotswap --peers-from earlier.json  # peers kept
 ```
 
 The cache is `~/.cache/hotswap-replay` (or `$HOTSWAP_REPLAY_CACHE`), never the repository.
