@@ -25,9 +25,9 @@ from __future__ import annotations
 import ast
 import types
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._plain import dataclass, field
 from . import _frameworks, _stale
 from ._diff import dump
 from ._ops import Op

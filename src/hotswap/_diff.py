@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
+from ._plain import dataclass, field
 from ._names import bound_names, deleted_names, reads
 
 

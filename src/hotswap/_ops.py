@@ -13,9 +13,9 @@ import gc
 import sys
 import types
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
+from ._plain import dataclass, field
 from ._diff import mangle
 from ._safe import class_has, instance_dict, same_value
 

@@ -18,9 +18,9 @@ import copy
 import sys
 import types
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from ._plain import dataclass, field
 from . import _derive, _frameworks
 from ._readers import readers
 from ._fresh import fails_fresh_too
