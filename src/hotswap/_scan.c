@@ -26,6 +26,7 @@
 #endif
 #include <Python.h>
 #if PY_VERSION_HEX < 0x030C0000
+#  include <structmember.h>  /* PyMemberDef: in Python.h from 3.12 */
 #  include "internal/pycore_gc.h"
 #  include "internal/pycore_interp.h"
 #endif
