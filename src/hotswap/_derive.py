@@ -210,6 +210,10 @@ class TwinFill(Op):
     move: Any  # the MoveInstances op that puts twins in place
     values: dict[str, Callable[[], Any]]
 
+    def __init__(self, twin: Any, move: Any, values: dict[str, Callable[[], Any]]) -> None:
+        # written out, not made by _plain: one is made for each old instance
+        self.twin, self.move, self.values = twin, move, values
+
     def apply(self) -> Callable[[], None]:
         twin = self.twin
         if id(twin) not in self.move.installed:

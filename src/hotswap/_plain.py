@@ -6,8 +6,10 @@ first update (or a warm-up) about 30 ms on 3.12: 8 ms importing `dataclasses` an
 `inspect` it needs, then half a millisecond per class, which compiles an ``__init__``,
 ``__repr__`` and ``__eq__`` from generated source. `dataclass` here makes the same
 classes from generic methods that read the class's list of fields: nothing is compiled,
-and a class costs a few microseconds. Constructing a record costs about a microsecond
-more; the engine makes tens of them per update (never one per instance of the program).
+and a class costs a few microseconds. Constructing a record costs 0.5-1 us more (CPU,
+3.12): the engine makes tens of them per update; the few made once per instance of the
+program (`Retarget`, `FillAttrs`, `InstanceHook`, `TwinFill`, `TwinHook`) write their
+``__init__`` out.
 
 Only what the engine uses is supported: fields in annotation order (inherited fields
 first), ``field(default=, default_factory=, init=, repr=, compare=)``, ``frozen=True``,
@@ -89,6 +91,13 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
             raise TypeError(f"non-default argument {f.name!r} follows default argument")
     cls.__plain_fields__ = order  # type: ignore[attr-defined]
     cls.__plain_post__ = hasattr(cls, "__post_init__")  # type: ignore[attr-defined]
+    # A record made with a value for each field, positionally, takes them in one C call
+    # (as fast as the data class's compiled __init__; the engine makes some records once
+    # per instance of the program): when every field is in __init__ and the instances
+    # keep their attributes in a __dict__.
+    simple = all(f.init for f in order) and all("__slots__" not in vars(k)
+                                                for k in cls.__mro__[:-1])
+    cls.__plain_names__ = tuple(f.name for f in order) if simple else None  # type: ignore[attr-defined]
     for name, method in (("__init__", _init), ("__repr__", _repr), ("__eq__", _eq)):
         if name not in cls.__dict__:
             setattr(cls, name, method)
@@ -104,7 +113,14 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
 
 
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
-    fields = type(self).__plain_fields__
+    kind = type(self)
+    names = kind.__plain_names__
+    if names is not None and not kwargs and len(args) == len(names):
+        self.__dict__.update(zip(names, args, strict=True))
+        if kind.__plain_post__:
+            self.__post_init__()
+        return
+    fields = kind.__plain_fields__
     given = iter(args)
     count = 0
     for f in fields:

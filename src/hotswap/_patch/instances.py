@@ -377,6 +377,10 @@ class TwinHook(Op):
     twin: Any
     move: MoveInstances
 
+    def __init__(self, twin: Any, move: MoveInstances) -> None:
+        # written out, not made by _plain: one is made for each old instance
+        self.twin, self.move = twin, move
+
     def apply(self) -> Undo:
         if id(self.twin) not in self.move.installed:
             return lambda: None
