@@ -22,6 +22,8 @@ one refuses assignment. Annotations are not evaluated (every module here uses
 
 from __future__ import annotations
 
+import sys
+
 TYPE_CHECKING = False  # typing itself is not imported: see the module's docstring
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     T = TypeVar("T")
 
 _NOTHING: Any = object()  # a field without a default (None is a default like any other)
+# What dataclasses.replace raises for a field not in __init__ (TypeError from 3.13).
+_REPLACE_ERROR = TypeError if sys.version_info >= (3, 13) else ValueError
 
 
 class Field:
@@ -213,8 +217,8 @@ def _replace(obj: T, /, **changes: Any) -> T:
     fields = type(obj).__plain_fields__  # type: ignore[attr-defined]
     for f in fields:
         if not f.init and f.name in changes:
-            raise ValueError(f"field {f.name} is declared with init=False, it cannot be "
-                             "specified with replace()")
+            raise _REPLACE_ERROR(f"field {f.name} is declared with init=False, it cannot "
+                                 "be specified with replace()")
         if f.init and f.name not in changes:
             changes[f.name] = getattr(obj, f.name)
     return type(obj)(**changes)
