@@ -15,9 +15,9 @@ import ast
 import enum
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ._plain import dataclass, field
 from ._names import bound_names, deleted_names, reads
 
 
