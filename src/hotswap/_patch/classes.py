@@ -21,6 +21,7 @@ import types
 from typing import Any, NamedTuple
 
 from .. import _derive
+from . import docs
 from .._diff import Change, Stmt, dump, final_names, group, mangle, pair, with_refreshes
 from .._gil import hold_afresh, other_threads
 from .._names import bound_names, reads
@@ -307,6 +308,11 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
                 st.out.moved.append((prev.start + 1 + offset, prev.end + offset, delta - offset))
     else:
         changes, removed = [Change(s) for s in new_stmts], []
+    new_doc = ast.get_docstring(node, clean=False)
+    old_doc = ast.get_docstring(old, clean=False) if old is not None else cls.__doc__
+    doc_read = new_doc != old_doc and bool(docs.readers(new_stmts))
+    if doc_read:
+        changes = docs.with_readers(changes, new_stmts)
     changes = with_refreshes(new_stmts, changes, set(cls.__dict__), st.dirty)
     changes = _with_old_versions(with_new_last_defs(old_stmts, removed, changes, last),
                                  old_stmts, new_stmts)
@@ -358,21 +364,27 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
             # a def added beside others of its name is a new function, as at module level
             holder = None if ch.old is None and name in shared_now \
                 else cls.__dict__.get(mangle(private, name))
-            st.function(ch, n, holder, f"{qual}.{name}", body, code_of, line)
+            dirty = st.dirty
+            if doc_read and "__doc__" in s.reads:  # its decorators read the new docstring
+                st.dirty = dirty | {"__doc__"}
+            try:
+                st.function(ch, n, holder, f"{qual}.{name}", body, code_of, line)
+            finally:
+                st.dirty = dirty
             rebind.append(mangle(private, name))
         elif len(s.nodes) == 1 and is_docstring(s.nodes[0]):
             continue
         else:
             body.extend(s.nodes)
             rebind.extend(sorted(s.names))
-    new_doc = ast.get_docstring(node, clean=False)
-    old_doc = ast.get_docstring(old, clean=False) if old is not None else cls.__doc__
-    if new_doc != old_doc:
-        edit.set["__doc__"] = new_doc
+    if new_doc != old_doc and docs.rebinder(new_stmts) is None:
+        edit.set["__doc__"] = new_doc  # else the statement binding it last has its say
     ns: dict[str, Any] = {}
     since = len(st.out.patches)
     if body:
         ns = dict(cls.__dict__)
+        if doc_read:
+            ns["__doc__"] = new_doc  # what the statements reading it see in a fresh run
         if isinstance(ns.get("__annotations__"), dict):
             ns["__annotations__"] = dict(ns["__annotations__"])
         if st.inputs is not None and st.current is not None:
@@ -402,7 +414,9 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
     else:
         gone = {k for k, v in cls.__dict__.items() if _defined_in(v, qual)}
     for name in sorted(gone - final):
-        if name in cls.__dict__ and name not in _NEVER_MOVED:
+        if name == "__doc__":  # its binder is gone: the docstring (or None) is left
+            edit.set["__doc__"] = new_doc
+        elif name in cls.__dict__ and name not in _NEVER_MOVED:
             edit.delete.append(name)
     st.note_removed(removed, changes, final, shared,
                     lambda name: cls.__dict__.get(mangle(private, name)), qual + ".", offset)
