@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _derive, _frameworks
+from . import _derive, _frameworks, _mutators
 from ._readers import readers
 from ._fresh import fails_fresh_too
 from ._inputs import Inputs
@@ -603,6 +603,11 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
     live_defs = set(st.live) - classes.rebuilding(st, diff.new.stmts, diff.changes, stale)
     changes = diff.changes if whole else with_refreshes(diff.new.stmts, diff.changes,
                                                          live_defs, stale)
+    why: dict[int, str] = {}  # unchanged statements run again for what they change
+    if not whole:
+        changes, why = _mutators.follow(diff.new.stmts, changes, live_defs, stale, st.live)
+    keeper = _mutators.Keeper(st.ns, diff.new.stmts, why,
+                              _mutators.reaches_module(st.live, diff.new.stmts))
     # Run whole, the module still binds live only what the fast path would: the changed
     # statements and those reading what they rebind; the others keep their live values.
     binding = touched({id(c.new) for c in with_refreshes(
@@ -675,11 +680,12 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                 st.out.bound.append("__doc__")
                 continue
             else:
-                st.run([at_current_lines(n, stmt) for n in stmt.nodes])
-                if change.old is not None:
-                    st.pair_lambdas(change)
-                text = ast.unparse(stmt.nodes[0]).splitlines()[0]
-                st.out.rerun.append(f"line {stmt.lineno}: {text[:60]}")
+                if keeper.run(stmt, st.run, [at_current_lines(n, stmt) for n in stmt.nodes]):
+                    if change.old is not None:
+                        st.pair_lambdas(change)
+                    text = ast.unparse(stmt.nodes[0]).splitlines()[0]
+                    st.out.rerun.append(
+                        f"line {stmt.lineno}: {text[:60]}{why.get(id(stmt), '')}")
             inputs.ran(stmt)
             if binding is not None and change.refresh and id(stmt) not in binding:
                 if kind is None or getattr(stmt.nodes[0], "decorator_list", None):
