@@ -165,3 +165,115 @@ def test_a_rerun_statement_only_adding_entries_runs_no_later_one(tree: Tree) -> 
     report = hotswap.update(m)
     assert report.rerun == ["line 8: APP.add('/new', 'new')"]
     same_as_fresh(tree, "sorted(pkg.m.APP.routes.items())")
+
+
+# -- (B) python-dateutil `tzoffset`: a metaclass whose new __init__ sets more on each class --
+
+FACTORY = '''
+import weakref
+{imports}
+
+class Factory(type):
+    def __init__(cls, *args, **kwargs):
+        cls.__instances = weakref.WeakValueDictionary()
+        cls.size = 8
+{extra}
+    def __call__(cls, name):
+        instance = cls.__instances.get(name)
+        if instance is None:
+            instance = cls.__instances.setdefault(name, super().__call__(name))
+{use}        return instance
+{hook}'''
+
+ZONES = '''
+from {pkg}.factory import Factory
+
+class tzoffset(metaclass=Factory):
+    def __init__(self, name):
+        self.name = name
+
+class tzlocal(tzoffset):
+    pass
+
+UTC = tzoffset("UTC")
+'''
+
+LOCKED = dict(imports="import threading",
+              extra="        cls._lock = threading.Lock()\n        cls.__made = 0\n",
+              use="        with cls._lock:\n            cls.__made += 1\n")
+
+
+def test_classes_made_by_an_old_metaclass_get_what_its_new_init_computes(tree: Tree) -> None:
+    tree.write(factory=FACTORY.format(imports="", extra="", use="", hook=""))
+    tree.write(zones=ZONES.format(pkg=tree.package))
+    zones = tree.load("zones")
+    utc, tzoffset = zones.UTC, zones.tzoffset
+    tree.write(factory=FACTORY.format(**LOCKED, hook=""))
+    report = hotswap.update(tree.load("factory"))
+    # the lock (and the counter, mangled as in the class) each class would have been given
+    assert isinstance(vars(tzoffset)["_lock"], type(vars(zones.tzlocal)["_lock"]))
+    assert vars(tzoffset)["_lock"] is not vars(zones.tzlocal)["_lock"]
+    assert any("_lock" in n and "tzoffset" in n for n in report.notes)
+    assert not report.warnings
+    assert zones.tzoffset("UTC") is utc  # the cache the old __init__ made is kept
+    probe = ("[pkg.zones.tzoffset('A').name, pkg.zones.tzlocal('B').name, "
+             "pkg.zones.tzoffset('UTC') is pkg.zones.UTC, pkg.zones.tzoffset._Factory__made, "
+             "pkg.zones.tzlocal._Factory__made]")
+    same_as_fresh(tree, probe)
+
+
+def test_what_a_new_metaclass_init_computes_from_the_class_is_reported(tree: Tree) -> None:
+    tree.write(factory=FACTORY.format(imports="", extra="", use="", hook=""))
+    tree.write(zones=ZONES.format(pkg=tree.package))
+    zones = tree.load("zones")
+    tree.write(factory=FACTORY.format(
+        imports="", extra="        cls.label = cls.__name__.upper()\n",
+        use="        instance.label = cls.label\n", hook=""))
+    report = hotswap.update(tree.load("factory"))
+    warned = [w for w in report.warnings if "label" in w]
+    assert len(warned) == 1 and "2 class(es)" in warned[0]
+    assert "tzoffset" in warned[0] and "tzlocal" in warned[0]
+    assert "__hotswap_migrate__" in warned[0]
+    assert not hasattr(zones.tzoffset, "label")  # what the warning says stayed old
+
+
+def test_a_metaclass_migration_hook_fills_its_classes(tree: Tree) -> None:
+    hook = "    def __hotswap_migrate__(cls):\n        cls.label = cls.__name__.upper()\n"
+    tree.write(factory=FACTORY.format(imports="", extra="", use="", hook=hook))
+    tree.write(zones=ZONES.format(pkg=tree.package))
+    tree.load("zones")
+    tree.write(factory=FACTORY.format(
+        imports="", extra="        cls.label = cls.__name__.upper()\n",
+        use="        instance.label = cls.label\n", hook=hook))
+    report = hotswap.update(tree.load("factory"))
+    assert not report.warnings
+    same_as_fresh(tree, "[pkg.zones.tzoffset('A').label, pkg.zones.tzlocal('B').label]")
+
+
+PLUGINS = '''
+class Plugin:
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.calls = []
+{extra}
+class Csv(Plugin):
+    pass
+
+class Json(Plugin):
+    pass
+'''
+
+
+def test_subclasses_made_before_a_new_init_subclass_get_what_it_computes(
+        tree: Tree) -> None:
+    tree.write(m=PLUGINS.format(extra=""))
+    m = tree.load("m")
+    calls = m.Csv.calls
+    tree.write(m=PLUGINS.format(extra="        cls.limit = 10\n        cls.key = cls.__name__\n"))
+    report = hotswap.update(m)
+    assert m.Csv.calls is calls  # what the old code set stays
+    assert any("limit" in n for n in report.notes)
+    warned = [w for w in report.warnings if "key" in w]
+    assert len(warned) == 1 and "Csv" in warned[0] and "Json" in warned[0]
+    assert tree.live("[pkg.m.Csv.limit, pkg.m.Json.limit]") == \
+        tree.fresh("[pkg.m.Csv.limit, pkg.m.Json.limit]")

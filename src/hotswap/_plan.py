@@ -17,12 +17,12 @@ from typing import Any
 
 from . import _derive
 from ._readers import rerun
-from ._diff import ModuleDiff, final_names
+from ._diff import ModuleDiff, Stmt, final_names
 from ._heap import frozen_note, walk
 from ._imports import importer_namespaces
 from ._ops import (MISSING, Call, FillAttrs, InstanceHook, Plan, Retarget, SetCell, SetFunction,
                    TrySetBases, changes_nothing, function_fields)
-from ._patch import dispatch
+from ._patch import dispatch, metaattrs
 from ._patch.enums import migrate_members
 from ._patch.functions import caches_in, incompatibility, nested_changes
 from ._patch.handover import hand_over
@@ -171,7 +171,10 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
         plan.add(rerun(code, live, classes, label, report.added, temporary))
         report.rerun.append(label)
     report.warnings.extend(staged.warnings)
-    _heap_work(module, staged, nested, reslots, plan, report, _gains(module, staged))
+    _heap_work(module, staged, nested, reslots, plan, report, _gains(module, staged),
+               diff.new.stmts)
+    metaattrs.fill_subclasses(module, staged.patches, diff.new.stmts, staged.namespace,
+                              plan, report)
     report.redecorated.extend(staged.redecorated)
     if "__hotswap_migrate__" in final and not diff.empty:
         previous = dict(live)  # the globals as they are before this update
@@ -221,7 +224,8 @@ def _owner(module: types.ModuleType, qualname: str) -> type | None:
 
 def _heap_work(module: types.ModuleType, staged: Staged,
                nested: list[tuple[types.CodeType, types.CodeType]], reslots: list[Reslot],
-               plan: Plan, report: Report, gains: list[Gain]) -> None:
+               plan: Plan, report: Report, gains: list[Gain],
+               stmts: list[Stmt] | None = None) -> None:
     """Everything that needs the heap, found in one walk: live closures of changed nested
     functions, old instances (for dataclass defaults and migration hooks, to count those
     lacking what a new constructor sets, and those whose class hid or gave back a slot),
@@ -328,6 +332,8 @@ def _heap_work(module: types.ModuleType, staged: Staged,
             if _hook_after(cls, edit):
                 hooks.append(InstanceHook(obj))
                 offered[label] = offered.get(label, 0) + 1
+    metaattrs.fill(gains, gained, found.instances, stmts or [], staged.namespace,
+                   getattr(module, "__file__", None) or module.__name__, plan, report)
     _count_lacking(gains, gained, found.instances, report)
     report.instances.extend(f"{n} ({k} given new field defaults)" for n, k in filled.items())
     report.instances.extend(f"{n} ({k} offered __hotswap_migrate__)" for n, k in offered.items())
