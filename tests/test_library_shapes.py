@@ -277,3 +277,29 @@ def test_subclasses_made_before_a_new_init_subclass_get_what_it_computes(
     assert len(warned) == 1 and "Csv" in warned[0] and "Json" in warned[0]
     assert tree.live("[pkg.m.Csv.limit, pkg.m.Json.limit]") == \
         tree.fresh("[pkg.m.Csv.limit, pkg.m.Json.limit]")
+
+
+# -- python-dateutil 2.8.1: a name moved from a package into the module it star-imports ----
+
+def test_a_name_moved_into_a_star_imported_module_stays_in_the_package(tree: Tree) -> None:
+    tree.write(__init__="from .tz import *\nUTC = make('utc')\n",
+               tz="def make(name):\n    return [name]\n")
+    pkg = tree.load()
+    tree.write(__init__="from .tz import *\n",
+               tz="def make(name):\n    return [name]\n\nUTC = make('utc')\n")
+    report = hotswap.update_many([pkg.tz, pkg])[1]
+    assert pkg.UTC is pkg.tz.UTC and f"{pkg.__name__}.UTC" not in report.removed
+    same_as_fresh(tree, "[pkg.UTC, pkg.UTC is pkg.tz.UTC, sorted(k for k in vars(pkg) "
+                        "if not k.startswith('__'))]")
+
+
+def test_a_name_the_package_stops_binding_comes_from_its_star_import(tree: Tree) -> None:
+    tree.write(__init__="from .tz import *\nfrom .tz import UTC\nLOCAL = ['own']\n",
+               tz="UTC = ['utc']\nLOCAL = ['tz']\n")
+    pkg = tree.load()
+    utc = pkg.UTC
+    tree.write(__init__="from .tz import *\n")
+    report = hotswap.update(pkg)
+    assert pkg.UTC is utc and pkg.LOCAL is pkg.tz.LOCAL
+    assert report.removed == [] and report.rebound == [f"{pkg.__name__}.LOCAL"]
+    same_as_fresh(tree, "[pkg.UTC, pkg.LOCAL, pkg.LOCAL is pkg.tz.LOCAL]")
