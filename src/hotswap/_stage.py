@@ -27,6 +27,7 @@ from ._fresh import fails_fresh_too
 from ._inputs import Inputs
 from ._diff import Change, ModuleDiff, Stmt, dirty_names, dump, final_names, with_refreshes
 from ._names import reads
+from ._patch.docs import compiled
 from ._patch.functions import clone, find_raw, incompatibility, lambdas_in, role_of
 from ._patch.lines import at_current_lines
 from ._patch.slots import SlotChange
@@ -676,7 +677,7 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
                     _bind_live(st, node.name)
             elif stmt is first and len(stmt.nodes) == 1 and is_docstring(stmt.nodes[0]) \
                     and not change.refresh:
-                st.ns["__doc__"] = stmt.nodes[0].value.value  # type: ignore[attr-defined]  # an Expr
+                st.ns["__doc__"] = compiled(stmt.nodes[0].value.value)  # type: ignore[attr-defined]  # an Expr
                 st.out.bound.append("__doc__")
                 continue
             else:

@@ -378,13 +378,13 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
             body.extend(s.nodes)
             rebind.extend(sorted(s.names))
     if new_doc != old_doc and docs.rebinder(new_stmts) is None:
-        edit.set["__doc__"] = new_doc  # else the statement binding it last has its say
+        edit.set["__doc__"] = docs.compiled(new_doc)  # else the last binder has its say
     ns: dict[str, Any] = {}
     since = len(st.out.patches)
     if body:
         ns = dict(cls.__dict__)
         if doc_read:
-            ns["__doc__"] = new_doc  # what the statements reading it see in a fresh run
+            ns["__doc__"] = docs.compiled(new_doc)  # what the statements reading it see
         if isinstance(ns.get("__annotations__"), dict):
             ns["__annotations__"] = dict(ns["__annotations__"])
         if st.inputs is not None and st.current is not None:
@@ -415,7 +415,7 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
         gone = {k for k, v in cls.__dict__.items() if _defined_in(v, qual)}
     for name in sorted(gone - final):
         if name == "__doc__":  # its binder is gone: the docstring (or None) is left
-            edit.set["__doc__"] = new_doc
+            edit.set["__doc__"] = docs.compiled(new_doc)
         elif name in cls.__dict__ and name not in _NEVER_MOVED:
             edit.delete.append(name)
     st.note_removed(removed, changes, final, shared,

@@ -11,12 +11,15 @@ statement runs them with the new text.
 
 from __future__ import annotations
 
+import ast
+
 from .._diff import Change, Stmt
-from .._stage import is_docstring
 
 
 def _is_docstring(s: Stmt) -> bool:
-    return len(s.nodes) == 1 and is_docstring(s.nodes[0])
+    node = s.nodes[0] if len(s.nodes) == 1 else None
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
+        and isinstance(node.value.value, str)
 
 
 def rebinder(stmts: list[Stmt]) -> Stmt | None:
@@ -45,3 +48,15 @@ def with_readers(changes: list[Change], stmts: list[Stmt]) -> list[Change]:
     running = {id(c.new) for c in out}
     out += [Change(s, s, refresh=True) for i, s in wanted.items() if i not in running]
     return sorted(out, key=lambda c: c.new.start)
+
+
+def compiled(doc: str | None) -> str | None:
+    """`doc` as the compiler stores a docstring in this Python (3.13 strips the common
+    indentation of its lines): asked of the compiler itself."""
+    if doc is None:
+        return None
+    tree = ast.Module(body=[ast.Expr(ast.Constant(doc))], type_ignores=[])
+    ns: dict[str, object] = {}
+    exec(compile(ast.fix_missing_locations(tree), "<docstring>", "exec"), ns)
+    value = ns.get("__doc__")
+    return value if isinstance(value, str) else doc
