@@ -167,6 +167,20 @@ def test_a_rerun_statement_only_adding_entries_runs_no_later_one(tree: Tree) -> 
     same_as_fresh(tree, "sorted(pkg.m.APP.routes.items())")
 
 
+def test_a_later_statement_computing_from_what_was_overwritten_keeps_its_new_value(
+        tree: Tree) -> None:
+    source = ('class Handler:\n    def __init__(self, mode):\n        self.mode = mode\n'
+              'S = {{}}\nS["debug"] = {debug}\nS["level"] = "DEBUG" if S["debug"] else "INFO"\n'
+              'S["handler"] = Handler(S["level"])\n')
+    tree.write(m=source.format(debug="False"))
+    m = tree.load("m")
+    tree.write(m=source.format(debug="True"))
+    report = hotswap.update(m)
+    assert len(report.rerun) == 3
+    probe = '[pkg.m.S["level"], pkg.m.S["handler"].mode]'
+    assert tree.live(probe) == tree.fresh(probe) == ["DEBUG", "DEBUG"]
+
+
 # -- (B) python-dateutil `tzoffset`: a metaclass whose new __init__ sets more on each class --
 
 FACTORY = '''

@@ -207,17 +207,26 @@ class Keeper:
         for (path, owner, entries), was in zip(containers, before, strict=True):
             if any(entries.get(k, _NONE) is not v for k, v in was.items()):
                 self.overwritten.add(path)
-            if target:
+            if target and self._independent(stmt):
                 self._keep(owner, entries, was)
         return True
+
+    def _independent(self, stmt: Stmt) -> bool:
+        """Whether what `stmt` stores is computed without reading the objects overwritten
+        here (it names them only as what it changes): else what it makes now may rightly
+        differ from what it made at import (``S["level"] = "x" if S["debug"] else "y"``)."""
+        roots = {p.partition(".")[0] for p in self.overwritten}
+        bases = _bases(stmt)
+        return all(id(n) in bases for top in stmt.nodes for n in ast.walk(top)
+                   if isinstance(n, ast.Name) and n.id in roots)
 
     def _keep(self, owner: Any, entries: Any, was: dict[Any, Any]) -> None:
         original = self.original.get(id(entries), {})
         for key, value in list(entries.items()):
             old = original.get(key, _NONE)
             if value is was.get(key, _NONE) or old is _NONE or old is value \
-                    or type(old) is not type(value):
-                continue
+                    or type(old) is not type(value) or type(value) in _PLAIN:
+                continue  # (a plain value has no identity to keep: the new one is right)
             if entries is owner:
                 entries[key] = old
             else:
@@ -225,3 +234,26 @@ class Keeper:
 
 
 _NONE: Any = object()
+_PLAIN = (str, bytes, int, float, complex, bool, tuple, frozenset, type(None))
+
+
+def _bases(stmt: Stmt) -> set[int]:
+    """Ids of the names at the root of the expressions reaching what `stmt` changes in
+    place (as `changed` reads them)."""
+    out: set[int] = set()
+    for top in stmt.nodes:
+        for n in ast.walk(top):
+            target: ast.expr | None = None
+            if isinstance(n, (ast.Attribute, ast.Subscript)) and \
+                    isinstance(n.ctx, (ast.Store, ast.Del)):
+                target = n.value
+            elif isinstance(n, ast.Call):
+                if isinstance(n.func, ast.Attribute):
+                    target = n.func.value
+                elif isinstance(n.func, ast.Name) and n.func.id in _SETTERS and n.args:
+                    target = n.args[0]
+            while isinstance(target, ast.Attribute):
+                target = target.value
+            if isinstance(target, ast.Name):
+                out.add(id(target))
+    return out
