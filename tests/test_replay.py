@@ -92,6 +92,28 @@ def test_every_difference_from_a_fresh_process_is_reported() -> None:
     assert not silent, "\n".join(silent)
 
 
+def test_the_warnings_of_a_report_explain_a_step(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks.replay.updaters import Hotswap
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    source = ("class Counter:\n    def __init__(self):\n        self.count = 0\n{extra}"
+              "BUILT = Counter()\n")
+    (tmp_path / "hs_replay_warned.py").write_text(source.format(extra=""))
+    import hs_replay_warned  # noqa: F401
+    try:
+        (tmp_path / "hs_replay_warned.py").write_text(
+            source.format(extra="        self.limit = 3\n"))
+        log = Hotswap().update(["hs_replay_warned"])
+    finally:
+        sys.modules.pop("hs_replay_warned", None)
+    warned = [e for e in log.entries if "warning:" in e and "limit" in e]
+    assert len(warned) == 1
+    step = judge(_step({"t::a": "failed"}, log.entries, []), {"t::a": "passed"}, [])
+    assert not step.silent and warned[0] in step.explanations
+
+
 def test_a_run_borrows_the_peers_of_an_earlier_run_of_the_same_plan() -> None:
     from benchmarks.replay.__main__ import _take_peers
 

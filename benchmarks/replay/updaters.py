@@ -24,7 +24,7 @@ class StepLog:
     """What a tool said about one step: refusals, report entries, full reports."""
 
     refusals: list[str] = field(default_factory=list)
-    entries: list[str] = field(default_factory=list)  # skipped (left old) and notes
+    entries: list[str] = field(default_factory=list)  # left old, notes and warnings
     reports: list[str] = field(default_factory=list)  # the full text, for the record
 
 
@@ -77,6 +77,7 @@ class Hotswap(Updater):
             log.entries.extend(f"{report.module}: left old: {name}: {why}"
                                for name, why in report.skipped)
             log.entries.extend(f"{report.module}: note: {note}" for note in report.notes)
+            log.entries.extend(f"{report.module}: warning: {w}" for w in report.warnings)
         return log
 
 

@@ -23,7 +23,7 @@ from . import _plan, _report
 from ._apply import LOCK, Applied, Stale, apply, undo_all
 from ._diff import ModuleDiff, Segmentation, diff, segment, whole
 from ._errors import UpdateError, _text, failure
-from ._imports import dependency_order, follow_stars, rebind_importers
+from ._imports import dependency_order, follow_stars, layout_of, rebind_importers
 from ._log import log
 from ._ops import MISSING, Plan, SetItem, Undo
 from ._plain import dataclass, field
@@ -273,8 +273,17 @@ def _planned(module: ModuleType, path: str, module_diff: ModuleDiff, staged: Sta
     except (Exception, SystemExit) as exc:
         staged.restore()
         raise failure(name, path, exc, "the new source failed while staging") from exc
-    if stale:  # names a module it star-imports from changed: take what it exports now
-        for alias, (before, after) in follow_stars(module, stale, plan).items():
+    # Names a module it star-imports from changed, and names its own source stopped
+    # binding (a star import may give them now): each takes what a fresh import binds.
+    dropped = _dropped(name, report) if module_diff.old is not None else frozenset()
+    if stale or dropped:
+        layout = layout_of(module, [n for s in module_diff.new.stmts for n in s.nodes])
+        for alias, (before, after) in follow_stars(module, stale | dropped, plan,
+                                                   layout).items():
+            if alias in dropped:
+                report.removed.remove(f"{name}.{alias}")
+            if before is after:
+                continue  # kept: a star import gives what its own statement gave
             if after is MISSING:
                 report.removed.append(f"{name}.{alias}")
             else:
@@ -295,6 +304,13 @@ def _planned(module: ModuleType, path: str, module_diff: ModuleDiff, staged: Sta
     if not report.changed:
         report.notes.append(_report.NO_CODE_CHANGED)
     return plan, followers
+
+
+def _dropped(modname: str, report: Report) -> frozenset[str]:
+    """The module's globals the plan removes, its source binding them no more."""
+    prefix = f"{modname}."
+    return frozenset(e[len(prefix):] for e in report.removed
+                     if e.startswith(prefix) and "." not in e[len(prefix):])
 
 
 def transaction(targets: Sequence[ModuleType | str], *, dry_run: bool = False,

@@ -107,10 +107,16 @@ def _parsed(module: Any) -> tuple[list[tuple[str, str, str]], _Layout]:
         tree = ast.parse(text)
     except SyntaxError:
         return [], []
-    package = getattr(module, "__package__", None)
+    imports, layout = _read(tree.body, getattr(module, "__package__", None))
+    _PARSED[module.__name__] = (text, imports, layout)
+    return imports, layout
+
+
+def _read(body: list[ast.stmt], package: str | None
+          ) -> tuple[list[tuple[str, str, str]], _Layout]:
     imports = []
     layout: _Layout = []
-    for stmt in tree.body:
+    for stmt in body:
         for node in ast.walk(stmt):
             if isinstance(node, ast.ImportFrom):
                 source = resolve(node.module or "", node.level, package)
@@ -120,8 +126,13 @@ def _parsed(module: Any) -> tuple[list[tuple[str, str, str]], _Layout]:
                 if any(a.name == "*" for a in node.names):
                     layout.append((source, frozenset()))
         layout.append((None, bound_names(stmt)))
-    _PARSED[module.__name__] = (text, imports, layout)
     return imports, layout
+
+
+def layout_of(module: Any, body: list[ast.stmt]) -> _Layout:
+    """The layout (see `_layout`) of a module's new source, while it is being applied: the
+    one the registry knows is the source it was built from."""
+    return _read(body, getattr(module, "__package__", None))[1]
 
 
 def _from_imports(module: Any) -> list[tuple[str, str, str]]:
@@ -263,21 +274,24 @@ def _star_importers_of(modname: str, delta: dict[str, tuple[Any, Any]]
             if any(source == modname for source, _ in _layout(other))]
 
 
-def follow_stars(module: Any, names: frozenset[str], plan: Plan) -> dict[str, tuple[Any, Any]]:
+def follow_stars(module: Any, names: frozenset[str], plan: Plan,
+                 layout: _Layout | None = None) -> dict[str, tuple[Any, Any]]:
     """Plan the globals among `names` that a module's star imports give: each takes what a
     fresh import binds, the value exported by the last star import exporting it (or
     leaves, when none does any more), unless a statement of the module's own binds it
-    after them. Returns name -> (old, new), MISSING for a side that has none."""
-    layout = _layout(module)
+    after them. Returns name -> (old, new), MISSING for a side that has none. `layout`:
+    the module's, when its own source is changing (see `layout_of`)."""
+    layout = _layout(module) if layout is None else layout
     if not any(source is not None for source, _ in layout):
         return {}
     namespace = module.__dict__
     views = _Views(plan)
+    planned = _planned(namespace, plan)  # the plan may remove a name its source binds no more
     out: dict[str, tuple[Any, Any]] = {}
     for name in sorted(names):
         value = _star_value(layout, name, views)
         current = namespace.get(name, MISSING)
-        if value is _OWN or value is current:
+        if value is _OWN or value is planned.get(name, MISSING):
             continue
         plan.set_item(namespace, name, value)
         out[name] = (current, value)

@@ -16,12 +16,12 @@ import typing
 from typing import Any
 
 from . import _derive, _report
-from ._diff import ModuleDiff, final_names
+from ._diff import ModuleDiff, Stmt, final_names
 from ._heap import frozen_note, walk
 from ._imports import importer_namespaces
 from ._ops import (MISSING, Call, FillAttrs, InstanceHook, Plan, SetCell, SetFunction,
                    changes_nothing, function_fields)
-from ._patch import dispatch
+from ._patch import dispatch, metaattrs
 from ._patch.abstract import recompute_abstract, refresh_type_checks
 from ._patch.enums import migrate_members
 from ._patch.functions import caches_in, incompatibility, nested_changes
@@ -88,7 +88,9 @@ class Planner:
         self.reline()
         self.rerun_derived()
         heap_work(self.module, self.staged, self.nested, self.reslots, self.plan,
-                  self.report, _gains(self.module, self.staged))
+                  self.report, _gains(self.module, self.staged), self.diff.new.stmts)
+        metaattrs.fill_subclasses(self.module, self.staged.patches, self.diff.new.stmts,
+                                  self.staged.namespace, self.plan, self.report)
         self.report.redecorated.extend(self.staged.for_report.redecorated)
         self.module_hook()
         _derive.finish(self.staged, self.plan, self.derived)  # adapters, safety net
@@ -280,7 +282,8 @@ def _owner(module: types.ModuleType, qualname: str) -> type | None:
 
 def heap_work(module: types.ModuleType, staged: Staged,
               nested: list[tuple[types.CodeType, types.CodeType]], reslots: list[Reslot],
-              plan: Plan, report: Report, gains: list[Gain]) -> None:
+              plan: Plan, report: Report, gains: list[Gain],
+              stmts: list[Stmt] | None = None) -> None:
     """Everything that needs the heap, found in one walk: live closures of changed nested
     functions, old instances (for dataclass defaults and migration hooks, to count those
     lacking what a new constructor sets, and those whose class hid or gave back a slot),
@@ -332,6 +335,8 @@ def heap_work(module: types.ModuleType, staged: Staged,
     move_all(moves, plan, report, found)  # holders of the instances to move
     del moves
     _fill_and_offer(needing, found.instances, plan, report)
+    metaattrs.fill(gains, gained, found.instances, stmts or [], staged.namespace,
+                   getattr(module, "__file__", None) or module.__name__, plan, report)
     _count_lacking(gains, gained, found.instances, report)
 
 

@@ -38,14 +38,18 @@ class BodyStager:
 
     def to_run(self, changes: list[Change], removed: list[Stmt], live_defs: set[str],
                dirty: set[str] | frozenset[str], refresh: bool = True,
-               old_version: Callable[[Stmt], Stmt | None] = lambda s: None) -> list[Change]:
+               old_version: Callable[[Stmt], Stmt | None] = lambda s: None,
+               grow: Callable[[list[Change]], list[Change]] | None = None) -> list[Change]:
         """`changes`, plus the unchanged statements that must run again (when `refresh`):
         those reading a name rebound (`dirty`, or by a change; `live_defs` keep their
-        identity and rebind nothing), and a def binding a name last now that the one that
-        did is gone. A definition run again unchanged gets `old_version` of it (None:
-        itself) as its old version: the one whose lines the live code was compiled at."""
+        identity and rebind nothing), those `grow` adds to them, and a def binding a name
+        last now that the one that did is gone. A definition run again unchanged gets
+        `old_version` of it (None: itself) as its old version: the one whose lines the
+        live code was compiled at."""
         if refresh:
             changes = with_refreshes(self.new, changes, live_defs, dirty)
+            if grow is not None:
+                changes = grow(changes)
         changes = with_new_last_defs(self.old, removed, changes, self.last)
         return [Change(c.new, old_version(c.new) or c.old, c.layout, c.refresh)
                 if c.refresh and c.old is c.new else c for c in changes]

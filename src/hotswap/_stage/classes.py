@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 from .. import _derive
 from .._diff import (Change, Definition, Kind, Stmt, dump, group, mangle, pair)
+from .._patch import docs
 from .._gil import hold_afresh, other_threads
 from .._names import bound_names, reads
 from .._ops import MISSING, Plan
@@ -323,6 +324,12 @@ class ClassBodyStager(BodyStager):
                                          delta - offset))
         else:
             changes, self.removed = [Change(s) for s in self.new], []
+        self.new_doc = ast.get_docstring(node, clean=False)
+        self.old_doc = ast.get_docstring(old, clean=False) if old is not None else cls.__doc__
+        # statements reading `__doc__` while it is the docstring run again with its new text
+        self.doc_read = self.new_doc != self.old_doc and bool(docs.readers(self.new))
+        if self.doc_read:
+            changes = docs.with_readers(changes, self.new)
         # A definition run again unchanged is paired with the old one `pair` matches it
         # with (same kind and name, in order): the old syntax is the one whose lines
         # `offset` maps to the live code (a def sharing its name is looked up on its live
@@ -341,11 +348,8 @@ class ClassBodyStager(BodyStager):
     def stage(self) -> None:
         st, cls, edit = self.st, self.cls, self.edit
         self.run(self.changes)
-        new_doc = ast.get_docstring(self.node, clean=False)
-        old_doc = ast.get_docstring(self.old_node, clean=False) if self.old_node is not None \
-            else cls.__doc__
-        if new_doc != old_doc:
-            edit.set["__doc__"] = new_doc
+        if self.new_doc != self.old_doc and docs.rebinder(self.new) is None:
+            edit.set["__doc__"] = docs.compiled(self.new_doc)  # else the last binder's say
         since = len(st.out.patches)
         ns = self.run_shell()
         self.set_entries(ns, since)
@@ -353,7 +357,9 @@ class ClassBodyStager(BodyStager):
         for name in gone_names(self.removed, self.changes, self.final,
                                None if self.old_node is not None else cls.__dict__,
                                lambda value: made_by_class(value, self.qual)):
-            if name in cls.__dict__ and name not in _NEVER_MOVED:
+            if name == "__doc__":  # its binder is gone: the docstring (or None) is left
+                edit.set["__doc__"] = docs.compiled(self.new_doc)
+            elif name in cls.__dict__ and name not in _NEVER_MOVED:
                 edit.delete.append(name)
         self.note_removed(self.removed, self.changes, self.entry, self.qual + ".",
                           self.offset)
@@ -401,8 +407,14 @@ class ClassBodyStager(BodyStager):
         def code_of(probe: ast.stmt) -> types.CodeType | None:
             return code_named(shell_code(st, chain, [probe]), name)
 
-        self.stage_def(change, node, f"{self.qual}.{name}", self.entry, self.body, code_of,
-                       self.offset)
+        dirty = st.dirty
+        if self.doc_read and "__doc__" in change.new.reads:  # its decorators read the text
+            st.dirty = dirty | {"__doc__"}
+        try:
+            self.stage_def(change, node, f"{self.qual}.{name}", self.entry, self.body,
+                           code_of, self.offset)
+        finally:
+            st.dirty = dirty
         self.rebind.append(mangle(self.private, name))
 
     def on_text(self, change: Change) -> None:
@@ -420,6 +432,8 @@ class ClassBodyStager(BodyStager):
         if not self.body:
             return {}
         ns = dict(cls.__dict__)
+        if self.doc_read:
+            ns["__doc__"] = docs.compiled(self.new_doc)  # what the statements reading it see
         if isinstance(ns.get("__annotations__"), dict):
             ns["__annotations__"] = dict(ns["__annotations__"])
         if st.inputs is not None and st.current is not None:

@@ -14,10 +14,11 @@ import ast
 import sys
 import types
 
-from .. import _frameworks
+from .. import _frameworks, _mutators
 from .._diff import Change, Kind, ModuleDiff, Stmt, dirty_names, with_refreshes
 from .._fresh import fails_fresh_too
 from .._inputs import Inputs
+from .._patch.docs import compiled
 from .._patch.lines import at_current_lines
 from .._readers import readers
 from . import classes
@@ -154,9 +155,19 @@ class ModuleStager(BodyStager):
         # version; its live function stands where the old one stood, which a def sharing
         # its name is recognised by: give it the old statement it was shifted from.
         old_at = {s.start + d: s for s, d in diff.shifted}
+        # unchanged statements run again for what they change in place (see `_mutators`)
+        self.why: dict[int, str] = {}
+
+        def with_changers(changes: list[Change]) -> list[Change]:
+            changes, self.why = _mutators.follow(diff.new.stmts, changes, live_defs, stale,
+                                                 st.live)
+            return changes
         self.changes = self.to_run(
             diff.changes, diff.removed, live_defs, stale, refresh=not whole,
-            old_version=lambda s: old_at.get(s.start) if s.kind is Kind.DEF else None)
+            old_version=lambda s: old_at.get(s.start) if s.kind is Kind.DEF else None,
+            grow=with_changers)
+        self.keeper = _mutators.Keeper(st.ns, diff.new.stmts, self.why,
+                                       _mutators.reaches_module(st.live, diff.new.stmts))
         # Run whole, the module still binds live only what the fast path would: the
         # changed statements and those reading what they rebind; the others keep their
         # live values.
@@ -241,16 +252,17 @@ class ModuleStager(BodyStager):
         if stmt is not self.first or change.refresh:
             self.on_other(change)  # a string statement, not the docstring
             return
-        self.st.ns["__doc__"] = stmt.nodes[0].value.value  # type: ignore[attr-defined]  # an Expr
+        self.st.ns["__doc__"] = compiled(stmt.nodes[0].value.value)  # type: ignore[attr-defined]  # an Expr
         self.st.out.bound.append("__doc__")
 
     def on_other(self, change: Change) -> None:
         st, stmt = self.st, change.new
-        st.run([at_current_lines(n, stmt) for n in stmt.nodes])
-        if change.old is not None:
-            st.pair_lambdas(change)
-        text = ast.unparse(stmt.nodes[0]).splitlines()[0]
-        st.out.for_report.rerun.append(f"line {stmt.lineno}: {text[:60]}")
+        if self.keeper.run(stmt, st.run, [at_current_lines(n, stmt) for n in stmt.nodes]):
+            if change.old is not None:
+                st.pair_lambdas(change)
+            text = ast.unparse(stmt.nodes[0]).splitlines()[0]
+            st.out.for_report.rerun.append(
+                f"line {stmt.lineno}: {text[:60]}{self.why.get(id(stmt), '')}")
         self.ran(change, None)
 
     def ran(self, change: Change, node: Def | ast.ClassDef | None) -> None:
