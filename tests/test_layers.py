@@ -38,7 +38,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("watching", ["_watch", "_warm", "_trust"]),
     ("engine", ["_engine"]),
     ("planning", ["_plan"]),
-    ("staging", ["_stage.*", "_fresh", "_inputs", "_readers"]),
+    ("staging", ["_stage.*", "_fresh", "_inputs", "_readers", "_mutators"]),
     ("registries", ["_registries"]),
     ("surgery", ["_patch.*", "_derive", "_records", "_frameworks.*", "_stale", "_frames",
                  "_apply", "_gil", "_park", "_imports"]),
