@@ -77,3 +77,17 @@ def test_random_rebinding_edits_leave_the_names_of_a_fresh_import(modules, data)
         source = render(body)
         mf.update(source)
         assert names_of(mf.module) == names_of(modules.fresh(source)), source
+
+
+def test_a_binder_run_for_a_later_statement_gives_back_what_a_changed_one_bound(
+        modules) -> None:
+    """Found by the random test: line 8 reads C (changed above), so line 6 runs for it,
+    which needs B (deleted at line 7), so line 4 runs, which needs A as line 3 left it.
+    Line 5 had already bound A anew from the changed C: running line 3 for line 4 must
+    not leave A at line 3's value."""
+    old = ("C = 0\nA = 0\nA = 0\nB = A * 2 + 0\nA = C * 2 + 0\nC = B * 2 + 0\ndel B\n"
+           "C = C * 2 + 0\nT = 0\n")
+    new = old.replace("C = 0\n", "C = 1\n", 1)
+    mf = modules(old)
+    mf.update(new)
+    assert names_of(mf.module) == names_of(modules.fresh(new)) == {"A": 2, "C": 0, "T": 0}

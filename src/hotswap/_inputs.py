@@ -9,7 +9,9 @@ reads what it binds (``NAMES = NAMES + [...]``), when a statement run in staging
 from above but an unchanged binder stands in between, or when the module deleted the
 name (``import operator`` ... ``del operator``). In each case the binder above runs again
 in staging first, as a fresh import runs it (its own inputs made right the same way);
-its names stay in staging only. A name no statement above binds is unbound for the
+its names stay in staging only while the statement runs: then each takes back the value
+it had before (a changed statement further up may have bound it already, and a fresh
+import reads that value from there on). A name no statement above binds is unbound for the
 statement, as in a fresh import (a builtin shows through: ``len = wrap(len)``).
 
 The common edit, a body, reads nothing here: a definition whose header did not change is
@@ -29,6 +31,8 @@ from ._patch.lines import at_current_lines
 if TYPE_CHECKING:
     from ._stage import Stage
 
+_ABSENT = object()  # a name (or a binder) not there
+
 
 class Inputs:
     """Keeps, through one staging, which statement each staged name's value comes from."""
@@ -39,6 +43,9 @@ class Inputs:
         self.last = last  # name -> the statement binding it last in the new source
         self.source: dict[str, Stmt | None] = {}  # staged name -> its binder (None: unbound)
         self._binders: dict[str, list[Stmt]] | None = None
+        # name -> (its staged value, its binder) before a binder above ran for a statement
+        # (_ABSENT: it had none), given back once that statement ran
+        self._saved: dict[str, tuple[object, object]] = {}
 
     def before(self, c: Change) -> None:
         """Make what the statement of `c` reads right, before it runs."""
@@ -57,6 +64,30 @@ class Inputs:
         for name in stmt.names | stmt.deleted:
             self.source[name] = stmt
 
+    def done(self, stmt: Stmt) -> None:
+        """After the statement `before` prepared ran: the names binders above it bound
+        for it take back their values, except those it bound itself."""
+        ns, saved = self.st.ns, self._saved
+        self._saved = {}
+        for name, (value, source) in saved.items():
+            if name in stmt.names or name in stmt.deleted:
+                continue
+            if value is _ABSENT:
+                ns.pop(name, None)
+            else:
+                ns[name] = value
+            if source is _ABSENT:
+                self.source.pop(name, None)
+            else:
+                self.source[name] = source  # type: ignore[assignment]  # a Stmt or None
+        self.ran(stmt)
+
+    def _save(self, names: frozenset[str] | set[str]) -> None:
+        for name in names:
+            if name not in self._saved:
+                self._saved[name] = (self.st.ns.get(name, _ABSENT),
+                                     self.source.get(name, _ABSENT))
+
     def _have(self, name: str) -> bool:
         return name in self.st.ns or hasattr(builtins, name)
 
@@ -73,6 +104,7 @@ class Inputs:
             elif above is last and (above is None or name in self.st.ns):
                 continue  # the live value is that of the binder above: none is below
             if above is None:
+                self._save({name})
                 self.st.ns.pop(name, None)
                 self.source[name] = None
                 continue
@@ -80,6 +112,7 @@ class Inputs:
                 continue
             seen.add(id(above))
             self._ensure(above, _reads(above), seen)
+            self._save(above.names | above.deleted)
             self.st.run([at_current_lines(n, above) for n in above.nodes])
             text = ast.unparse(above.nodes[0]).splitlines()[0][:60]
             self.st.out.for_report.rerun.append(

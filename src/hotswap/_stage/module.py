@@ -271,7 +271,7 @@ class ModuleStager(BodyStager):
         st, stmt = self.st, change.new
         if self.whole and node is not None:
             _bind_live(st, node.name)
-        self.inputs.ran(stmt)
+        self.inputs.done(stmt)
         if self.binding is not None and change.refresh and id(stmt) not in self.binding:
             if node is None:
                 st.out.for_report.again.append(st.out.for_report.rerun.pop())
