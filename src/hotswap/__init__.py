@@ -11,15 +11,11 @@ almost nothing.
 
 from __future__ import annotations
 
-import gc
 import os
 
+# Read first, before anything else is imported (see _frozen); the old name stays for tests.
+from ._frozen import AT_IMPORT as _FROZEN_AT_IMPORT  # noqa: F401
 from . import _sources
-
-# What was frozen (gc.freeze()) before hotswap was imported: on 3.12, a few hundred constant
-# tuples of CPython's own, frozen as the interpreter starts. Read here, not when the engine
-# loads (at the first update, maybe after a server froze its heap): see _heap.frozen_note.
-_FROZEN_AT_IMPORT = gc.get_freeze_count()
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs more than all the rest
 if TYPE_CHECKING:

@@ -166,7 +166,7 @@ def finish(staged: Staged, plan: Any, update: Update) -> None:
     update.functions.extend(p.live for p in staged.patches if not p.layout)
     _report_frames(staged, update)
     changed = update.reshaped = _stale.reshaped(staged.patches)
-    update.containers = [d.container for d in staged.registrations]
+    update.containers = [delta.container for delta in staged.registrations]
     for op in after(update):  # each adapter tells whether the update concerns it
         plan.add(op)
     if changed and update.report is not None:

@@ -12,10 +12,30 @@ old ones, shifted. A one-line body edit in a huge module therefore parses one fu
 from __future__ import annotations
 
 import ast
+import enum
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ._names import bound_names, deleted_names, reads
+
+
+class Kind(enum.StrEnum):
+    """What a statement is, as far as staging a body treats it differently."""
+
+    DEF = "def"  # one def (async included): matched by name, patched in place
+    CLASS = "class"  # one class statement: matched by name, its body staged in turn
+    TEXT = "text"  # a lone string constant: a docstring where it comes first
+    OTHER = "other"  # everything else: run again when changed
+
+
+class Definition(NamedTuple):
+    """A lone def or class statement's kind and name: how the old and new versions of a
+    definition are matched. (A string enum, so that it still equals ``("def", name)``.)"""
+
+    kind: Kind
+    name: str
 
 
 @dataclass(frozen=True)
@@ -34,7 +54,7 @@ class Stmt:
         return self if delta == 0 else Stmt(self.start + delta, self.end + delta, self.nodes,
                                             self.names, self.deleted, self.text, self.reads)
 
-    definition: tuple[str, str] | None = field(init=False, compare=False)
+    definition: Definition | None = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "definition", _definition(self.nodes))
@@ -43,22 +63,44 @@ class Stmt:
     def lineno(self) -> int:
         return self.start + 1
 
+    @property
+    def kind(self) -> Kind:
+        if self.definition is not None:
+            return self.definition.kind
+        node = self.nodes[0] if len(self.nodes) == 1 else None
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
+                and isinstance(node.value.value, str):
+            return Kind.TEXT
+        return Kind.OTHER
+
     def same_code(self, other: Stmt) -> bool:
         if self.text is not None and self.text == other.text:
             return True
         return dump(self.nodes) == dump(other.nodes)
 
 
-def _definition(nodes: tuple[ast.stmt, ...]) -> tuple[str, str] | None:
-    """("def"|"class", name) for a lone definition, which is matched by name."""
+def _definition(nodes: tuple[ast.stmt, ...]) -> Definition | None:
+    """The kind and name of a lone definition, which is matched by name."""
     if len(nodes) != 1:
         return None
     node = nodes[0]
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return ("def", node.name)
+        return _def_named(node.name)
     if isinstance(node, ast.ClassDef):
-        return ("class", node.name)
+        return _class_named(node.name)
     return None
+
+
+# Every statement made (shifted ones included) gets its definition: a NamedTuple costs
+# ten times a plain tuple to make, so each is made once per name and shared.
+@functools.lru_cache(maxsize=4096)
+def _def_named(name: str) -> Definition:
+    return Definition(Kind.DEF, name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _class_named(name: str) -> Definition:
+    return Definition(Kind.CLASS, name)
 
 
 def dump(nodes: Sequence[ast.AST] | ast.AST | None) -> str:
@@ -111,7 +153,7 @@ def group(body: list[ast.stmt], lines: list[str] | None = None, base: int = 0,
     """
     stmts: list[Stmt] = []
     for node in body:
-        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        first = min([node.lineno] + [deco.lineno for deco in getattr(node, "decorator_list", [])])
         start, end = first - 1, node.end_lineno or node.lineno
         if stmts and start < stmts[-1].end:
             prev = stmts.pop()
@@ -248,7 +290,7 @@ def pair(old: list[Stmt], new: list[Stmt]
     changes: list[Change] = []
     removed: list[Stmt] = []
     moved: list[tuple[Stmt, int]] = []
-    by_def: dict[tuple[str, str], list[Stmt]] = {}
+    by_def: dict[Definition, list[Stmt]] = {}
     by_code: dict[str, list[Stmt]] = {}
     for s in old:
         key = s.definition
@@ -297,16 +339,17 @@ def pair(old: list[Stmt], new: list[Stmt]
     return changes, removed, moved
 
 
-def whole(d: ModuleDiff) -> ModuleDiff:
-    """`d` with every statement of the new source to run, in order: the changed ones with
-    their old versions, the others as their own (run again unchanged, see `Change`). What
+def whole(module_diff: ModuleDiff) -> ModuleDiff:
+    """`module_diff` with every statement of the new source to run, in order: the changed
+    ones with their old versions, the others as their own (run again unchanged, see `Change`). What
     left the source still leaves it. An unchanged statement that binds and deletes nothing
     (``register(handler)``, ``print(...)``) is not run again: its effect on the program
     is there already, and later statements read nothing from it."""
-    changed = {id(c.new): c for c in d.changes}
-    changes = [changed.get(id(s)) or Change(s, s, refresh=True) for s in d.new.stmts
+    changed = {id(c.new): c for c in module_diff.changes}
+    changes = [changed.get(id(s)) or Change(s, s, refresh=True) for s in module_diff.new.stmts
                if id(s) in changed or s.names or s.deleted]
-    return ModuleDiff(d.old, d.new, changes, d.removed, d.unchanged, d.shifted)
+    return ModuleDiff(module_diff.old, module_diff.new, changes, module_diff.removed,
+                      module_diff.unchanged, module_diff.shifted)
 
 
 def with_refreshes(stmts: list[Stmt], changes: list[Change], live_defs: set[str],
@@ -320,8 +363,8 @@ def with_refreshes(stmts: list[Stmt], changes: list[Change], live_defs: set[str]
     rebound outside (a class body reads the module's).
     """
     def rebinds(s: Stmt) -> bool:
-        kind = s.definition
-        return kind is None or kind[1] not in live_defs
+        definition = s.definition
+        return definition is None or definition.name not in live_defs
 
     if not dirty and not any(rebinds(c.new) for c in changes if not c.layout):
         return changes  # body edits only: nothing is rebound, nothing to refresh
@@ -346,7 +389,7 @@ def dirty_names(changes: list[Change], live_defs: set[str]) -> set[str]:
     """Names the changes rebind (definitions that keep their identity rebind nothing)."""
     out: set[str] = set()
     for c in changes:
-        kind = c.new.definition
-        if not c.layout and (kind is None or kind[1] not in live_defs):
+        definition = c.new.definition
+        if not c.layout and (definition is None or definition.name not in live_defs):
             out |= c.new.names
     return out

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from . import _plan
-from ._apply import LOCK, Stale, apply, undo_all
+from . import _plan, _report
+from ._apply import LOCK, Applied, Stale, apply, undo_all
 from ._diff import ModuleDiff, Segmentation, diff, segment, whole
 from ._errors import UpdateError, _text, failure
 from ._imports import dependency_order, follow_stars, rebind_importers
@@ -43,7 +43,7 @@ class CheckFailed(UpdateError):
 
 
 @dataclass
-class _Applied:
+class _HistoryEntry:
     """What rollback needs to undo one applied update."""
 
     undo: list[Undo]
@@ -55,7 +55,7 @@ class _Applied:
 class _ModuleState:
     segmentation: Segmentation | None = None
     generation: int = 0
-    history: deque[_Applied] = field(default_factory=lambda: deque(maxlen=_history_limit))
+    history: deque[_HistoryEntry] = field(default_factory=lambda: deque(maxlen=_history_limit))
     owner: weakref.ref[ModuleType] | None = None
 
 
@@ -155,35 +155,63 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
     report = Report(name, dry_run=dry_run, generation=state.generation)
     baseline = REGISTRY.baseline(name, module)
     if baseline is not None and text == baseline and not stale:
-        report.notes.append("source unchanged: nothing to do")
+        report.notes.append(_report.SOURCE_UNCHANGED)
         return _finish(report, start)
-    old = state.segmentation
-    if old is None or baseline is None or old.text != baseline:
-        old = None
-        if baseline is not None:
-            try:
-                old = segment(baseline, path)
-            except SyntaxError:
-                old = None
+    old = _baseline_segmentation(state.segmentation, baseline, path)
     if old is None:
-        report.notes.append("the source this module was built from is unknown: every "
-                            "statement was re-run in staging; identities were kept")
+        report.notes.append(_report.BASELINE_UNKNOWN)
     try:
-        d = diff(old, text, path)
+        module_diff = diff(old, text, path)
     except SyntaxError as exc:
         raise failure(name, path, exc, "cannot compile the new source of") from exc
-    staged, d = _stage_or_whole(module, path, d, stale, report)
+    staged, module_diff = _stage_or_whole(module, path, module_diff, stale, report)
+    outcome = _plan_and_apply(module, path, module_diff, staged, report, old is not None,
+                              stale, dry_run, batch)
+    if isinstance(outcome, Report):
+        return _finish(outcome, start)
+    applied, report, followers = outcome
+    if applied.inside:
+        report.notes.append(_report.applied_inside(applied.inside))
+    if applied.stalled:
+        report.notes.append(_report.stalled(*applied.stalled))
+    undo = applied.undo
+    undo.insert(0, staged.restore)  # undone last: decorators had set them before it all
+    report.duration = time.perf_counter() - start
+    return _Done(module, path, text, baseline, old, module_diff.new, undo, report, followers,
+                 followed=stale)
+
+
+def _baseline_segmentation(kept: Segmentation | None, baseline: str | None,
+                           path: str) -> Segmentation | None:
+    """The segmentation of the source the module was built from: the one kept, if it is
+    of that text, else parsed again (None: the baseline is unknown or does not parse)."""
+    if kept is not None and baseline is not None and kept.text == baseline:
+        return kept
+    if baseline is None:
+        return None
+    try:
+        return segment(baseline, path)
+    except SyntaxError:
+        return None
+
+
+def _plan_and_apply(module: ModuleType, path: str, module_diff: ModuleDiff, staged: Staged,
+                    report: Report, baseline_known: bool, stale: frozenset[str],
+                    dry_run: bool, batch: Sequence[ModuleType]
+                    ) -> Report | tuple[Applied, Report, dict[str, set[str]]]:
+    """Plan the update and apply it: planned again (from a copy of the report as staging
+    left it) when another thread made objects the heap walk missed, up to `_REPLANS`
+    times. A dry run returns its report once planned."""
     before = copy.deepcopy(report)  # what planning starts from, each time it runs
     for attempt in range(_REPLANS + 1):
         if attempt:
             report = copy.deepcopy(before)
-        plan, followers = _planned(module, path, d, staged, report, old is not None, stale)
+        plan, followers = _planned(module, path, module_diff, staged, report,
+                                   baseline_known, stale)
         if dry_run:
             staged.restore()
-            report.notes.extend(
-                f"{m} would then run again its statements reading {', '.join(sorted(names))} "
-                "(a dry run does not stage importers)" for m, names in followers.items())
-            return _finish(report, start)
+            report.notes.extend(_report.followers_not_staged(followers))
+            return report
         plan.seal()
         try:
             applied = apply(plan, [m.__dict__ for m in batch], stale_ok=attempt == _REPLANS)
@@ -192,31 +220,15 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
             continue
         except Exception as exc:
             staged.restore()
-            raise failure(name, path, exc, "applying the update failed for") from exc
+            raise failure(module.__name__, path, exc,
+                          "applying the update failed for") from exc
         break
     if attempt:
-        report.notes.append(f"planned {attempt + 1} times: other threads made objects of the "
-                            "old version while the update was planned"
-                            + ("; those made during the last planning may keep the old code"
-                               if attempt == _REPLANS else ""))
-    undo = applied.undo
-    if applied.inside:
-        report.notes.append("applied while other threads were still running the "
-                            f"module's code ({'; '.join(applied.inside)}): those calls may "
-                            "finish on a mix of old and new code")
-    if applied.stalled:
-        held, interval = applied.stalled
-        report.notes.append(f"this thread was stalled while applying the update (held the "
-                            f"interpreter lock {held * 1e3:.1f} ms, more than the "
-                            f"{interval * 1e3:.1f} ms that keep other threads out): calls "
-                            "made meanwhile in other threads may have seen part of it")
-    undo.insert(0, staged.restore)  # undone last: decorators had set them before it all
-    report.duration = time.perf_counter() - start
-    return _Done(module, path, text, baseline, old, d.new, undo, report, followers,
-                 followed=stale)
+        report.notes.append(_report.replanned(attempt + 1, attempt == _REPLANS))
+    return applied, report, followers
 
 
-def _stage_or_whole(module: ModuleType, path: str, d: ModuleDiff, stale: frozenset[str],
+def _stage_or_whole(module: ModuleType, path: str, module_diff: ModuleDiff, stale: frozenset[str],
                     report: Report) -> tuple[Staged, ModuleDiff]:
     """Stage the changed statements; when that fails, the whole module (see `whole`).
 
@@ -229,38 +241,33 @@ def _stage_or_whole(module: ModuleType, path: str, d: ModuleDiff, stale: frozens
     name = module.__name__
     verdict: list[bool] = []
     try:
-        return stage(module, path, d, stale, verdict=verdict), d
+        return stage(module, path, module_diff, stale, verdict=verdict), module_diff
     except UpdateError:
         raise
     except (Exception, SystemExit) as exc:  # a module that exits while staging is broken too
-        if d.old is None or isinstance(exc, SyntaxError) or any(verdict):
+        if module_diff.old is None or isinstance(exc, SyntaxError) or any(verdict):
             # (a __future__ change; or a failure a fresh import has too, see `_fresh`:
             # running the unchanged statements again would only repeat their effects)
             raise failure(name, path, exc, "the new source failed while staging") from exc
         first = f"{type(exc).__name__}: {_text(exc)}"
-    full = whole(d)
+    full = whole(module_diff)
     try:
         staged = stage(module, path, full, stale, whole=True)
     except UpdateError:
         raise
     except (Exception, SystemExit) as exc:
         raise failure(name, path, exc, "the new source failed while staging") from exc
-    again = (f"; unchanged statements that ran again there, their names keeping their "
-             f"live values: {', '.join(staged.again)}" if staged.again else "")
-    report.warnings.append(f"running only the changed statements could not reproduce a "
-                           f"fresh import ({first}): the whole module ran again in staging "
-                           "instead, and only what changed (with what reads it or what "
-                           f"it changes in place) was bound{again}; identities were kept")
+    report.warnings.append(_report.whole_module_ran(first, staged.for_report.again))
     return staged, full
 
 
-def _planned(module: ModuleType, path: str, d: ModuleDiff, staged: Staged, report: Report,
+def _planned(module: ModuleType, path: str, module_diff: ModuleDiff, staged: Staged, report: Report,
              baseline_known: bool, stale: frozenset[str]) -> tuple[Plan, dict[str, set[str]]]:
     """The plan of one module's update (and the importers that follow its rebound names),
     from what staging produced: made again when the heap changed before it could apply."""
     name = module.__name__
     try:
-        plan = _plan.build(module, d, staged, report, baseline_known=baseline_known)
+        plan = _plan.build(module, module_diff, staged, report, baseline_known=baseline_known)
     except UpdateError:
         staged.restore()
         raise
@@ -276,8 +283,8 @@ def _planned(module: ModuleType, path: str, d: ModuleDiff, staged: Staged, repor
                     f"{name}.{alias}")
                 if before is not MISSING:
                     plan.rebound[alias] = (before, after)
-    report.rerun.extend(staged.rerun)
-    report.unchanged = d.unchanged - staged.refreshed
+    report.rerun.extend(staged.for_report.rerun)
+    report.unchanged = module_diff.unchanged - staged.for_report.refreshed
     # Modules of the same batch are rebound too: their unchanged `from a import X` does
     # not run again, and their own staging (after this one is applied) sees the new X.
     followers = rebind_importers(name, plan.rebound, plan, module.__dict__)
@@ -285,9 +292,9 @@ def _planned(module: ModuleType, path: str, d: ModuleDiff, staged: Staged, repor
     planned = {(id(op.container), op.key) for op in plan.ops if type(op) is SetItem}
     report.rebound.extend(f"{m}.{a}" for m, names in followers.items() for a in sorted(names)
                           if (id(getattr(sys.modules.get(m), "__dict__", None)), a) in planned)
-    report.changed = not d.empty or bool(stale and plan.ops)
+    report.changed = not module_diff.empty or bool(stale and plan.ops)
     if not report.changed:
-        report.notes.append("no code changed (comments, formatting or layout only)")
+        report.notes.append(_report.NO_CODE_CHANGED)
     return plan, followers
 
 
@@ -301,58 +308,80 @@ def transaction(targets: Sequence[ModuleType | str], *, dry_run: bool = False,
     """
     with LOCK:
         modules = list({id(m): m for m in map(_resolve, targets)}.values())
-        sources = {m.__name__: _source(m, (texts or {}).get(m.__name__)) for m in modules}
-        by_name = {m.__name__: m for m in modules}
-        order = [m.__name__ for m in modules]
-        if len(modules) > 1:
-            order = dependency_order([(m.__name__, sources[m.__name__][1],
-                                       getattr(m, "__package__", None)) for m in modules])
-        done: list[_Done] = []
-        reports: dict[str, Report] = {}
-        stale: dict[str, set[str]] = {}  # module -> globals rebound by an earlier one
-        root: dict[str, _Done] = {}  # an importer refreshed outside the batch -> its cause
+        batch = _Batch(modules, {m.__name__: _source(m, (texts or {}).get(m.__name__))
+                                 for m in modules})
         try:
-            queue = list(order)
-            for name in queue:  # grows with importers that must be refreshed
-                path, text = sources[name]
-                result = _one(by_name[name], path, text, dry_run, modules,
-                              frozenset(stale.pop(name, ())))
+            for name in batch.queue:  # grows with importers that must be refreshed
+                path, text = batch.sources[name]
+                result = _one(batch.by_name[name], path, text, dry_run, modules,
+                              frozenset(batch.stale.pop(name, ())))
                 if isinstance(result, Report):
-                    reports[name] = result
+                    batch.reports[name] = result
                     continue
-                done.append(result)
-                reports[name] = result.report
-                if name in root:
-                    root[name].riders.append(result)
-                for other, names in result.followers.items():
-                    if other in queue[:queue.index(name) + 1]:
-                        continue  # already updated in this transaction (an import cycle)
-                    if other not in by_name and not _ride(other, sources, by_name):
-                        continue
-                    if other not in queue:
-                        queue.append(other)
-                        root[other] = root.get(name, result)
-                        # before the modules of the batch that import it: they must read
-                        # it refreshed, as a fresh import of the program would
-                        here = queue.index(name) + 1
-                        queue[here:] = _in_dependency_order(queue[here:], sources, by_name)
-                    stale.setdefault(other, set()).update(names)
-            if check is not None and done:
-                try:
-                    check()
-                except Exception as exc:
-                    updated = ", ".join(repr(d.module.__name__) for d in done)
-                    raise CheckFailed(
-                        f"{done[-1].path}: the check after updating {updated} failed "
-                        f"({type(exc).__name__}: {exc}); the update was rolled back",
-                        module=done[-1].module.__name__, filename=done[-1].path) from exc
+                batch.add(name, result)
+            if check is not None and batch.done:
+                _check(check, batch.done)
         except BaseException:
-            for d in reversed(done):
-                undo_all(d.undo)
+            for done in reversed(batch.done):
+                undo_all(done.undo)
             raise
-        for d in done:
-            _commit(d, rider=d.module.__name__ in root)
-        return [reports[m.__name__] for m in modules]
+        for done in batch.done:
+            _commit(done, rider=done.module.__name__ in batch.cause)
+        return [batch.reports[m.__name__] for m in modules]
+
+
+class _Batch:
+    """The modules of one transaction, in the order they are updated: the modules asked
+    for, in dependency order, and the importers refreshed because of them (*riders*)."""
+
+    def __init__(self, modules: list[ModuleType], sources: dict[str, tuple[str, str]]
+                 ) -> None:
+        self.sources = sources  # module name -> (path, text)
+        self.by_name = {m.__name__: m for m in modules}
+        self.queue = [m.__name__ for m in modules]
+        if len(modules) > 1:
+            self.queue = dependency_order([(m.__name__, sources[m.__name__][1],
+                                            getattr(m, "__package__", None))
+                                           for m in modules])
+        self.done: list[_Done] = []
+        self.reports: dict[str, Report] = {}
+        self.stale: dict[str, set[str]] = {}  # module -> globals rebound by an earlier one
+        # an importer refreshed outside the batch (a rider) -> the module of the batch
+        # whose update caused it, followed back to the first: it carries the rider's undo
+        self.cause: dict[str, _Done] = {}
+
+    def add(self, name: str, result: _Done) -> None:
+        """`name` was applied: queue the importers that follow the names it rebound."""
+        self.done.append(result)
+        self.reports[name] = result.report
+        if name in self.cause:
+            self.cause[name].riders.append(result)
+        queue = self.queue
+        for other, names in result.followers.items():
+            if other in queue[:queue.index(name) + 1]:
+                continue  # already updated in this transaction (an import cycle)
+            if other not in self.by_name and not _ride(other, self.sources, self.by_name):
+                continue
+            if other not in queue:
+                queue.append(other)
+                self.cause[other] = self.cause.get(name, result)
+                # before the modules of the batch that import it: they must read it
+                # refreshed, as a fresh import of the program would
+                here = queue.index(name) + 1
+                queue[here:] = _in_dependency_order(queue[here:], self.sources, self.by_name)
+            self.stale.setdefault(other, set()).update(names)
+
+
+def _check(check: Callable[[], Any], done: list[_Done]) -> None:
+    """Run the user's check on the updated program; its failure undoes the transaction."""
+    try:
+        check()
+    except Exception as exc:
+        updated = ", ".join(repr(one.module.__name__) for one in done)
+        raise CheckFailed(
+            f"{done[-1].path}: the check after updating {updated} failed "
+            f"({type(exc).__name__}: {exc}); the update was rolled back",
+            module=done[-1].module.__name__, filename=done[-1].path) from exc
 
 
 def _in_dependency_order(names: list[str], sources: dict[str, tuple[str, str]],
@@ -376,26 +405,26 @@ def _ride(name: str, sources: dict[str, tuple[str, str]],
     return True
 
 
-def _commit(d: _Done, rider: bool = False) -> None:
+def _commit(done: _Done, rider: bool = False) -> None:
     """Make an applied module the new baseline. A rider (an importer refreshed because of
     another module) keeps its generation: its undo goes with the update that caused it."""
-    name = d.module.__name__
+    name = done.module.__name__
     state = _state(name)
-    if d.riders:
-        d.report.notes.extend(
+    if done.riders:
+        done.report.notes.extend(
             f"{r.module.__name__} ran again "
             f"{len(r.report.rerun) + len(r.report.functions)} statement(s) reading names "
             f"it imported ({', '.join(sorted(r.followed))})" + _followed(r.report)
-            for r in d.riders)
-    if d.report.changed and not rider:
-        undo = d.undo + [u for r in d.riders for u in r.undo]
-        state.history.append(_Applied(undo, d.baseline, d.old))
+            for r in done.riders)
+    if done.report.changed and not rider:
+        undo = done.undo + [u for r in done.riders for u in r.undo]
+        state.history.append(_HistoryEntry(undo, done.baseline, done.old))
         state.generation += 1
-    state.segmentation = d.new
-    REGISTRY.set_text(name, d.path, d.text)
-    linecache.checkcache(d.path)
-    d.report.generation = state.generation
-    _log(d.report)
+    state.segmentation = done.new
+    REGISTRY.set_text(name, done.path, done.text)
+    linecache.checkcache(done.path)
+    done.report.generation = state.generation
+    _log(done.report)
 
 
 def _followed(report: Report) -> str:

@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _frozen
 from ._safe import instance_dict
 
 _accel: Any = None  # the pass in C (_scan.c), built where the install found a compiler
@@ -213,10 +214,8 @@ def frozen_note() -> str | None:
     a generation that neither ``gc.get_referrers`` nor ``gc.get_objects`` lists. Unfreezing
     them for the walk could not be undone exactly (freezing again takes along every object
     made since), so the walk looks only at the rest, and the report says so."""
-    from . import _FROZEN_AT_IMPORT  # CPython's own, and whatever was frozen before us
-
     count = gc.get_freeze_count()
-    if count <= _FROZEN_AT_IMPORT:
+    if count <= _frozen.AT_IMPORT:  # CPython's own, and whatever was frozen before us
         return None
     return (f"{count} object(s) frozen by gc.freeze() are out of the heap walk's sight: "
             "closures, instances and references among them that this update changes keep "

@@ -66,8 +66,8 @@ def dependency_order(items: list[tuple[str, str, str | None]]) -> list[str]:
     for name, text, package in items:
         found = imported(text, package)
         # importing pkg.sub.x imports pkg.sub first
-        deps[name] = {d for d in inside if d != name and (
-            d in found or any(f.startswith(d + ".") for f in found))}
+        deps[name] = {dep for dep in inside if dep != name and (
+            dep in found or any(f.startswith(dep + ".") for f in found))}
     ordered: list[str] = []
     visiting: set[str] = set()
 
@@ -75,9 +75,9 @@ def dependency_order(items: list[tuple[str, str, str | None]]) -> list[str]:
         if n in ordered or n in visiting:
             return
         visiting.add(n)
-        for d in names:
-            if d in deps[n]:
-                visit(d)
+        for dep in names:
+            if dep in deps[n]:
+                visit(dep)
         visiting.discard(n)
         ordered.append(n)
 
@@ -172,13 +172,13 @@ def _importers_of(modname: str, changed: dict[str, tuple[Any, Any]], origin: str
         return []
     olds = {id(old) for old, _ in changed.values()}
     out = []
-    for other_name, other, d in _readable_modules({modname, origin}):
-        if not any(id(v) in olds for v in list(d.values())):
+    for other_name, other, namespace in _readable_modules({modname, origin}):
+        if not any(id(v) in olds for v in list(namespace.values())):
             continue
         rebound: dict[str, tuple[Any, Any]] = {}
         for source, name, alias in _from_imports(other):
-            if source == modname and name in changed and d.get(alias) is changed[name][0]:
-                plan.set_item(d, alias, changed[name][1])
+            if source == modname and name in changed and namespace.get(alias) is changed[name][0]:
+                plan.set_item(namespace, alias, changed[name][1])
                 rebound[alias] = changed[name]
         if rebound:
             out.append((other_name, rebound))
@@ -189,7 +189,7 @@ def importer_namespaces(modname: str) -> list[dict[str, Any]]:
     """The globals of the modules whose source imports from `modname` (``from modname
     import X``, or the module itself with ``from pkg import mod``): where functions made
     by its decorators are held. Only sources already in memory are read."""
-    return [d for _, other, d in _readable_modules({modname})
+    return [namespace for _, other, namespace in _readable_modules({modname})
             if any(source == modname or f"{source}.{name}" == modname
                    for source, name, _ in _from_imports(other))]
 
@@ -200,20 +200,20 @@ def _readable_modules(skip: set[str]) -> Iterator[tuple[str, ModuleType, dict[st
     for name, module in list(sys.modules.items()):
         if name in skip or not is_a(module, ModuleType) or REGISTRY.known_text(name) is None:
             continue
-        d = instance_dict(module)
-        if d is not None:
-            yield name, module, d
+        namespace = instance_dict(module)
+        if namespace is not None:
+            yield name, module, namespace
 
 
 # -- ``from m import *`` ----------------------------------------------------------------------
 
-def exports(d: dict[str, Any]) -> dict[str, Any]:
-    """What ``from m import *`` takes from globals `d`: the names of ``__all__`` (those
+def exports(namespace: dict[str, Any]) -> dict[str, Any]:
+    """What ``from m import *`` takes from globals `namespace`: the names of ``__all__`` (those
     bound), or every name not starting with an underscore."""
-    names = d.get("__all__")
+    names = namespace.get("__all__")
     if isinstance(names, (list, tuple)) and all(type(n) is str for n in names):
-        return {n: d[n] for n in names if n in d}
-    return {k: v for k, v in d.items() if type(k) is str and not k.startswith("_")}
+        return {n: namespace[n] for n in names if n in namespace}
+    return {k: v for k, v in namespace.items() if type(k) is str and not k.startswith("_")}
 
 
 def _planned(live: dict[str, Any], plan: Plan) -> dict[str, Any]:
@@ -242,10 +242,10 @@ def _still_exported(modname: str, values: dict[str, tuple[Any, Any]]
                     ) -> dict[str, tuple[Any, Any]]:
     """Of names rebound in a module that re-exports, those its own star export passes on."""
     module = sys.modules.get(modname)
-    d = instance_dict(module) if module is not None else None
-    if d is None:
+    namespace = instance_dict(module) if module is not None else None
+    if namespace is None:
         return {}
-    names = d.get("__all__")
+    names = namespace.get("__all__")
     if isinstance(names, (list, tuple)):
         return {k: v for k, v in values.items() if k in names}
     return {k: v for k, v in values.items() if not k.startswith("_")}
@@ -271,15 +271,15 @@ def follow_stars(module: Any, names: frozenset[str], plan: Plan) -> dict[str, tu
     layout = _layout(module)
     if not any(source is not None for source, _ in layout):
         return {}
-    d = module.__dict__
+    namespace = module.__dict__
     views = _Views(plan)
     out: dict[str, tuple[Any, Any]] = {}
     for name in sorted(names):
         value = _star_value(layout, name, views)
-        current = d.get(name, MISSING)
+        current = namespace.get(name, MISSING)
         if value is _OWN or value is current:
             continue
-        plan.set_item(d, name, value)
+        plan.set_item(namespace, name, value)
         out[name] = (current, value)
     return out
 
@@ -296,8 +296,8 @@ class _Views(dict[str, dict[str, Any]]):
 
     def __missing__(self, source: str) -> dict[str, Any]:
         module = sys.modules.get(source)
-        d = instance_dict(module) if module is not None else None
-        self[source] = exports(_planned(d, self.plan)) if d is not None else {}
+        namespace = instance_dict(module) if module is not None else None
+        self[source] = exports(_planned(namespace, self.plan)) if namespace is not None else {}
         return self[source]
 
 

@@ -82,8 +82,8 @@ class Inputs:
             self._ensure(above, _reads(above), seen)
             self.st.run([at_current_lines(n, above) for n in above.nodes])
             text = ast.unparse(above.nodes[0]).splitlines()[0][:60]
-            self.st.out.rerun.append(f"line {above.lineno}: {text} (what line {stmt.lineno} "
-                                     "reads at that point)")
+            self.st.out.for_report.rerun.append(
+                f"line {above.lineno}: {text} (what line {stmt.lineno} reads at that point)")
             self.ran(above)
 
     def _binder_above(self, name: str, stmt: Stmt) -> Stmt | None:

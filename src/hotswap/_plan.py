@@ -15,66 +15,113 @@ import types
 import typing
 from typing import Any
 
-from . import _derive
-from ._readers import rerun
+from . import _derive, _report
 from ._diff import ModuleDiff, final_names
 from ._heap import frozen_note, walk
 from ._imports import importer_namespaces
-from ._ops import (MISSING, Call, FillAttrs, InstanceHook, Plan, Retarget, SetCell, SetFunction,
-                   TrySetBases, changes_nothing, function_fields)
+from ._ops import (MISSING, Call, FillAttrs, InstanceHook, Plan, SetCell, SetFunction,
+                   changes_nothing, function_fields)
 from ._patch import dispatch
+from ._patch.abstract import recompute_abstract, refresh_type_checks
 from ._patch.enums import migrate_members
 from ._patch.functions import caches_in, incompatibility, nested_changes
-from ._patch.handover import hand_over
+from ._patch.handover import plan_replacement
+from ._patch.instances import compatible, move_all, with_subclasses
 from ._patch.lines import reline
 from ._patch.newattrs import CONSTRUCTORS, Gain, gain, warning
-from ._patch.instances import Move, compatible, move_all, retarget_holder, with_subclasses
 from ._patch.rebind import Rebinder
 from ._patch.slots import CountSlots, Reslot, SlotChange
+from ._readers import rerun
 from ._registries import plan_edits
 from ._report import Report
-from ._safe import class_has, functions_in, instance_dict, is_a
-from ._stage import Staged
+from ._safe import class_has, instance_dict, is_a
+from ._stage import ClassEdit, Staged
+from ._stage.body import gone_names, made_by_module
 
 
 def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Report,
           baseline_known: bool) -> Plan:
-    live: dict[str, Any] = module.__dict__
-    modname = module.__name__
-    plan = Plan()
-    rebind = Rebinder(staged.namespace, live, staged.canonical, plan,
-                      frozenset(id(c) for c in staged.made))
-    patched: set[int] = set()
-    nested: list[tuple[types.CodeType, types.CodeType]] = []
-    # hotswap._derive: registrations re-made by decorators run again take the old ones'
-    # places; what frameworks derived from changed definitions is re-derived at the end
-    derived = _derive.Update(module, report=report)
-    _derive.plan_records(staged, live, plan, rebind, report, derived)
+    """The plan of one module's update (see `Planner`)."""
+    return Planner(module, diff, staged, report, baseline_known).build()
 
-    relined = 0
-    for p in staged.patches:
-        fields = function_fields(p.new)
-        if p.new.__defaults__:
-            fields["__defaults__"] = rebind.fix(p.new.__defaults__)
-        patched.add(id(p.live))
-        if changes_nothing(p.live, fields):
-            continue
-        plan.add(SetFunction(p.live, fields))
-        nested.extend(nested_changes(p.live.__code__, p.new.__code__))
-        if p.layout:
-            relined += 1
-            continue
-        for cache in caches_in(p.holder) if p.holder is not None else ():
-            plan.add(Call(cache.cache_clear, label=f"clear the cache of {p.name}"))
-        report.functions.append(f"{modname}.{p.name}")
-    report.skipped.extend(staged.skipped)
-    report.notes.extend(staged.notes)
 
-    reslots: list[Reslot] = []  # their instances come from the heap walk
-    for edit in staged.classes:
-        if edit.slots is not None:  # first: the class's entries may take a hidden name
-            reslots.append(Reslot(edit.cls, edit.slots, with_subclasses(edit.cls)))
-            plan.add(reslots[-1])
+class Planner:
+    """From `Staged` to a `Plan`, in phases that each add their operations in turn.
+
+    The order of the phases is the order the operations apply in: registrations re-made
+    by re-run decorators take the old ones' places first, then functions take their new
+    code, classes their new entries, the module its new names; registries and caches
+    follow, then names removed, line numbers, statements run again, everything the heap
+    walk finds, and the module's own migration hook last.
+    """
+
+    def __init__(self, module: types.ModuleType, diff: ModuleDiff, staged: Staged,
+                 report: Report, baseline_known: bool) -> None:
+        self.module, self.diff, self.staged, self.report = module, diff, staged, report
+        self.baseline_known = baseline_known
+        self.live: dict[str, Any] = module.__dict__
+        self.modname = module.__name__
+        self.plan = Plan()
+        self.rebind = Rebinder(staged.namespace, self.live, staged.canonical, self.plan,
+                               frozenset(id(c) for c in staged.made))
+        self.patched: set[int] = set()  # ids of the live functions patched
+        # nested functions whose code changed inside a patched one: (old code, new code)
+        self.nested: list[tuple[types.CodeType, types.CodeType]] = []
+        self.relined = 0  # functions whose code only moved
+        self.reslots: list[Reslot] = []  # their instances come from the heap walk
+        self.made: dict[str, Any] = {}  # what this update binds: closures made now too
+        # hotswap._derive: registrations re-made by decorators run again take the old
+        # ones' places; what frameworks derived from changed definitions is re-derived at
+        # the end
+        self.derived = _derive.Update(module, report=report)
+
+    def build(self) -> Plan:
+        """Every phase, in order (see the class docstring)."""
+        _derive.plan_records(self.staged, self.live, self.plan, self.rebind, self.report,
+                             self.derived)
+        self.functions()
+        for edit in self.staged.classes:
+            self.class_edit(edit)
+        self.bind()
+        self.registries()
+        self.remove_names()
+        self.reline()
+        self.rerun_derived()
+        heap_work(self.module, self.staged, self.nested, self.reslots, self.plan,
+                  self.report, _gains(self.module, self.staged))
+        self.report.redecorated.extend(self.staged.for_report.redecorated)
+        self.module_hook()
+        _derive.finish(self.staged, self.plan, self.derived)  # adapters, safety net
+        return self.plan
+
+    def functions(self) -> None:
+        """Live functions take the code, defaults and attributes of their new versions."""
+        plan, report = self.plan, self.report
+        for p in self.staged.patches:
+            fields = function_fields(p.new)
+            if p.new.__defaults__:
+                fields["__defaults__"] = self.rebind.fix(p.new.__defaults__)
+            self.patched.add(id(p.live))
+            if changes_nothing(p.live, fields):
+                continue
+            plan.add(SetFunction(p.live, fields))
+            self.nested.extend(nested_changes(p.live.__code__, p.new.__code__))
+            if p.layout:
+                self.relined += 1
+                continue
+            for cache in caches_in(p.holder) if p.holder is not None else ():
+                plan.add(Call(cache.cache_clear, label=f"clear the cache of {p.name}"))
+            report.functions.append(f"{self.modname}.{p.name}")
+        report.skipped.extend(self.staged.for_report.skipped)
+        report.notes.extend(self.staged.for_report.notes)
+
+    def class_edit(self, edit: ClassEdit) -> None:
+        """A live class takes its new entries (slots first: an entry may take a hidden
+        slot's name), bases, enum members and ``__class__`` cells."""
+        plan, report, rebind = self.plan, self.report, self.rebind
+        if edit.slots is not None:
+            self.reslots.append(Reslot(edit.cls, edit.slots, with_subclasses(edit.cls)))
+            plan.add(self.reslots[-1])
             _report_slots(edit.name, edit.slots, report)
         for cell in edit.cells:
             plan.add(SetCell(cell, edit.cls))
@@ -85,102 +132,114 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
                                       report.skipped, edit.name)
             edit.set.update(members)
         for key, value in edit.set.items():
-            adopted = dispatch.adopt(edit.cls.__dict__.get(key), value, rebind.fix)
-            if adopted is not None:
-                plan.ops.extend(adopted)
-                continue
-            value = rebind.fix(value)
-            if _same_entry(edit.cls.__dict__.get(key, MISSING), value):
-                continue
-            plan.set_attr(edit.cls, key, value)
-            if class_has(type(value), "__set_name__"):  # as class creation would (cached_property)
-                plan.add(Call(functools.partial(type(value).__set_name__, value, edit.cls, key),
-                              label=f"{edit.name}.{key}.__set_name__"))
-            if not key.startswith("__") or key == "__init__":
-                (report.rebound if key in edit.cls.__dict__ else report.added).append(
-                    f"{edit.name}.{key}")
+            self.class_entry(edit, key, value)
         for key in edit.delete:
             plan.set_attr(edit.cls, key)
             report.removed.append(f"{edit.name}.{key}")
         (report.rebuilt if edit.rebuilt else report.classes).append(edit.name)
         if is_a(edit.cls, abc.ABCMeta):
-            plan.add(_recompute_abstract(edit.cls))
+            plan.add(recompute_abstract(edit.cls))
 
-    made: dict[str, Any] = {}  # what this update binds: closures made now are relined too
-    for name in dict.fromkeys(staged.bound):
-        if name not in staged.namespace:
-            continue
-        value = made[name] = rebind.fix(staged.namespace[name])
-        if name in live and live[name] is value:
-            continue
-        (report.rebound if name in live else report.added).append(f"{modname}.{name}")
-        if name in live:
-            plan.rebound[name] = (live[name], value)
-        plan.set_item(live, name, value)
+    def class_entry(self, edit: ClassEdit, key: str, value: Any) -> None:
+        cls, plan = edit.cls, self.plan
+        adopted = dispatch.adopt(cls.__dict__.get(key), value, self.rebind.fix)
+        if adopted is not None:
+            plan.ops.extend(adopted)
+            return
+        value = self.rebind.fix(value)
+        if _same_entry(cls.__dict__.get(key, MISSING), value):
+            return
+        plan.set_attr(cls, key, value)
+        if class_has(type(value), "__set_name__"):  # as class creation would (cached_property)
+            plan.add(Call(functools.partial(type(value).__set_name__, value, cls, key),
+                          label=f"{edit.name}.{key}.__set_name__"))
+        if not key.startswith("__") or key == "__init__":
+            (self.report.rebound if key in cls.__dict__ else self.report.added).append(
+                f"{edit.name}.{key}")
 
-    versions = {id(r.new): r.live for r in staged.replacements}
-    ops, notes = plan_edits(staged.registrations, rebind.fix, versions)
-    for op in ops:
-        plan.add(op)
-    report.notes.extend(notes)
-    for w in staged.withdrawals:
-        plan.add(w)
-        report.notes.append(f"{w.label}: {len(w.objects)} definition(s) removed from the "
-                            "source withdrawn")
-    # Dispatch caches map classes to overloads: stale once a registry or a class changed.
-    clears = staged.clear_caches if staged.registrations or staged.withdrawals else []
-    if staged.classes or staged.replacements:
-        plan.add(_refresh_type_checks(live))
-        clears = clears + dispatch.caches(live)
-    if clears:
-        clears = list({id(c): c for c in clears}.values())
-        def clear_all() -> None:
-            for c in clears:
-                c()
-        plan.add(Call(clear_all, clear_all, "clear singledispatch caches"))
+    def bind(self) -> None:
+        """The module's names take what staging bound, made to name live objects."""
+        live, report = self.live, self.report
+        for name in dict.fromkeys(self.staged.bound):
+            if name not in self.staged.namespace:
+                continue
+            value = self.made[name] = self.rebind.fix(self.staged.namespace[name])
+            if name in live and live[name] is value:
+                continue
+            (report.rebound if name in live else report.added).append(f"{self.modname}.{name}")
+            if name in live:
+                self.plan.rebound[name] = (live[name], value)
+            self.plan.set_item(live, name, value)
 
-    final = final_names(diff.new.stmts)
-    if baseline_known:
-        gone: set[str] = set().union(*(s.names for s in diff.removed),
-                                     *(c.old.names for c in diff.changes if c.old is not None))
-    else:
-        gone = {k for k, v in live.items() if _defined_here(v, live)}
-    for name in sorted(gone - final):
-        if name in live:
-            plan.set_item(live, name)
-            report.removed.append(f"{modname}.{name}")
+    def registries(self) -> None:
+        """Registrations moved, removed definitions withdrawn, dispatch caches cleared."""
+        staged, plan, report = self.staged, self.plan, self.report
+        versions = {id(r.new): r.live for r in staged.replacements}
+        ops, notes = plan_edits(staged.registrations, self.rebind.fix, versions)
+        for op in ops:
+            plan.add(op)
+        report.notes.extend(notes)
+        for w in staged.withdrawals:
+            plan.add(w)
+            report.notes.append(_report.withdrawn(w.label, len(w.objects)))
+        # Dispatch caches map classes to overloads: stale once a registry or a class changed.
+        clears = staged.clear_caches if staged.registrations or staged.withdrawals else []
+        if staged.classes or staged.replacements:
+            plan.add(refresh_type_checks(self.live))
+            clears = clears + dispatch.caches(self.live)
+        if clears:
+            clears = list({id(c): c for c in clears}.values())
 
-    moved, factories = reline(live, [(s.start + 1, s.end, delta) for s, delta in diff.shifted]
-                              + staged.moved, patched, plan,
-                              lambda: importer_namespaces(modname), made)
-    relined += moved
-    if relined:
-        report.notes.append(f"line numbers moved for {relined} unchanged function(s)")
-    if factories:
-        report.notes.append(
-            "closures made earlier by " + ", ".join(f"{modname}.{q}" for q in factories)
-            + " and not held by a module keep their old line numbers in tracebacks until the "
-            "nested function next changes (finding them would walk the heap)")
+            def clear_all() -> None:
+                for c in clears:
+                    c()
+            plan.add(Call(clear_all, clear_all, "clear singledispatch caches"))
 
-    for code, label, _name, temporary in staged.derived:
-        classes: list[type] = []
-        for key in sorted(code.co_names):
-            value = live.get(key)
-            if is_a(value, type) and type.__getattribute__(value, "__module__") == modname:
-                classes.append(typing.cast(type, value))
-        plan.add(rerun(code, live, classes, label, report.added, temporary))
-        report.rerun.append(label)
-    report.warnings.extend(staged.warnings)
-    _heap_work(module, staged, nested, reslots, plan, report, _gains(module, staged))
-    report.redecorated.extend(staged.redecorated)
-    if "__hotswap_migrate__" in final and not diff.empty:
+    def remove_names(self) -> None:
+        """Names the new source no longer binds leave the module."""
+        live = self.live
+        for name in gone_names(self.diff.removed, self.diff.changes,
+                               final_names(self.diff.new.stmts),
+                               None if self.baseline_known else live,
+                               lambda value: made_by_module(value, live)):
+            if name in live:
+                self.plan.set_item(live, name)
+                self.report.removed.append(f"{self.modname}.{name}")
+
+    def reline(self) -> None:
+        """Code that did not change but moved learns its new line numbers."""
+        modname, report = self.modname, self.report
+        moved, factories = reline(
+            self.live, [(s.start + 1, s.end, delta) for s, delta in self.diff.shifted]
+            + self.staged.moved, self.patched, self.plan,
+            lambda: importer_namespaces(modname), self.made)
+        self.relined += moved
+        report.notes.extend(_report.relined(modname, self.relined, factories))
+
+    def rerun_derived(self) -> None:
+        """Unchanged statements deriving from a changed definition run again (see
+        `_readers`); the others are warned about."""
+        live, modname = self.live, self.modname
+        for code, label, _name, temporary in self.staged.derived:
+            classes: list[type] = []
+            for key in sorted(code.co_names):
+                value = live.get(key)
+                if is_a(value, type) and type.__getattribute__(value, "__module__") == modname:
+                    classes.append(typing.cast(type, value))
+            self.plan.add(rerun(code, live, classes, label, self.report.added, temporary))
+            self.report.rerun.append(label)
+        self.report.warnings.extend(self.staged.for_report.warnings)
+
+    def module_hook(self) -> None:
+        """The module's ``__hotswap_migrate__(old)`` runs last, given the old globals."""
+        if "__hotswap_migrate__" not in final_names(self.diff.new.stmts) or self.diff.empty:
+            return
+        live = self.live
         previous = dict(live)  # the globals as they are before this update
 
         def module_hook() -> None:
             live["__hotswap_migrate__"](previous)
-        plan.add(Call(module_hook, label=f"{modname}.__hotswap_migrate__"))
-    _derive.finish(staged, plan, derived)  # hotswap._derive: adapters, safety net
-    return plan
+        self.plan.add(Call(module_hook, label=f"{self.modname}.__hotswap_migrate__"))
 
 
 def _gains(module: types.ModuleType, staged: Staged) -> list[Gain]:
@@ -219,20 +278,20 @@ def _owner(module: types.ModuleType, qualname: str) -> type | None:
     return value if is_a(value, type) else None
 
 
-def _heap_work(module: types.ModuleType, staged: Staged,
-               nested: list[tuple[types.CodeType, types.CodeType]], reslots: list[Reslot],
-               plan: Plan, report: Report, gains: list[Gain]) -> None:
+def heap_work(module: types.ModuleType, staged: Staged,
+              nested: list[tuple[types.CodeType, types.CodeType]], reslots: list[Reslot],
+              plan: Plan, report: Report, gains: list[Gain]) -> None:
     """Everything that needs the heap, found in one walk: live closures of changed nested
     functions, old instances (for dataclass defaults and migration hooks, to count those
     lacking what a new constructor sets, and those whose class hid or gave back a slot),
     and the references to classes that had to be replaced."""
-    needing_instances = [e for e in staged.classes
-                         if e.fill or e.drop or "__hotswap_migrate__" in e.set
-                         or class_has(e.cls, "__hotswap_migrate__")]
-    family: dict[int, tuple[type, Any]] = {}
-    for edit in needing_instances:
-        for cls in with_subclasses(edit.cls):
-            family.setdefault(id(cls), (cls, edit))
+    # each class (by id) whose instances get new fields or a hook, with its edit
+    needing: dict[int, tuple[type, ClassEdit]] = {}
+    for edit in staged.classes:
+        if edit.fill or edit.drop or "__hotswap_migrate__" in edit.set \
+                or class_has(edit.cls, "__hotswap_migrate__"):
+            for cls in with_subclasses(edit.cls):
+                needing.setdefault(id(cls), (cls, edit))
     replaced = staged.replacements
     slotted = {id(c): c for op in reslots for c in op.family}
     # Copy and pickle must count hidden slots: in the classes that hide one, and in those
@@ -241,13 +300,13 @@ def _heap_work(module: types.ModuleType, staged: Staged,
     if counted:
         plan.add(CountSlots(counted))
     gained = {id(c): (c, g) for g in gains for c in with_subclasses(g.cls)}
-    if not (nested or family or replaced or slotted or gained):
+    if not (nested or needing or replaced or slotted or gained):
         return
     report.heap_walks += 1
     unseen = frozen_note()
     if unseen is not None:
         report.notes.append(unseen)
-    classes = list({**slotted, **{i: c for i, (c, _) in family.items()},
+    classes = list({**slotted, **{i: c for i, (c, _) in needing.items()},
                     **{i: c for i, (c, _) in gained.items()},
                     **{id(r.live): r.live for r in replaced}}.values())
     plan.guards.extend([old for old, _ in nested] + classes)
@@ -263,9 +322,25 @@ def _heap_work(module: types.ModuleType, staged: Staged,
                  module.__dict__, frozenset(unique), holders_of=moving)
     for op in reslots:
         op.instances = [obj for c in op.family for obj in found.instances[id(c)]]
+    _closures(module, nested, unique, found.functions, plan, report)
+    # holders planned already: the module, staging's namespace, the registries
+    skip = {id(module.__dict__), id(staged.namespace),
+            *(id(delta.container) for delta in staged.registrations)}
+    moves = [m for r in replaced
+             if (m := plan_replacement(r, found.instances[id(r.live)],
+                                       found.holders[id(r.live)], skip, plan, report)) is not None]
+    move_all(moves, plan, report, found)  # holders of the instances to move
+    del moves
+    _fill_and_offer(needing, found.instances, plan, report)
+    _count_lacking(gains, gained, found.instances, report)
 
+
+def _closures(module: types.ModuleType, nested: list[tuple[types.CodeType, types.CodeType]],
+              unique: dict[str, types.CodeType], functions: list[types.FunctionType],
+              plan: Plan, report: Report) -> None:
+    """Live closures of changed nested functions (found by the walk) take the new code."""
     news = {id(old): new for old, new in nested}
-    for fn in found.functions:
+    for fn in functions:
         new = news.get(id(fn.__code__)) or unique[fn.__code__.co_qualname]
         if fn.__code__ is new:
             continue
@@ -277,48 +352,17 @@ def _heap_work(module: types.ModuleType, staged: Staged,
         else:
             report.skipped.append((label, f"live closure keeps its old body: {reason}"))
 
-    moves: list[Move] = []
-    for r in replaced:
-        report.replaced.append(r.name)
-        report.notes.append(f"{r.name} was replaced by a new class: {r.reason}")
-        instances = found.instances[id(r.live)]
-        if instances and not r.movable:
-            report.skip(r.name, f"{len(instances)} live instance(s) keep the old class, "
-                        f"which keeps working: {r.reason}")
-        elif compatible(r.new, r.live):
-            for obj in instances:
-                plan.add(Retarget(obj, r.new))
-            if instances:
-                report.instances.append(f"{r.name} ({len(instances)} retargeted)")
-        elif instances:
-            moves.append(Move(instances, r.new, r.live, r.name, r.reason))
-        if r.movable and (not instances or compatible(r.new, r.live)):
-            hand_over(r.live, r.new, plan)
-        # The old class's own methods keep their __class__ cell: instances left on the old
-        # class still call them, and their super() must keep meaning the old class.
-        own_cells = {id(c) for v in r.live.__dict__.values() for f in functions_in(v)
-                     for c in f.__closure__ or ()}
-        registries = {id(d.container) for d in staged.registrations}  # already planned
-        for holder in found.holders[id(r.live)]:
-            if holder is module.__dict__ or holder is staged.namespace or \
-                    id(holder) in own_cells or id(holder) in registries:
-                continue
-            retarget_holder(holder, {id(r.live): (r.live, r.new)}, plan)
-        sub: type
-        for sub in r.live.__subclasses__():
-            plan.add(TrySetBases(sub, r.live, r.new, report.skipped,
-                                 f"{sub.__module__}.{sub.__qualname__}"))
-            if is_a(sub, abc.ABCMeta):  # it inherits the new base's abstract methods
-                plan.add(_recompute_abstract(sub))
-    move_all(moves, plan, report, found)  # holders of the instances to move
-    del moves
 
-    hooks: list[Any] = []  # run after every other change, on the finished classes
+def _fill_and_offer(needing: dict[int, tuple[type, ClassEdit]], instances: Any, plan: Plan,
+                    report: Report) -> None:
+    """Old instances get the new fields' defaults, then (after every other change, on the
+    finished classes) are offered ``__hotswap_migrate__``."""
+    hooks: list[Any] = []
     filled: dict[str, int] = {}
     offered: dict[str, int] = {}
-    for cls, edit in family.values():
+    for cls, edit in needing.values():
         label = f"{cls.__module__}.{cls.__qualname__}"
-        for obj in found.instances.get(id(cls), ()):
+        for obj in instances.get(id(cls), ()):
             state = instance_dict(obj)
             if (edit.fill or edit.drop) and state is not None:
                 plan.add(FillAttrs(obj, {k: make() for k, make in edit.fill.items()
@@ -328,7 +372,6 @@ def _heap_work(module: types.ModuleType, staged: Staged,
             if _hook_after(cls, edit):
                 hooks.append(InstanceHook(obj))
                 offered[label] = offered.get(label, 0) + 1
-    _count_lacking(gains, gained, found.instances, report)
     report.instances.extend(f"{n} ({k} given new field defaults)" for n, k in filled.items())
     report.instances.extend(f"{n} ({k} offered __hotswap_migrate__)" for n, k in offered.items())
     for op in hooks:
@@ -355,45 +398,6 @@ def _report_slots(name: str, change: SlotChange, report: Report) -> None:
                                 "(the class keeps its layout; instances keep their identity)")
 
 
-def _refresh_type_checks(live: dict[str, Any]) -> Call:
-    """After classes changed, what ``isinstance`` remembered is stale: the caches of the
-    module's ABCs and protocols are cleared, and a protocol's member list (computed when
-    its class was created, on 3.12+) is computed again from its current body."""
-    abcs = [v for v in list(live.values()) if is_a(v, abc.ABCMeta)
-            and type.__getattribute__(v, "__module__") == live.get("__name__")]
-    protocols = [c for c in abcs if c.__dict__.get("_is_protocol")
-                 and "__protocol_attrs__" in c.__dict__]
-    before = {id(c): {k: c.__dict__[k] for k in _PROTOCOL_CACHES if k in c.__dict__}
-              for c in protocols}
-
-    def clear() -> None:
-        for c in abcs:
-            c._abc_caches_clear()
-
-    def do() -> None:
-        for c in protocols:
-            attrs = typing._get_protocol_attrs(c)  # type: ignore[attr-defined]  # private
-            type.__setattr__(c, "__protocol_attrs__", attrs)
-            if "__non_callable_proto_members__" in c.__dict__:  # 3.13
-                type.__setattr__(c, "__non_callable_proto_members__", {
-                    a for a in attrs if not callable(getattr(c, a, None))})
-            if "__callable_proto_members_only__" in c.__dict__:  # 3.12
-                type.__setattr__(c, "__callable_proto_members_only__", all(
-                    callable(getattr(c, a, None)) for a in attrs))
-        clear()
-
-    def undo() -> None:
-        for c in protocols:
-            for key, value in before[id(c)].items():
-                type.__setattr__(c, key, value)
-        clear()
-    return Call(do, undo, "refresh the isinstance caches of the module's ABCs and protocols")
-
-
-_PROTOCOL_CACHES = ("__protocol_attrs__", "__non_callable_proto_members__",
-                    "__callable_proto_members_only__")
-
-
 def _same_entry(current: Any, value: Any) -> bool:
     """Whether a class entry would not change: the same object, or a new staticmethod or
     classmethod around the same function (3.13 gives each enum its own wrapper of
@@ -409,28 +413,3 @@ def _hook_after(cls: type, edit: Any) -> bool:
     if "__hotswap_migrate__" in edit.set:
         return True
     return class_has(cls, "__hotswap_migrate__") and "__hotswap_migrate__" not in edit.delete
-
-
-def _recompute_abstract(cls: type) -> Call:
-    """After an ABC changed, its abstract method set (and its subclasses') is recomputed."""
-    family = with_subclasses(cls)
-    before = {id(c): c.__dict__.get("__abstractmethods__") for c in family}
-
-    def do() -> None:
-        for c in family:
-            abc.update_abstractmethods(c)
-
-    def undo() -> None:
-        for c in family:
-            if before[id(c)] is not None:
-                type.__setattr__(c, "__abstractmethods__", before[id(c)])
-    return Call(do, undo, f"recompute abstract methods of {cls.__qualname__}")
-
-
-def _defined_here(value: Any, live: dict[str, Any]) -> bool:
-    """For a module whose old source is unknown: was `value` made by its source?"""
-    if type(value) is types.FunctionType:
-        return value.__globals__ is live
-    if is_a(value, type):
-        return value.__module__ == live.get("__name__")
-    return False

@@ -32,7 +32,7 @@ import os
 import types
 from typing import Any
 
-from ._diff import Change, Stmt, dump
+from ._diff import Change, Kind, Stmt, dump
 from ._names import bound_names, deleted_names
 from ._ops import MISSING, Call, SetAttr
 
@@ -54,8 +54,9 @@ def shaped(changes: list[Change]) -> dict[str, int]:
     docstring), with the index of the change among `changes`."""
     out: dict[str, int] = {}
     for i, c in enumerate(changes):
-        kind = c.new.definition
-        if kind is None or c.layout or c.refresh or c.old is None or c.old.definition != kind:
+        definition = c.new.definition
+        if definition is None or c.layout or c.refresh or c.old is None \
+                or c.old.definition != definition:
             continue
         old, new = c.old.nodes[0], c.new.nodes[0]
         if isinstance(old, ast.ClassDef) and isinstance(new, ast.ClassDef):
@@ -63,12 +64,12 @@ def shaped(changes: list[Change]) -> dict[str, int]:
             header = dump(old.bases) != dump(new.bases) or \
                 dump(old.decorator_list) != dump(new.decorator_list)
             if members or header:
-                out[kind[1]] = i
+                out[definition.name] = i
         elif isinstance(old, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
                 isinstance(new, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if dump(old.args) != dump(new.args) or dump(old.returns) != dump(new.returns) \
                     or dump(old.decorator_list) != dump(new.decorator_list):
-                out[kind[1]] = i
+                out[definition.name] = i
     return out
 
 
@@ -171,8 +172,8 @@ def readers(stmts: list[Stmt], changes: list[Change], filename: str
     if not names:
         return [], []
     running = {id(c.new) for c in changes}
-    classes = frozenset(s.definition[1] for s in stmts
-                        if s.definition is not None and s.definition[0] == "class")
+    classes = frozenset(s.definition.name for s in stmts
+                        if s.definition is not None and s.definition.kind is Kind.CLASS)
     starts = {name: changes[i].new.start for name, i in names.items()}
     safe: list[tuple[Stmt, str]] = []
     warnings: list[str] = []

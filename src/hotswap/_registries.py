@@ -44,8 +44,8 @@ def may_register(nodes: Iterable[ast.stmt], taker: str = "__hotswap_take_") -> b
         if isinstance(node, ast.ClassDef):
             return True
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if any(not (isinstance(d, ast.Name) and d.id.startswith(taker))
-                   for d in node.decorator_list):
+            if any(not (isinstance(deco, ast.Name) and deco.id.startswith(taker))
+                   for deco in node.decorator_list):
                 return True
             continue
         if any(isinstance(n, ast.Call) for n in ast.walk(node)):
@@ -391,38 +391,38 @@ def plan_edits(deltas: list[Delta], fix: Callable[[Any], Any],
     withdrawn. `versions` maps a class replacing a live one to the class it replaces."""
     ops: list[Op] = []
     notes: list[str] = []
-    for d in deltas:
+    for delta in deltas:
         withdrawn = 0
-        if type(d.container) is list:
-            op, withdrawn = _list_edit(d, fix, versions)
+        if type(delta.container) is list:
+            op, withdrawn = _list_edit(delta, fix, versions)
             ops.append(op)
-        elif type(d.container) is set:
-            added = [fix(x) for x in d.after if x not in d.before]
-            gone = [x for x in d.before if x not in d.after]
+        elif type(delta.container) is set:
+            added = [fix(x) for x in delta.after if x not in delta.before]
+            gone = [x for x in delta.before if x not in delta.after]
             earlier = [versions[id(x)] for x in added if id(x) in versions
-                       and versions[id(x)] in d.before]
+                       and versions[id(x)] in delta.before]
             withdrawn = len(earlier)
-            ops.append(SetEdit(d.container, added, gone + earlier))
+            ops.append(SetEdit(delta.container, added, gone + earlier))
         else:
-            entry_ops, withdrawn = _dict_edits(d, fix, versions)
+            entry_ops, withdrawn = _dict_edits(delta, fix, versions)
             ops.extend(entry_ops)
         if withdrawn:
-            notes.append(f"{d.label}: {withdrawn} definition(s) registered again; their "
+            notes.append(f"{delta.label}: {withdrawn} definition(s) registered again; their "
                          "earlier registration was withdrawn")
     return ops, notes
 
 
-def _list_edit(d: Delta, fix: Callable[[Any], Any],
+def _list_edit(delta: Delta, fix: Callable[[Any], Any],
                versions: dict[int, Any]) -> tuple[ListEdit, int]:
-    left = collections.Counter(id(x) for x in d.before)
+    left = collections.Counter(id(x) for x in delta.before)
     added = []
-    for x in d.after:
+    for x in delta.after:
         if left[id(x)] > 0:
             left[id(x)] -= 1
         else:
             added.append(fix(x))
     remove = []  # what staging took out of the list
-    for x in d.before:
+    for x in delta.before:
         if left[id(x)] > 0:
             left[id(x)] -= 1
             remove.append(x)
@@ -430,31 +430,31 @@ def _list_edit(d: Delta, fix: Callable[[Any], Any],
     claimed: set[int] = set()
     for new in added:
         old = versions.get(id(new), new)
-        if _definition(new) and any(x is old for x in d.before) and id(old) not in claimed:
+        if _definition(new) and any(x is old for x in delta.before) and id(old) not in claimed:
             claimed.add(id(old))
             replace.append((old, new))
         else:
             append.append(new)
-    return ListEdit(d.container, replace, append, remove), len(replace)
+    return ListEdit(delta.container, replace, append, remove), len(replace)
 
 
-def _dict_edits(d: Delta, fix: Callable[[Any], Any],
+def _dict_edits(delta: Delta, fix: Callable[[Any], Any],
                 versions: dict[int, Any]) -> tuple[list[Op], int]:
     changed: dict[Any, Any] = {}
-    for key, value in d.after.items():
-        if key not in d.before or d.before[key] is not value:
+    for key, value in delta.after.items():
+        if key not in delta.before or delta.before[key] is not value:
             changed[fix(key)] = fix(value)
-    ops: list[Op] = [SetItem(d.container, k) for k in d.before
-                     if k not in d.after and k not in changed]
+    ops: list[Op] = [SetItem(delta.container, k) for k in delta.before
+                     if k not in delta.after and k not in changed]
     withdrawn = 0
     for key, value in changed.items():
-        ops.append(SetItem(d.container, key, value))
+        ops.append(SetItem(delta.container, key, value))
         if not _definition(value):
             continue
         earlier = versions.get(id(value), value)
-        for k0, v0 in d.before.items():
-            if (v0 is value or v0 is earlier) and k0 not in changed and k0 in d.after \
-                    and d.after[k0] is v0:
-                ops.append(SetItem(d.container, k0))
+        for k0, v0 in delta.before.items():
+            if (v0 is value or v0 is earlier) and k0 not in changed and k0 in delta.after \
+                    and delta.after[k0] is v0:
+                ops.append(SetItem(delta.container, k0))
                 withdrawn += 1
     return ops, withdrawn

@@ -112,3 +112,68 @@ class Report:
 
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
+
+
+# -- the wording of the notes the engine and the planner add ------------------------------
+# Kept here, beside the rest of what a report says, so that the pipeline's modules say
+# what happened and this one says how it reads.
+
+SOURCE_UNCHANGED = "source unchanged: nothing to do"
+BASELINE_UNKNOWN = ("the source this module was built from is unknown: every statement was "
+                    "re-run in staging; identities were kept")
+NO_CODE_CHANGED = "no code changed (comments, formatting or layout only)"
+
+
+def followers_not_staged(followers: dict[str, set[str]]) -> list[str]:
+    """A dry run's notes on the importers an update would refresh."""
+    return [f"{m} would then run again its statements reading {', '.join(sorted(names))} "
+            "(a dry run does not stage importers)" for m, names in followers.items()]
+
+
+def replanned(attempts: int, gave_up: bool) -> str:
+    """The update was planned `attempts` times (`gave_up`: the last plan applied stale)."""
+    return (f"planned {attempts} times: other threads made objects of the old version "
+            "while the update was planned"
+            + ("; those made during the last planning may keep the old code"
+               if gave_up else ""))
+
+
+def applied_inside(inside: list[str]) -> str:
+    return ("applied while other threads were still running the module's code "
+            f"({'; '.join(inside)}): those calls may finish on a mix of old and new code")
+
+
+def stalled(held: float, interval: float) -> str:
+    return (f"this thread was stalled while applying the update (held the interpreter lock "
+            f"{held * 1e3:.1f} ms, more than the {interval * 1e3:.1f} ms that keep other "
+            "threads out): calls made meanwhile in other threads may have seen part of it")
+
+
+def withdrawn(label: str, count: int) -> str:
+    return f"{label}: {count} definition(s) removed from the source withdrawn"
+
+
+def relined(module: str, count: int, factories: list[str]) -> list[str]:
+    """Notes on code that only moved: `count` functions relined; closures made by
+    `factories` (qualified names) left on their old line numbers."""
+    notes = []
+    if count:
+        notes.append(f"line numbers moved for {count} unchanged function(s)")
+    if factories:
+        notes.append(
+            "closures made earlier by " + ", ".join(f"{module}.{q}" for q in factories)
+            + " and not held by a module keep their old line numbers in tracebacks until the "
+            "nested function next changes (finding them would walk the heap)")
+    return notes
+
+
+def whole_module_ran(first: str, again: list[str]) -> str:
+    """Staging only the changed statements failed with `first` where a fresh import would
+    not: the whole module ran in staging; `again` are the unchanged statements that ran
+    only to compute the others."""
+    ran = (f"; unchanged statements that ran again there, their names keeping their "
+           f"live values: {', '.join(again)}" if again else "")
+    return (f"running only the changed statements could not reproduce a fresh import "
+            f"({first}): the whole module ran again in staging instead, and only what "
+            "changed (with what reads it or what it changes in place) was bound"
+            f"{ran}; identities were kept")

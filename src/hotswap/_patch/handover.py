@@ -9,17 +9,28 @@ object per method again, as if the class had been changed in place.
 
 Not functions using zero-argument ``super()``: their ``__class__`` cell names the old
 class, which the instances have left; the new class keeps its own of those.
+
+`plan_replacement` plans the rest of a replacement once the heap walk has found the old
+class's instances and holders: instances retargeted or moved, holders and subclasses
+pointed at the new class.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import abc
+from typing import TYPE_CHECKING, Any
 
-from .._ops import Plan, SetFunction, function_fields
-from .._safe import functions_in
+from .._ops import Plan, Retarget, SetFunction, TrySetBases, function_fields
+from .._report import Report
+from .._safe import functions_in, is_a
 from . import dispatch
+from .abstract import recompute_abstract
 from .functions import incompatibility
+from .instances import Move, compatible, retarget_holder
 from .rebind import Rebinder
+
+if TYPE_CHECKING:
+    from .._stage import Replacement
 
 
 def hand_over(old: type, new: type, plan: Plan) -> None:
@@ -52,3 +63,41 @@ def hand_over(old: type, new: type, plan: Plan) -> None:
         fixed = rebind.fix(value)
         if fixed is not value:
             plan.set_attr(new, key, fixed)
+
+
+def plan_replacement(r: Replacement, instances: list[Any], holders: list[Any],
+                     skip_holders: set[int], plan: Plan, report: Report) -> Move | None:
+    """Plan what a class replaced by a new one needs beyond staging (see `Replacement`):
+    its `instances` retargeted (same layout), or returned as a `Move` (another layout),
+    or left on the old class when they cannot leave it; its functions handed over when
+    no instance stays behind; its `holders` (found by the update's heap walk, less those
+    whose ids are in `skip_holders`) and subclasses pointed at the new class."""
+    report.replaced.append(r.name)
+    report.notes.append(f"{r.name} was replaced by a new class: {r.reason}")
+    move = None
+    if instances and not r.movable:
+        report.skip(r.name, f"{len(instances)} live instance(s) keep the old class, "
+                    f"which keeps working: {r.reason}")
+    elif compatible(r.new, r.live):
+        for obj in instances:
+            plan.add(Retarget(obj, r.new))
+        if instances:
+            report.instances.append(f"{r.name} ({len(instances)} retargeted)")
+    elif instances:
+        move = Move(instances, r.new, r.live, r.name, r.reason)
+    if r.movable and (not instances or compatible(r.new, r.live)):
+        hand_over(r.live, r.new, plan)
+    # The old class's own methods keep their __class__ cell: instances left on the old
+    # class still call them, and their super() must keep meaning the old class.
+    own_cells = {id(c) for v in r.live.__dict__.values() for f in functions_in(v)
+                 for c in f.__closure__ or ()}
+    for holder in holders:
+        if id(holder) not in own_cells and id(holder) not in skip_holders:
+            retarget_holder(holder, {id(r.live): (r.live, r.new)}, plan)
+    sub: type
+    for sub in r.live.__subclasses__():
+        plan.add(TrySetBases(sub, r.live, r.new, report.skipped,
+                             f"{sub.__module__}.{sub.__qualname__}"))
+        if is_a(sub, abc.ABCMeta):  # it inherits the new base's abstract methods
+            plan.add(recompute_abstract(sub))
+    return move

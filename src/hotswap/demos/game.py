@@ -157,6 +157,12 @@ def main(delay: float = 0.08) -> int:
 
 
 def _play(rules: ModuleType, path: Path, delay: float) -> int:
+    """The demo's script, scene by scene, in the order its output reads.
+
+    A straight sequence (print, edit the file, update, show, check), kept in one piece on
+    purpose: a reader follows the story as the terminal shows it, and split into
+    functions it would be scattered for no reuse.
+    """
     demo = Demo(rules, delay)
     print("hotswap demo: a game loop whose rules change while it runs")
     print("The loop holds entities built from a rules module. The demo rewrites that")

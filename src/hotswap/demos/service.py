@@ -298,6 +298,12 @@ def _serve(demo: Demo, service: Service, phase: int, seconds: float) -> None:
 
 
 def _play(handlers: ModuleType, service: Service, path: Path, serve: float) -> int:
+    """The demo's script, scene by scene, in the order its output reads.
+
+    A straight sequence (print, edit the file, update, show, check), kept in one piece on
+    purpose: a reader follows the story as the terminal shows it, and split into
+    functions it would be scattered for no reuse.
+    """
     demo = Demo()
     print("hotswap demo: a threaded service whose request handler changes while it serves")
     print(f"{WORKERS} worker threads take requests from a queue and call handlers.handle(),")

@@ -21,20 +21,20 @@ import types
 from typing import Any, NamedTuple
 
 from .. import _derive
-from .._diff import Change, Stmt, dump, final_names, group, mangle, pair, with_refreshes
+from .._diff import (Change, Definition, Kind, Stmt, dump, group, mangle, pair)
 from .._gil import hold_afresh, other_threads
 from .._names import bound_names, reads
 from .._ops import MISSING, Plan
 from .._safe import class_has, functions_in, is_a
-from .._stage import (ClassEdit, Replacement, Stage, builtin, code_named, is_docstring,
-                      last_binders, same_header, shared_def_names, temporaries,
-                      with_new_last_defs)
-from .enums import INTERNALS as ENUM_INTERNALS
-from .enums import is_enum
-from .functions import clone, role_of
-from .lines import at_current_lines, first_line
-from .rebind import Rebinder
-from .slots import HIDDEN, reslot
+from .body import BodyStager, Def, gone_names, made_by_class
+from .core import (ClassEdit, Replacement, Stage, builtin, code_named, is_docstring,
+                   same_header, temporaries)
+from .._patch.enums import INTERNALS as ENUM_INTERNALS
+from .._patch.enums import is_enum
+from .._patch.functions import clone, role_of
+from .._patch.lines import at_current_lines, first_line
+from .._patch.rebind import Rebinder
+from .._patch.slots import HIDDEN, reslot
 
 # Entries of the live class never taken from its new version: its dict and weakref
 # descriptors, its names, and what .slots keeps for its layout (the descriptors of hidden
@@ -155,7 +155,8 @@ def rebuilding(st: Stage, stmts: list[Any], changes: list[Change],
     by_stmt = {id(c.new): c for c in changes if not c.layout}
     out: set[str] = set()
     for s in stmts:
-        node = s.nodes[0] if s.definition and s.definition[0] == "class" else None
+        node = s.nodes[0] if s.definition is not None \
+            and s.definition.kind is Kind.CLASS else None
         if not isinstance(node, ast.ClassDef):
             continue
         live: Any = st.live.get(node.name)  # a class when own_class says so
@@ -200,11 +201,11 @@ def rebuild_reason(live: type, old: ast.ClassDef | None, node: ast.ClassDef) -> 
         fields_changed = any(s.definition is None and not is_docstring(s.nodes[0])
                              for s in stmts)
         # a framework also reads nested classes (a model's Meta, a schema's Config)
-        options_changed = any(s.definition is not None and s.definition[0] == "class"
+        options_changed = any(s.kind is Kind.CLASS
                               for s in [c.new for c in changes if not c.layout] + removed)
         if any("__slots__" in s.names for s in stmts):
             return "its __slots__ changed"
-        if is_enum(live) and any(s.definition == ("def", "__new__") for s in stmts
+        if is_enum(live) and any(s.definition == Definition(Kind.DEF, "__new__") for s in stmts
                                  if not (s in removed or any(c.new is s and c.layout
                                                              for c in changes))):
             return "its members' constructor changed"  # EnumType keeps it aside
@@ -288,158 +289,178 @@ def inplace(st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
     `offset` is how far the old class statement moved since its syntax was parsed: old
     line numbers plus `offset` are where its live methods were compiled.
     """
-    qual = cls.__qualname__
-    private = cls.__name__
-    if texts is not None:
-        new_stmts = group(node.body, texts.new, texts.new_base, private)
-        old_stmts = (group(old.body, texts.old, texts.old_base, private)
-                     if old is not None else [])
-    else:
-        new_stmts = group(node.body, private=private)
-        old_stmts = group(old.body, private=private) if old is not None else []
-    shared = shared_def_names(old_stmts)
-    shared_now = shared_def_names(new_stmts)
-    last = last_binders(new_stmts)
-    if old is not None:
-        changes, removed, moved = pair(old_stmts, new_stmts)
-        for prev, delta in moved:  # unchanged methods: where are they now?
-            if delta != offset:
-                st.out.moved.append((prev.start + 1 + offset, prev.end + offset, delta - offset))
-    else:
-        changes, removed = [Change(s) for s in new_stmts], []
-    changes = with_refreshes(new_stmts, changes, set(cls.__dict__), st.dirty)
-    changes = _with_old_versions(with_new_last_defs(old_stmts, removed, changes, last),
-                                 old_stmts, new_stmts)
-    edit = ClassEdit(cls, f"{st.modname}.{qual}")
-    patches_before = len(st.out.patches)
-    body: list[ast.stmt] = []
-    rebind: list[str] = []
-    rebuilt: list[tuple[str, type]] = []
-    running = {id(c.new) for c in changes}
+    ClassBodyStager(st, cls, old, node, chain, offset, texts).stage()
 
-    body_names = set().union(*(s.names for s in new_stmts))
 
-    def have(name: str) -> bool:
-        # A name the body binds and the class lacks is a deleted temporary: its binder
-        # runs again even when a module global or builtin of that name exists, since
-        # the class body reads its own first, as a fresh import does.
-        return name in cls.__dict__ or name not in body_names and (name in st.ns
-                                                                   or builtin(name))
-    for ch in changes:
-        s = ch.new
-        kind = s.definition
-        for temporary in temporaries(new_stmts, s, have, running):
-            body.extend(temporary.nodes)  # its names stay in the class body's staging
-            running.add(id(temporary))
-        if kind is not None and kind[0] == "class":
-            n = s.nodes[0]
-            assert isinstance(n, ast.ClassDef)
-            inner: Any = cls.__dict__.get(mangle(private, n.name))  # as `live` above
-            oldn = ch.old.nodes[0] if ch.old is not None else None
-            oldn = oldn if isinstance(oldn, ast.ClassDef) else None
-            if own_class(st, inner, f"{qual}.{n.name}"):
-                if rebuild_reason(inner, oldn, n) is None:
-                    inplace(st, inner, oldn, n, chain + [n], offset, texts)
-                    continue
-                body.append(canonical_class(st, n, inner))
-                rebuilt.append((n.name, inner))
-                continue
-            body.append(canonical_class(st, n, None))
-            rebind.extend(sorted(s.names))
-        elif kind is not None and kind[0] == "def":
-            n = s.nodes[0]
-            assert isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-            name = n.name
+def _body_stmts(body: list[ast.stmt], texts: _Texts | None, old: bool, private: str
+                ) -> list[Stmt]:
+    """The statements of a class body (old or new), with their text when it is known."""
+    if texts is None:
+        return group(body, private=private)
+    if old:
+        return group(body, texts.old, texts.old_base, private)
+    return group(body, texts.new, texts.new_base, private)
 
-            def code_of(probe: ast.stmt, name: str = name) -> types.CodeType | None:
-                return code_named(shell_code(st, chain, [probe]), name)
 
-            line = ch.old.start + 1 + offset if ch.old is not None and name in shared else None
-            # a def added beside others of its name is a new function, as at module level
-            holder = None if ch.old is None and name in shared_now \
-                else cls.__dict__.get(mangle(private, name))
-            st.function(ch, n, holder, f"{qual}.{name}", body, code_of, line)
-            rebind.append(mangle(private, name))
-        elif len(s.nodes) == 1 and is_docstring(s.nodes[0]):
-            continue
+class ClassBodyStager(BodyStager):
+    """A class body staged in place: its changed statements run in a *shell* over a copy
+    of the class namespace, and what they bind becomes a `ClassEdit` of the live class."""
+
+    def __init__(self, st: Stage, cls: type, old: ast.ClassDef | None, node: ast.ClassDef,
+                 chain: list[ast.ClassDef], offset: int, texts: _Texts | None) -> None:
+        self.cls, self.node, self.old_node = cls, node, old
+        self.chain, self.offset, self.texts = chain, offset, texts
+        self.qual = cls.__qualname__
+        self.private = cls.__name__
+        super().__init__(st, _body_stmts(old.body, texts, True, self.private)
+                         if old is not None else None,
+                         _body_stmts(node.body, texts, False, self.private))
+        if old is not None:
+            changes, self.removed, moved = pair(self.old, self.new)
+            for prev, delta in moved:  # unchanged methods: where are they now?
+                if delta != offset:
+                    st.out.moved.append((prev.start + 1 + offset, prev.end + offset,
+                                         delta - offset))
         else:
-            body.extend(s.nodes)
-            rebind.extend(sorted(s.names))
-    new_doc = ast.get_docstring(node, clean=False)
-    old_doc = ast.get_docstring(old, clean=False) if old is not None else cls.__doc__
-    if new_doc != old_doc:
-        edit.set["__doc__"] = new_doc
-    ns: dict[str, Any] = {}
-    since = len(st.out.patches)
-    if body:
+            changes, self.removed = [Change(s) for s in self.new], []
+        # A definition run again unchanged is paired with the old one `pair` matches it
+        # with (same kind and name, in order): the old syntax is the one whose lines
+        # `offset` maps to the live code (a def sharing its name is looked up on its live
+        # line), and a nested class is compared with its own old body.
+        old_versions = _old_versions(self.old, self.new)
+        self.changes = self.to_run(changes, self.removed, set(cls.__dict__), st.dirty,
+                                   old_version=lambda s: old_versions.get(id(s)))
+        self.edit = ClassEdit(cls, f"{st.modname}.{self.qual}")
+        self.patches_before = len(st.out.patches)
+        self.body: list[ast.stmt] = []  # what runs in the shell
+        self.rebind: list[str] = []  # names the body binds anew: candidates for the edit
+        self.rebuilt: list[tuple[str, type]] = []  # nested classes whose statement runs
+        self.running = {id(c.new) for c in self.changes}
+        self.body_names = set().union(*(s.names for s in self.new))
+
+    def stage(self) -> None:
+        st, cls, edit = self.st, self.cls, self.edit
+        self.run(self.changes)
+        new_doc = ast.get_docstring(self.node, clean=False)
+        old_doc = ast.get_docstring(self.old_node, clean=False) if self.old_node is not None \
+            else cls.__doc__
+        if new_doc != old_doc:
+            edit.set["__doc__"] = new_doc
+        since = len(st.out.patches)
+        ns = self.run_shell()
+        self.set_entries(ns, since)
+        _annotations(cls, self.node, self.changes, self.removed, ns, edit)
+        for name in gone_names(self.removed, self.changes, self.final,
+                               None if self.old_node is not None else cls.__dict__,
+                               lambda value: made_by_class(value, self.qual)):
+            if name in cls.__dict__ and name not in _NEVER_MOVED:
+                edit.delete.append(name)
+        self.note_removed(self.removed, self.changes, self.entry, self.qual + ".",
+                          self.offset)
+        if edit.set or edit.delete or any(not p.layout
+                                          for p in st.out.patches[self.patches_before:]):
+            st.out.classes.append(edit)
+
+    def entry(self, name: str) -> Any:
+        """What the live class holds under a name of its body (private names mangled)."""
+        return self.cls.__dict__.get(mangle(self.private, name))
+
+    def have(self, name: str) -> bool:
+        """Whether the body, run again, finds `name`. A name the body binds and the class
+        lacks is a deleted temporary: its binder runs again even when a module global or
+        builtin of that name exists, since the class body reads its own first, as a fresh
+        import does."""
+        return name in self.cls.__dict__ or name not in self.body_names and (
+            name in self.st.ns or builtin(name))
+
+    # -- each statement -----------------------------------------------------------------
+
+    def before(self, change: Change) -> None:
+        for temporary in temporaries(self.new, change.new, self.have, self.running):
+            self.body.extend(temporary.nodes)  # its names stay in the class body's staging
+            self.running.add(id(temporary))
+
+    def on_class(self, change: Change, node: ast.ClassDef) -> None:
+        inner: Any = self.entry(node.name)  # a class when own_class says so
+        old = change.old.nodes[0] if change.old is not None else None
+        old = old if isinstance(old, ast.ClassDef) else None
+        if own_class(self.st, inner, f"{self.qual}.{node.name}"):
+            if rebuild_reason(inner, old, node) is None:
+                inplace(self.st, inner, old, node, self.chain + [node], self.offset,
+                        self.texts)
+                return
+            self.body.append(canonical_class(self.st, node, inner))
+            self.rebuilt.append((node.name, inner))
+            return
+        self.body.append(canonical_class(self.st, node, None))
+        self.rebind.extend(sorted(change.new.names))
+
+    def on_def(self, change: Change, node: Def) -> None:
+        st, chain, name = self.st, self.chain, node.name
+
+        def code_of(probe: ast.stmt) -> types.CodeType | None:
+            return code_named(shell_code(st, chain, [probe]), name)
+
+        self.stage_def(change, node, f"{self.qual}.{name}", self.entry, self.body, code_of,
+                       self.offset)
+        self.rebind.append(mangle(self.private, name))
+
+    def on_text(self, change: Change) -> None:
+        pass  # a docstring (or a lone string anywhere in the body): compared below
+
+    def on_other(self, change: Change) -> None:
+        self.body.extend(change.new.nodes)
+        self.rebind.extend(sorted(change.new.names))
+
+    # -- the body run, and its results --------------------------------------------------
+
+    def run_shell(self) -> dict[str, Any]:
+        """Run the body gathered in the shell, over a copy of the class namespace."""
+        st, cls = self.st, self.cls
+        if not self.body:
+            return {}
         ns = dict(cls.__dict__)
         if isinstance(ns.get("__annotations__"), dict):
             ns["__annotations__"] = dict(ns["__annotations__"])
         if st.inputs is not None and st.current is not None:
-            st.inputs.for_class_body(st.current, [c.new for c in changes],
-                                     set(ns) | set(final_names(new_stmts)))
-        st.watch.before_running(body)
-        exec(shell_code(st, chain, body), st.ns, ns)
+            st.inputs.for_class_body(st.current, [c.new for c in self.changes],
+                                     set(ns) | set(self.final))
+        st.watch.before_running(self.body)
+        exec(shell_code(st, self.chain, self.body), st.ns, ns)
         cell = ns.get("__classcell__")
         if isinstance(cell, types.CellType):
             cell.cell_contents = cls  # a fresh cell of the shell: not live yet
-    final = final_names(new_stmts)
-    executed = {id(c.new) for c in changes}
-    for name in rebind:
-        if id(last[name]) not in executed:
-            continue  # an unchanged later statement has the last word on this name
-        if name in final and name in ns and ns[name] is not cls.__dict__.get(name, MISSING):
-            edit.set[name] = ns[name]
-    for name, inner in rebuilt:
-        if migrate(st, ns[name], inner, since):
-            edit.set.pop(name, None)
-        else:
-            edit.set[name] = ns[name]
-    _annotations(cls, node, changes, removed, ns, edit)
-    if old is not None:
-        gone: set[str] = set().union(*(s.names for s in removed),
-                                     *(c.old.names for c in changes if c.old is not None))
-    else:
-        gone = {k for k, v in cls.__dict__.items() if _defined_in(v, qual)}
-    for name in sorted(gone - final):
-        if name in cls.__dict__ and name not in _NEVER_MOVED:
-            edit.delete.append(name)
-    st.note_removed(removed, changes, final, shared,
-                    lambda name: cls.__dict__.get(mangle(private, name)), qual + ".", offset)
-    if edit.set or edit.delete or any(not p.layout for p in st.out.patches[patches_before:]):
-        st.out.classes.append(edit)
+        return ns
+
+    def set_entries(self, ns: dict[str, Any], since: int) -> None:
+        """The entries the body bound anew go into the edit (nested classes rebuilt are
+        migrated into the live ones, or replace them)."""
+        executed = {id(c.new) for c in self.changes}
+        for name in self.rebind:
+            if id(self.last[name]) not in executed:
+                continue  # an unchanged later statement has the last word on this name
+            if name in self.final and name in ns and \
+                    ns[name] is not self.cls.__dict__.get(name, MISSING):
+                self.edit.set[name] = ns[name]
+        for name, inner in self.rebuilt:
+            if migrate(self.st, ns[name], inner, since):
+                self.edit.set.pop(name, None)
+            else:
+                self.edit.set[name] = ns[name]
 
 
-def _with_old_versions(changes: list[Change], old_stmts: list[Stmt],
-                       new_stmts: list[Stmt]) -> list[Change]:
-    """`changes`, each definition run again unchanged paired with its old version.
-
-    `with_refreshes` gives such a statement itself as its old version; but the old syntax
-    is the one whose lines `offset` maps to the live code (the new one may have been moved
-    to where it stands now): a def sharing its name is looked up on its live line, and a
-    nested class is compared with its own old body, not with itself.
-    """
-    twins = _twins(old_stmts, new_stmts)
-    return [Change(c.new, twins.get(id(c.new), c.old), c.layout, c.refresh)
-            if c.refresh and c.old is c.new else c for c in changes]
-
-
-def _twins(old_stmts: list[Stmt], new_stmts: list[Stmt]) -> dict[int, Stmt]:
+def _old_versions(old_stmts: list[Stmt], new_stmts: list[Stmt]) -> dict[int, Stmt]:
     """For each definition of the new body (by id), the old one `pair` matches it with:
     the same kind and name, in order."""
-    olds: dict[tuple[str, str], list[Stmt]] = {}
+    olds: dict[Definition, list[Stmt]] = {}
     for s in old_stmts:
         if s.definition is not None:
             olds.setdefault(s.definition, []).append(s)
-    twins: dict[int, Stmt] = {}
+    found: dict[int, Stmt] = {}
     for s in new_stmts:
         if s.definition is not None and olds.get(s.definition):
-            twins[id(s)] = olds[s.definition].pop(0)
-    return twins
-
-
-def _defined_in(value: Any, qual: str) -> bool:
-    return any(fn.__qualname__.startswith(qual + ".") for fn in functions_in(value))
+            found[id(s)] = olds[s.definition].pop(0)
+    return found
 
 
 def _annotations(cls: type, node: ast.ClassDef, changes: list[Change], removed: list[Any],
