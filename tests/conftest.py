@@ -1,76 +1,24 @@
-"""Fixtures that write a module to disk, import it, and rewrite it for an update."""
+"""The fixtures every test file may ask for by name, and the hooks that order and filter
+the collection. What the fixtures are built from lives in tests/helpers/."""
 
 from __future__ import annotations
 
-import importlib
-import itertools
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-import hotswap
-from fresh_tree import Tree
+from helpers.fresh_tree import Tree
+from helpers.modules import Modules
 
 sys.dont_write_bytecode = True  # a rewritten file must never be shadowed by a stale .pyc
-
-_counter = itertools.count()
-
-
-class ModuleFile:
-    """One module on disk: `write` a version, `load` it, `update` the live one."""
-
-    def __init__(self, root: Path, name: str) -> None:
-        self.root = root
-        self.name = name
-        parts = name.split(".")
-        for i in range(1, len(parts)):
-            pkg = root.joinpath(*parts[:i])
-            pkg.mkdir(exist_ok=True)
-            (pkg / "__init__.py").touch()
-        self.path = root.joinpath(*parts[:-1], parts[-1] + ".py")
-
-    def write(self, source: str) -> None:
-        self.path.write_text(textwrap.dedent(source))
-
-    def load(self) -> ModuleType:
-        importlib.invalidate_caches()
-        return importlib.import_module(self.name)
-
-    @property
-    def module(self) -> ModuleType:
-        return sys.modules[self.name]
-
-    def update(self, source: str | None = None, **kwargs: object) -> hotswap.Report:
-        if source is not None:
-            self.write(source)
-        return hotswap.update(self.module, **kwargs)  # type: ignore[arg-type]
-
-
-class Modules:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.created: list[str] = []
-
-    def __call__(self, source: str, name: str | None = None) -> ModuleFile:
-        """Write `source` as a fresh uniquely named module and import it."""
-        name = name or f"hs_mod_{next(_counter)}"
-        mf = ModuleFile(self.root, name)
-        mf.write(source)
-        self.created.append(name)
-        mf.load()
-        return mf
-
-    def fresh(self, source: str) -> ModuleType:
-        """Import `source` under a new name: the oracle a live module is compared with."""
-        return self(source).module
 
 
 @pytest.fixture
 def modules(tmp_path: Path) -> Iterator[Modules]:
+    """`modules(source)` writes a uniquely named module in `tmp_path` and imports it
+    (helpers/modules.py); every module made is forgotten afterwards."""
     sys.path.insert(0, str(tmp_path))
     m = Modules(tmp_path)
     try:
@@ -107,7 +55,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 @pytest.fixture
 def tree(tmp_path: Path) -> Iterator[Tree]:
     """A package tree in `tmp_path`, importable while the test runs, then forgotten
-    (tests/fresh_tree.py: the same tree live and in a fresh interpreter)."""
+    (tests/helpers/fresh_tree.py: the same tree live and in a fresh interpreter)."""
     sys.path.insert(0, str(tmp_path))
     t = Tree(tmp_path)
     try:
@@ -115,3 +63,14 @@ def tree(tmp_path: Path) -> Iterator[Tree]:
     finally:
         sys.path.remove(str(tmp_path))
         t.unload()
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Iterator[Path]:
+    """`tmp_path`, importable while the test runs (modules written there with
+    helpers.files.write)."""
+    sys.path.insert(0, str(tmp_path))
+    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    yield tmp_path
+    sys.path.remove(str(tmp_path))
+    sys.dont_write_bytecode = saved

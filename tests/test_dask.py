@@ -1,4 +1,4 @@
-"""hotswap.dask: the cluster cases (tests/dask_cases.py, a real LocalCluster of worker
+"""hotswap.dask: the cluster cases (tests/helpers/dask_cases.py, a real LocalCluster of worker
 processes) run in a pytest process of their own, one test here per case; the demo; and
 the light tests of what is shipped and reported, which need no cluster."""
 
@@ -7,9 +7,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
-import textwrap
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +20,10 @@ from hotswap.dask._bundle import read_bundle
 from hotswap.dask._process import _write
 from hotswap.dask._result import ClusterReport
 
+from helpers.files import write
+
 heavy = pytest.mark.heavy
-CASES = Path(__file__).with_name("dask_cases.py")
+CASES = Path(__file__).parent / "helpers" / "dask_cases.py"
 NAMES = [f.name for f in ast.parse(CASES.read_text()).body
          if isinstance(f, ast.FunctionDef) and f.name.startswith("test_")]
 
@@ -53,21 +53,6 @@ def test_cluster_case(cases: dict[str, str | None], name: str) -> None:
     assert name in cases, f"{name} did not run"
     assert cases[name] is None, cases[name]
 
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Iterator[Path]:
-    sys.path.insert(0, str(tmp_path))
-    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-    yield tmp_path
-    sys.path.remove(str(tmp_path))
-    sys.dont_write_bytecode = saved
-
-
-def write(folder: Path, rel: str, source: str) -> Path:
-    path = folder / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(source))
-    return path
 
 @heavy
 def test_demo_compares_upload_file_with_hotswap() -> None:

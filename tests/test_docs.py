@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.reports import timeless
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 HEAVY = "<!-- heavy -->"
@@ -98,11 +100,7 @@ def test_python_blocks_run(page: Path, tmp_path: Path) -> None:
     for (lang, _, _), (next_lang, line, shown) in zip(found, found[1:] + [("", 0, "")]):
         out = next(runs) if lang == "python" else None
         if out is not None and next_lang == "text" and shown.startswith("hotswap: "):
-            assert _timeless(out) == _timeless(shown), f"{page.name}:{line}"
-
-
-def _timeless(text: str) -> str:
-    return re.sub(r"in [0-9.]+ ms", "in N ms", text).strip()
+            assert timeless(out) == timeless(shown), f"{page.name}:{line}"
 
 
 def _anchors(page: Path) -> set[str]:

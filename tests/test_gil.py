@@ -11,7 +11,8 @@ import time
 import pytest
 
 from hotswap import _gil
-from stalling import spinning, stall
+
+from helpers.stalling import spinning, stall
 
 
 def _busy_python(seconds: float) -> None:

@@ -8,16 +8,24 @@ stays, working, on the old class, and the report says how many. A failure half-w
 through (a key whose hash raises when its dict is rebuilt) leaves everything as it was.
 The same heap gives the same result with the pass in C (``hotswap._scan``: its `Index`
 counts and swaps, its `copy_state` copies slots) and without it.
+
+A moved instance takes its attribute dict with it, the dict object itself: links from its
+attributes to itself and to other moved instances follow the move (they are rewritten
+with every other holder), and a reference to the dict is one to its dict. State that
+changes its home on a move is carried: an attribute kept in the dict goes to the new slot
+of its name, a slot the new class has not to its dict; what has no place in the new
+layout is named in the report. An instance a weak reference reaches stays on the old
+class (reported): the weak reference is no counted reference and would reach the old
+object, never its new one.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
 import types
-from collections.abc import Iterator
+import weakref
 from typing import Any
 
 import pytest
@@ -26,6 +34,10 @@ from hypothesis import strategies as st
 
 import hotswap
 from hotswap import _heap
+
+from helpers.moves import IN_C, Fragile, heap_pass
+from helpers.processes import run_python
+
 
 SRC = """
 class Vec:
@@ -51,19 +63,6 @@ def _source(which: tuple[str, str]) -> str:
 
 class Box:
     """Holds things in its attribute dict."""
-
-
-class Fragile:
-    """A key whose hash raises once its dict is rebuilt (the first hash is its insertion)."""
-
-    def __init__(self) -> None:
-        self.hashed = 0
-
-    def __hash__(self) -> int:
-        self.hashed += 1
-        if self.hashed > 1:
-            raise RuntimeError("hashed once only")
-        return 1
 
 
 def _make(kind: str, items: list[Any], key_by: str) -> Any:
@@ -122,16 +121,7 @@ holdings = st.lists(st.tuples(st.sampled_from(KINDS),
                               st.sampled_from(["str", "int", "object"])), max_size=8)
 
 
-@contextlib.contextmanager
-def _in_c(in_c: bool) -> Iterator[None]:
-    """The pass in C as built (`in_c`), or hotswap without it."""
-    with pytest.MonkeyPatch.context() as patch:
-        if not in_c:
-            patch.setattr(_heap, "_accel", None)
-        yield
-
-
-@pytest.mark.parametrize("in_c", [True, False], ids=["pass in C", "in Python"])
+@IN_C
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(count=st.integers(1, 8), holding=holdings, fragile=st.booleans())
@@ -159,7 +149,7 @@ def test_a_move_rewrites_every_holder_exactly_or_changes_nothing(
     before = [_described(kind, h, kinds) for kind, h in holders]
     state = [(o.n, getattr(o, "tag", None)) for o in crowd]
 
-    with _in_c(in_c):
+    with heap_pass(in_c):
         if fragile:
             with pytest.raises(hotswap.UpdateError, match="hashed once only"):
                 mf.update(_source(NEW))
@@ -264,3 +254,225 @@ def test_the_lists_way_is_still_there_and_agrees() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "HOTSWAP_SCAN_LISTS": "1"}, check=True)
     assert out.stdout.strip() == ("False" if sys.version_info < (3, 12) else "True")
+
+
+# -- moves: an instance's attribute dict goes with it ------------------------------------
+
+LINKED = """
+class Node:
+    __slots__ = SLOTS
+
+    def __init__(self, n):
+        self.n = n
+
+    def name(self):
+        return PREFIX + str(self.n)
+"""
+LINKED_OLD, LINKED_NEW = ("('n', '__dict__')", "'a'"), ("('n', 'extra', '__dict__')", "'b'")
+
+
+def _linked(which: tuple[str, str]) -> str:
+    return LINKED.replace("SLOTS", which[0]).replace("PREFIX", which[1])
+
+
+@IN_C
+def test_a_moved_instance_keeps_its_attribute_dict_and_its_links(modules, in_c: bool) -> None:
+    mf = modules(_linked(LINKED_OLD))
+    olds = (mf.module.Node,)  # a tuple: a tracer's copy of the locals (3.11) is a dict
+    a, b, c = olds[0](1), olds[0](2), olds[0](3)
+    a.me, a.other, b.other, a.kids, c.parent = a, b, a, [b, c], a
+    dicts = [vars(a), vars(b), vars(c)]  # a dict object held on its own
+    crowd = [a, b, c]
+    del a, b, c
+    with heap_pass(in_c):
+        report = mf.update(_linked(LINKED_NEW))
+    new = mf.module.Node
+    a, b, c = crowd
+    assert new is not olds[0] and all(type(x) is new for x in crowd), report
+    assert a.me is a and a.other is b and b.other is a and c.parent is a
+    assert a.kids == [b, c] and a.kids[0] is b and a.kids[1] is c
+    assert [vars(x) for x in crowd] == dicts and all(
+        vars(x) is d for x, d in zip(crowd, dicts, strict=True))
+    assert a.me.name() == "b1" and a.other.other.name() == "b1" and c.parent.kids[1].name() == "b3"
+    assert not any(type(v) is olds[0] for x in crowd for v in vars(x).values())
+
+
+@IN_C
+def test_a_move_undone_half_way_gives_each_instance_its_own_dict_back(modules,
+                                                                     in_c: bool) -> None:
+    mf = modules(_linked(LINKED_OLD))
+    olds = (mf.module.Node,)
+    a, b = olds[0](1), olds[0](2)
+    a.me, a.other, b.other = a, b, a
+    dicts = [vars(a), vars(b)]
+    contents = [dict(d) for d in dicts]
+    fragile = {b: 0, Fragile(): 1}  # its rehash fails: the move is undone
+    crowd = [a, b]
+    del a, b
+    with heap_pass(in_c), pytest.raises(hotswap.UpdateError, match="hashed once only"):
+        mf.update(_linked(LINKED_NEW))
+    a, b = crowd
+    assert mf.module.Node is olds[0] and type(a) is olds[0] and type(b) is olds[0]
+    assert vars(a) is dicts[0] and vars(b) is dicts[1]
+    assert [dict(d) for d in dicts] == contents
+    assert a.me is a and a.other is b and b.other is a and list(fragile)[0] is b
+
+
+@IN_C
+def test_a_rolled_back_move_gives_the_old_instances_their_dict_holding_them(
+        modules, in_c: bool) -> None:
+    mf = modules(_linked(LINKED_OLD))
+    olds = (mf.module.Node,)
+    a, b = olds[0](1), olds[0](2)
+    a.me, a.other, b.other = a, b, a
+    dicts = [vars(a), vars(b)]
+    crowd = [a, b]
+    del a, b
+    with heap_pass(in_c):
+        mf.update(_linked(LINKED_NEW))
+        assert type(crowd[0]) is not olds[0]
+        crowd[1].seen = True  # the state stays, as for any instance kept in place
+        hotswap.rollback(mf.module)
+    a, b = crowd
+    assert type(a) is olds[0] and type(b) is olds[0] and mf.module.Node is olds[0]
+    assert vars(a) is dicts[0] and vars(b) is dicts[1]
+    assert a.me is a and a.other is b and b.other is a and b.seen and a.name() == "a1"
+
+
+links = st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5),
+                           st.sampled_from(["p", "q", "r"])), max_size=12)
+
+
+@IN_C
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(count=st.integers(1, 6), edges=links)
+def test_links_between_moved_instances_through_their_dicts_all_follow(
+        modules, in_c: bool, count: int, edges: list[tuple[int, int, str]]) -> None:
+    mf = modules(_linked(LINKED_OLD))
+    crowd = [mf.module.Node(n) for n in range(count)]
+    for i, j, attr in edges:
+        setattr(crowd[i % count], attr, crowd[j % count])
+    want = [{k: (v.n if hasattr(v, "n") else v) for k, v in vars(x).items()} for x in crowd]
+    with heap_pass(in_c):
+        mf.update(_linked(LINKED_NEW))
+    new = mf.module.Node
+    assert all(type(x) is new for x in crowd)
+    assert [{k: v.n for k, v in vars(x).items()} for x in crowd] == want
+    for x in crowd:
+        for v in vars(x).values():
+            assert v is crowd[v.n]
+
+
+# -- moves: state that changes its home (attribute dict <-> slot) ------------------------
+
+
+@IN_C
+def test_attributes_in_the_dict_reach_the_slots_a_class_gains(modules, in_c: bool) -> None:
+    """A class without __slots__ gains them: what its instances kept in their dict is in
+    the slot of that name; what has no place in the new layout is named in the report."""
+    mf = modules("class P:\n    def __init__(self, a):\n        self.a = a\n")
+    olds = (mf.module.P,)
+    crowd = [olds[0](1), olds[0]("x")]
+    crowd[1].a = crowd[0]  # one that moves too: the slot holds its twin
+    crowd[1].extra = 5  # no slot of that name, no dict: reported
+    with heap_pass(in_c):
+        report = mf.update("class P:\n    __slots__ = ('a',)\n\n"
+                           "    def __init__(self, a):\n        self.a = a\n")
+    first, second = crowd
+    assert type(first) is mf.module.P and type(second) is mf.module.P
+    assert first.a == 1 and second.a is first
+    assert not hasattr(second, "__dict__")
+    assert any("'extra' (1)" in why and "not carried over" in why
+               for _, why in report.skipped), report.skipped
+    assert not any("'a'" in why for _, why in report.skipped)
+
+
+@IN_C
+def test_a_slot_the_new_class_has_not_goes_to_its_dict_and_comes_back_on_undo(
+        modules, in_c: bool) -> None:
+    src = "class Q:\n    __slots__ = SLOTS\n"
+    mf = modules(src.replace("SLOTS", "('a', '__dict__')"))
+    olds = (mf.module.Q,)
+    crowd = [olds[0](), olds[0]()]
+    crowd[0].a, crowd[0].b = 1, 2
+    crowd[1].b = 3  # its slot `a` unset: nothing to carry
+    with heap_pass(in_c):
+        report = mf.update(src.replace("SLOTS", "('c', '__dict__')"))
+    first, second = crowd
+    assert type(first) is mf.module.Q and (first.a, first.b) == (1, 2)
+    assert vars(first) == {"a": 1, "b": 2} and vars(second) == {"b": 3}
+    assert not hasattr(second, "a") and not report.skipped
+    # The other way, undone half-way: the old dicts are as they were.
+    mf2 = modules(src.replace("SLOTS", "('a', '__dict__')"))
+    olds2 = (mf2.module.Q,)
+    kept = [olds2[0]()]
+    kept[0].a = 7
+    fragile = {kept[0]: 0, Fragile(): 1}
+    with heap_pass(in_c), pytest.raises(hotswap.UpdateError, match="hashed once only"):
+        mf2.update(src.replace("SLOTS", "('c', '__dict__')"))
+    assert type(kept[0]) is olds2[0] and kept[0].a == 7 and vars(kept[0]) == {}
+    assert list(fragile)[0] is kept[0]
+
+
+def test_a_class_gaining_slots_behaves_as_a_fresh_start_of_the_new_source(tmp_path) -> None:
+    """Compared with a fresh interpreter running the new source on the same inputs."""
+    v1 = "class P:\n    def __init__(self, a):\n        self.a = a\n"
+    v2 = ("class P:\n    __slots__ = ('a', 'b')\n\n    def __init__(self, a):\n"
+          "        self.a = a\n        self.b = a * 2\n\n    def show(self):\n"
+          "        return (self.a, getattr(self, 'b', None))\n")
+    (tmp_path / "gainmod.py").write_text(v1)
+    live = run_python(f"""
+        import sys
+        sys.dont_write_bytecode = True
+        import hotswap, gainmod
+        ps = [gainmod.P(i) for i in range(3)]
+        open(gainmod.__file__, "w").write({v2!r})
+        hotswap.update(gainmod)
+        print([p.show() for p in ps], [type(p) is gainmod.P for p in ps],
+              [hasattr(p, "__dict__") for p in ps])
+    """, tmp_path)
+    assert live.returncode == 0, live.stderr
+    (tmp_path / "gainmod.py").write_text(v2)
+    fresh = run_python("""
+        import gainmod
+        ps = [gainmod.P(i) for i in range(3)]
+        for p in ps:
+            del p.b  # the old instances never ran the new __init__
+        print([p.show() for p in ps], [True] * 3, [False] * 3)
+    """, tmp_path)
+    assert fresh.returncode == 0, fresh.stderr
+    assert live.stdout == fresh.stdout
+
+
+# -- moves: an instance a weak reference reaches stays ------------------------------------
+
+WEAK = """
+class E:
+    __slots__ = SLOTS
+
+    def __init__(self, n):
+        self.n = n
+"""
+
+
+@IN_C
+def test_an_instance_a_weak_reference_reaches_stays_on_the_old_class(modules,
+                                                                     in_c: bool) -> None:
+    """A weak reference is no counted reference and cannot be rewritten: the instances it
+    reaches stay (working, reported); the others move."""
+    mf = modules(WEAK.replace("SLOTS", "('n', '__weakref__')"))
+    olds = (mf.module.E,)
+    crowd = [olds[0](n) for n in range(4)]
+    members = weakref.WeakSet([crowd[0]])
+    by_key = weakref.WeakValueDictionary({1: crowd[1]})
+    ref = weakref.ref(crowd[2])
+    with heap_pass(in_c):
+        report = mf.update(WEAK.replace("SLOTS", "('n', 'extra', '__weakref__')"))
+    new = mf.module.E
+    assert [type(o) is olds[0] for o in crowd] == [True, True, True, False]
+    assert list(members) == [crowd[0]] and by_key[1] is crowd[1] and ref() is crowd[2]
+    assert [o.n for o in crowd] == [0, 1, 2, 3] and type(crowd[3]) is new
+    assert f"{mf.name}.E (1 moved to the new layout)" in report.instances
+    assert any("3 live instance(s) keep the old class" in why and "weak reference" in why
+               for _, why in report.skipped), report.skipped

@@ -14,7 +14,8 @@ import pytest
 import hotswap
 from hotswap import _park
 from hotswap._park import Park
-from waiting import wait_for
+
+from helpers.waiting import wait_for
 
 MONITORING = sys.version_info >= (3, 12)
 

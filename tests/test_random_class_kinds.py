@@ -5,7 +5,7 @@ registering metaclass, an ``__init_subclass__(key=...)`` registry, ``typing.Gene
 ``cached_property`` members), the live program behaves like a fresh import of the new
 source, wherever the report does not say otherwise.
 
-Models, rendering and edits are in tests/class_kinds_strategies.py. At every version the
+Models, rendering and edits are in tests/helpers/class_kinds_strategies.py. At every version the
 test makes instances of every class (two of each object class: one whose members, cached
 properties included, are all computed at once, one left untouched; generic ones also as
 ``K[int](x)``), the members of every flag (and a combination made at run time), and keeps
@@ -45,7 +45,7 @@ functions, bound methods and the plain functions behind them. After each update
 
 Registries are compared as multisets: a class added by an update registers after the
 others, a fresh import registers in source order. Held fixed, so that a fresh import is an
-exact oracle (see tests/class_kinds_strategies.py): ``__init__`` and instance attributes, a
+exact oracle (see tests/helpers/class_kinds_strategies.py): ``__init__`` and instance attributes, a
 flag member's value, a class's family (its metaclass and registry), keys unique.
 
 Below the property: one hand-made history per kind, which passes, so that every kind is
@@ -65,7 +65,6 @@ import functools
 import inspect
 import operator
 import os
-import re
 import sys
 import typing
 from collections import Counter
@@ -74,9 +73,13 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from class_kinds_strategies import (CACHED, KIND, NAMES, Dispatch, History, Klass, Member,
-                                    Model, Overload, header, histories, normalize)
-from hypothesis import HealthCheck, Phase, example, given, note, settings
+from hypothesis import HealthCheck, given, note, settings
+
+from helpers.class_kinds_strategies import (CACHED, KIND, NAMES, Dispatch, History, Klass, Member,
+                                            Model, Overload, header, histories, normalize)
+from helpers.counterexamples import as_test
+from helpers.outcomes import outcome as outcome_of
+from helpers.outcomes import unmoduled
 
 EXAMPLES = int(os.environ.get("HOTSWAP_EXAMPLES", "40"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, report_multiple_bugs=False,
@@ -89,17 +92,8 @@ DISPATCH_ARGS: tuple[Any, ...] = (3, 2.5, "ab", True, [1, 2], (4,), b"xyz", None
 
 # ------------------------------------------------------------------ observing objects --
 
-
-def outcome(fn: Callable[..., Any], *args: Any) -> tuple[Any, ...]:
-    try:
-        return ("ok", fn(*args))
-    except Exception as exc:  # noqa: BLE001 - a failure is compared, not hidden
-        return ("raised", type(exc).__name__, unmoduled(str(exc)))
-
-
-def unmoduled(text: str) -> str:
-    """`text` without module names: the live and the fresh module have different ones."""
-    return re.sub(r"\bhs_mod_\d+\.", "", text)
+# a failure is compared with its message freed of the module names, which differ
+outcome = functools.partial(outcome_of, clean=unmoduled)
 
 
 def canon(v: Any, module: ModuleType) -> Any:
@@ -589,14 +583,8 @@ def evolve(v0: Model, *updates: tuple[str, Callable[[Model], Any]], x: int = 3,
     return History(versions, [[label] for label, _ in updates], x, calls)
 
 
-def _explicit(found: History) -> Callable[..., None]:
-    """The property as a test that runs only `found`."""
-    @settings(SETTINGS, phases=[Phase.explicit])
-    @example(history=found)
-    @given(history=histories())
-    def test(modules: Any, history: History) -> None:
-        replay(modules, history)
-    return test
+# the property above as a test that runs only the counterexample it is given
+_explicit = functools.partial(as_test, base=SETTINGS, histories=histories, replay=replay)
 
 
 NAMED_TUPLE = evolve(

@@ -6,7 +6,7 @@ nested classes, ``__hotswap_migrate__``), instances made before an update behave
 instances of a fresh import of the new source built with the same arguments, wherever
 the report does not say otherwise.
 
-Models, rendering and edits are in tests/class_strategies.py. After each update of a live
+Models, rendering and edits are in tests/helpers/class_strategies.py. After each update of a live
 module (``mf.update``), every instance made at any earlier version (and every enum
 member) is compared with one built from ``modules.fresh(new_source)``: every member the
 new source exposes (methods with each call argument, properties, property setters, class
@@ -35,16 +35,20 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, example, given, note, settings
-from class_strategies import (CONST_NAMES, KIND, RANK, History, Klass, Member, Model,
-                              histories, render, render_class)
+from hypothesis import HealthCheck, given, note, settings
+
+from helpers.class_strategies import (CONST_NAMES, KIND, RANK, History, Klass, Member, Model,
+                                      histories, render, render_class)
+from helpers.counterexamples import as_test
+from helpers.outcomes import outcome as outcome_of
+from helpers.outcomes import unmoduled
 
 SETTINGS = settings(max_examples=int(os.environ.get("HOTSWAP_EXAMPLES", 30)), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -52,16 +56,11 @@ SETTINGS = settings(max_examples=int(os.environ.get("HOTSWAP_EXAMPLES", 30)), de
 
 MISSING = object()
 
+# a failure is compared with its message freed of the module names, which differ
+outcome = functools.partial(outcome_of, clean=unmoduled)
+
 
 # ------------------------------------------------------------------ observing objects --
-
-
-def outcome(fn: Any, *args: Any) -> tuple[Any, ...]:
-    try:
-        return ("ok", fn(*args))
-    except Exception as exc:  # noqa: BLE001 - a failure is compared, not hidden
-        # (Python 3.13 names the class with its module: the live one or the fresh one)
-        return ("raised", type(exc).__name__, re.sub(r"\bhs_mod_\d+\.", "", str(exc)))
 
 
 def slot_names(cls: type) -> list[str]:
@@ -699,15 +698,8 @@ LRU_IN_REPLACED_CLASS = History(
     [["add slot K0.q00", "body of K0.lc0"]], (0, 0), (7,))
 
 
-def _explicit(found: History) -> Any:
-    """The property above as a test that runs only `found` (one test per counterexample,
-    so that each is reported on its own)."""
-    @settings(SETTINGS, phases=[Phase.explicit])
-    @example(history=found)
-    @given(history=histories())
-    def test(modules: Any, history: History) -> None:
-        replay(modules, history)
-    return test
+# the property above as a test that runs only the counterexample it is given
+_explicit = functools.partial(as_test, base=SETTINGS, histories=histories, replay=replay)
 
 
 test_counterexample_lru_under_staticmethod = _explicit(LRU_UNDER_STATICMETHOD)

@@ -31,20 +31,15 @@ from types import FunctionType, MethodType, ModuleType
 from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
-from strategies import (KCONST_NAMES, METHOD_NAMES, Const, Expr, Func, History, Init, Item,
-                        Klass, Model, arity, code_changed, histories)
+
+from helpers.outcomes import outcome
+from helpers.strategies import (KCONST_NAMES, METHOD_NAMES, Const, Expr, Func, History, Init, Item,
+                                Klass, Model, arity, code_changed, histories)
 
 EXAMPLES = int(os.environ.get("HOTSWAP_EXAMPLES", "40"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
-
-
-def outcome(fn: Callable[..., Any], *args: Any) -> tuple[Any, ...]:
-    try:
-        return ("ok", fn(*args))
-    except Exception as exc:  # noqa: BLE001 - a live failure is compared, not hidden
-        return ("raised", type(exc).__name__, str(exc))
 
 
 def arg_sets(spec: Func, args: list[int]) -> list[tuple[int, ...]]:

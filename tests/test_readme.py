@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.reports import timeless
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README.read_text(), re.S)
 PYTHON = [code for lang, code in BLOCKS if lang == "python"]
@@ -50,10 +52,6 @@ REPORTS = [(code, shown) for (lang, code), (next_lang, shown) in zip(BLOCKS, BLO
          if lang == "python" and next_lang == "text" and shown.startswith("hotswap: ")]
 
 
-def _timeless(text: str) -> str:
-    return re.sub(r"in [0-9.]+ ms", "in N ms", text).strip()
-
-
 @pytest.mark.parametrize("code, shown", REPORTS,
                          ids=[f"shown-{i}" for i in range(len(REPORTS))])
 def test_a_report_shown_is_what_its_block_prints(code: str, shown: str, tmp_path: Path) -> None:
@@ -63,7 +61,7 @@ def test_a_report_shown_is_what_its_block_prints(code: str, shown: str, tmp_path
                           timeout=120, cwd=tmp_path, env=dict(os.environ,
                                                               PYTHONDONTWRITEBYTECODE="1"))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert _timeless(done.stdout) == _timeless(shown)
+    assert timeless(done.stdout) == timeless(shown)
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -14,7 +14,8 @@ import pytest
 import hotswap
 from hotswap import _apply, _gil
 from hotswap._ops import Op, Plan, Undo
-from stalling import Spinner, spinning, stall
+
+from helpers.stalling import Spinner, spinning, stall
 
 
 class Note(Op):

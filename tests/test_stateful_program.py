@@ -78,9 +78,11 @@ import pytest
 from hypothesis import HealthCheck, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
-from strategies import code_changed, small_ints
 
 import hotswap
+
+from helpers.outcomes import outcome
+from helpers.strategies import code_changed, small_ints
 
 sys.dont_write_bytecode = True  # (conftest sets it too) a rewritten file never meets a .pyc
 
@@ -701,13 +703,6 @@ KINDS = ["const", "func", "method", "deco", "factory", "class"]
 
 
 # ------------------------------------------------------------------------ comparison --
-
-
-def outcome(fn: Callable[..., Any], *args: Any) -> tuple[Any, ...]:
-    try:
-        return ("ok", fn(*args))
-    except Exception as exc:  # noqa: BLE001 - a live failure is compared, not hidden
-        return ("raised", type(exc).__name__, str(exc))
 
 
 def probe(v: int) -> int:

@@ -21,33 +21,15 @@ import hotswap
 from hotswap import _watch
 from hotswap._trust import Trust
 
+from helpers.files import bump_mtime
+from helpers.sources import V1, V2, V3
+
 NOBODY = 65534  # a real second user: the tests run as root, so chown to it works
 
 _counter = itertools.count()
 
-V1 = """
-def value():
-    return "v1"
-"""
-
-V2 = """
-def value():
-    return "v2 changed"
-"""
-
-V3 = """
-def value():
-    return "v3 changed again"
-"""
-
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def bump_mtime(path: os.PathLike[str] | str) -> None:
-    """Move the stat whatever the clock granularity (follows symlinks)."""
-    st = os.stat(path)
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
 
 
 def write(path: os.PathLike[str] | str, source: str) -> None:

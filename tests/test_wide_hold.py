@@ -12,7 +12,8 @@ import pytest
 
 from hotswap import _apply
 from hotswap._ops import Op, Plan, Undo
-from stalling import Spinner, spinning
+
+from helpers.stalling import Spinner, spinning
 
 STALL = 0.006  # longer than the search's short interval (2 ms), well within the wide one
 

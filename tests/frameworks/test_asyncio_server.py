@@ -14,7 +14,8 @@ import threading
 import pytest
 
 import hotswap
-from fw_fresh import fresh
+
+from helpers.fw_fresh import fresh
 
 pytestmark = pytest.mark.heavy
 

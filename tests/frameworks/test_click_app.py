@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from fw_fresh import fresh, live
+from helpers.fw_fresh import fresh, live
 
 pytestmark = pytest.mark.heavy
 pytest.importorskip("click")

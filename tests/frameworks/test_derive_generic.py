@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from fw_fresh import SRC
+from helpers.fw_fresh import SRC
 
 HANDLERS = '''
 def handle(x):

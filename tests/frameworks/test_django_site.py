@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from fw_fresh import SRC, fresh
+from helpers.fw_fresh import SRC, fresh
 
 pytestmark = pytest.mark.heavy
 pytest.importorskip("django")

@@ -12,7 +12,8 @@ import warnings
 import pytest
 
 import hotswap
-from fw_fresh import fresh, live
+
+from helpers.fw_fresh import fresh, live
 
 pytestmark = pytest.mark.heavy
 pytest.importorskip("fastapi")

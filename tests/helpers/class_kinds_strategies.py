@@ -53,7 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edit_steps import draw_edits, versions_text
+from helpers.edit_steps import draw_edits, versions_text
 from hypothesis import strategies as st
 
 Expr = tuple

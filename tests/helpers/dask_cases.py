@@ -9,8 +9,8 @@ worker would.
 Why a process of their own: once a process has used a distributed client, its heap holds
 what makes tests/test_heap.py's scans take minutes instead of seconds (measured: 4.5 s
 alone, over 3 minutes after one `Client` connected and closed), so the cluster never runs
-inside the main test process. This file is not collected by itself (its name does not
-start with ``test_``).
+inside the main test process. This file is not collected by itself: it lives among the
+helpers, where pytest does not look, and test_dask.py names it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ import pytest
 import hotswap
 import hotswap.dask as hd
 
+from helpers.files import write
+
 WORKERS = 2
 
 
@@ -40,22 +42,6 @@ def client() -> Iterator[Any]:
                                        processes=True, dashboard_address=None)
     with cluster, distributed.Client(cluster) as c:
         yield c
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Iterator[Path]:
-    sys.path.insert(0, str(tmp_path))
-    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-    yield tmp_path
-    sys.path.remove(str(tmp_path))
-    sys.dont_write_bytecode = saved
-
-
-def write(folder: Path, rel: str, source: str) -> Path:
-    path = folder / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(source))
-    return path
 
 
 def load(folder: Path, name: str, source: str) -> tuple[ModuleType, Path]:
