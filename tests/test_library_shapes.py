@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 
 import hotswap
-from fresh_tree import Tree
+from helpers.fresh_tree import Tree
 
 sys.dont_write_bytecode = True
 
