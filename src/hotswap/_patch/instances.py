@@ -2,7 +2,7 @@
 dataclass fields, offered ``__hotswap_migrate__``.
 
 An instance keeps its identity whenever CPython lets ``obj.__class__`` be assigned (same
-memory layout); a slot removed keeps the live layout (see .slots). When the layout gained
+memory layout: ``compatible_for_assignment`` in Objects/typeobject.c); a slot removed keeps the live layout (see .slots). When the layout gained
 a slot, an instance can only be *moved*: a new object of the new class takes its state
 and every reference to it is rewritten. That is done only when every reference is one we
 can see and rewrite (a dict's value or key, a list, a set, a cell), proven by the
