@@ -44,6 +44,34 @@ def test_a_test_failing_live_only_is_silent_unless_something_says_what_stayed_ol
     assert same.match and not same.silent
 
 
+def test_a_failure_a_fresh_process_repeats_with_the_old_data_files_is_the_datas() -> None:
+    fresh = {"t::a": "passed", "t::b": "passed"}
+    live = {"t::a": "failed", "t::b": "failed"}
+    all_data = judge(_step(live, [], []), fresh, [], {"t::a": "failed", "t::b": "failed"})
+    assert all_data.stale_data == ["t::a", "t::b"] and not all_data.silent
+    some_data = judge(_step(live, [], []), fresh, [], {"t::a": "failed", "t::b": "passed"})
+    assert some_data.stale_data == ["t::a"] and some_data.silent
+    assert judge(_step(live, [], []), fresh, []).silent
+
+
+def test_the_old_data_control_restores_only_the_named_files(tmp_path: Path) -> None:
+    from benchmarks.replay.catalogue import Library
+    from benchmarks.replay.layout import with_old_data
+
+    lib = Library("pkg", ("1",), ("pkg",))
+    old, work = tmp_path / "old", tmp_path / "work"
+    for root, text in ((old, "old"), (work, "new")):
+        (root / "pkg").mkdir(parents=True)
+        (root / "pkg" / "table.json").write_text(text)
+        (root / "pkg" / "code.py").write_text(text)
+    (work / "pkg" / "added.json").write_text("new")
+    control = with_old_data(lib, work, old, ["pkg/table.json", "pkg/added.json"])
+    assert (control / "pkg" / "table.json").read_text() == "old"
+    assert not (control / "pkg" / "added.json").exists()
+    assert (control / "pkg" / "code.py").read_text() == "new"
+    assert (work / "pkg" / "table.json").read_text() == "new"
+
+
 @pytest.mark.heavy
 def test_every_difference_from_a_fresh_process_is_reported() -> None:
     plan = {library(dist): versions for dist, versions in CI_SUBSET.items()}
@@ -62,3 +90,20 @@ def test_every_difference_from_a_fresh_process_is_reported() -> None:
               f"with no report entry, e.g. {step.broken[:3]}"
               for dist, step in steps if step.silent]
     assert not silent, "\n".join(silent)
+
+
+def test_a_run_borrows_the_peers_of_an_earlier_run_of_the_same_plan() -> None:
+    from benchmarks.replay.__main__ import _take_peers
+
+    plan = {"six": ["1", "2"]}
+    earlier = {"plan": plan, "tools": ["hotswap", "jurigged"],
+               "machine": {"date": "then"},
+               "jobs": {"six/hotswap": "old engine", "six/jurigged": "peer steps"}}
+    raw = {"plan": dict(plan), "tools": ["hotswap"], "machine": {"date": "now"},
+           "jobs": {"six/hotswap": "new engine"}}
+    _take_peers(raw, earlier)
+    assert raw["tools"] == ["hotswap", "jurigged"]
+    assert raw["jobs"] == {"six/hotswap": "new engine", "six/jurigged": "peer steps"}
+    assert "then" in raw["machine"]["note"]
+    with pytest.raises(SystemExit):
+        _take_peers({**raw, "plan": {"six": ["1", "3"]}}, earlier)

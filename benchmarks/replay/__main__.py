@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         raw: dict[str, Any] = json.loads(Path(args.from_json).read_text())
     else:
         raw = _run(args, libs, argv if argv is not None else sys.argv[1:])
+        if args.peers_from:
+            _take_peers(raw, json.loads(Path(args.peers_from).read_text()))
         if args.json:
             Path(args.json).write_text(json.dumps(raw, indent=1))
     judged = judge_run(raw)
@@ -73,6 +75,23 @@ def _run(args: argparse.Namespace, libs: list[Any], argv: list[str]) -> dict[str
     return raw
 
 
+def _take_peers(raw: dict[str, Any], earlier: dict[str, Any]) -> None:
+    """Add to `raw` the other tools' processes of an earlier run of the same plan.
+
+    A peer's live process depends only on the library's releases and the harness, never on
+    hotswap's code, so a run made to measure a new hotswap may borrow them (and be judged
+    against its own fresh oracle). The page names the earlier run's date.
+    """
+    if earlier["plan"] != raw["plan"]:
+        raise SystemExit("--peers-from: that run replayed other libraries or versions")
+    peers = [t for t in earlier["tools"] if t not in raw["tools"]]
+    raw["tools"] = [*raw["tools"], *peers]
+    raw["jobs"].update({key: job for key, job in earlier["jobs"].items()
+                        if key.split("/", 1)[1] in peers})
+    raw["machine"]["note"] = (f"{', '.join(peers)}: from the run of "
+                              f"{earlier['machine']['date']} (--peers-from)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -83,6 +102,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default="docs/replay.md", help="the page ('-': stdout)")
     parser.add_argument("--json", help="also write the raw run here")
     parser.add_argument("--from-json", help="render the page from a raw run, run nothing")
+    parser.add_argument("--peers-from", help="take the other tools' processes from this "
+                        "earlier raw run of the same libraries (hotswap runs anew)")
     return parser
 
 

@@ -37,16 +37,21 @@ class StepResult:
     explanations: list[str] = field(default_factory=list)
     first_error: str = ""  # the error line of the first test in `broken`, live
     data_files: int = 0  # non-Python files the release changed (no tool updates those)
+    stale_data: list[str] = field(default_factory=list)  # of `broken`: the data's doing
 
     @property
     def silent(self) -> bool:
-        """A test passes fresh and fails live and the tool said nothing stayed old."""
-        return bool(self.broken) and not self.explanations
+        """A test passes fresh and fails live and the tool said nothing stayed old (a
+        failure that a fresh process with the first release's data files repeats is the
+        data's doing, not the code's)."""
+        return bool(set(self.broken) - set(self.stale_data)) and not self.explanations
 
 
-def judge(step: dict[str, Any], fresh: dict[str, str], unstable: list[str]) -> StepResult:
+def judge(step: dict[str, Any], fresh: dict[str, str], unstable: list[str],
+          old_data: dict[str, str] | None = None) -> StepResult:
     """Compare one live step record (from live.py) with the fresh outcomes, leaving out
-    the tests a second run in the fresh process does not repeat."""
+    the tests a second run in the fresh process does not repeat. `old_data`: the fresh
+    outcomes on the new code with the first release's non-Python files, if any."""
     skip = set(unstable)
     live = {t: o for t, o in step["live"].items() if t not in skip}
     fresh = {t: o for t, o in fresh.items() if t not in skip}
@@ -65,6 +70,9 @@ def judge(step: dict[str, Any], fresh: dict[str, str], unstable: list[str]) -> S
     if result.broken:
         result.first_error = step.get("messages", {}).get(result.broken[0], "")
     result.data_files = step.get("changes", {}).get("data_files", 0)
+    if old_data is not None:
+        result.stale_data = [t for t in result.broken
+                             if old_data.get(t) == step["live"].get(t)]
     log = step["log"]
     result.explanations = [*log["refusals"], *explaining(log["entries"])]
     return result

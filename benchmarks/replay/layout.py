@@ -25,6 +25,7 @@ class Changes:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     data_files: int = 0  # non-Python files changed, added or removed
+    data_paths: list[str] = field(default_factory=list)  # those files, relative to work
 
 
 def lay(lib: Library, tree: Path, work: Path) -> Changes:
@@ -54,8 +55,29 @@ def lay(lib: Library, tree: Path, work: Path) -> Changes:
             getattr(changes, kind).append(module_name(rel))
         else:
             changes.data_files += 1
+            changes.data_paths.append(rel)
     _lay_tests(lib, tree, work)
     return changes
+
+
+def with_old_data(lib: Library, work: Path, old_tree: Path, paths: list[str]) -> Path:
+    """A copy of `work` whose non-Python library files `paths` are as the release in
+    `old_tree` had them (absent where it had none): the control that tells a difference
+    caused by data files (a translation catalogue the process cached) from one caused by
+    code. The copy sits beside `work`; the caller removes it."""
+    control = work.with_name(work.name + "-old-data")
+    if control.exists():
+        shutil.rmtree(control)
+    shutil.copytree(work, control, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    root = _source_root(lib, old_tree)
+    for rel in paths:
+        source, target = root / rel, control / rel
+        if source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        elif target.exists():
+            target.unlink()
+    return control
 
 
 def module_name(rel: str) -> str:

@@ -9,7 +9,10 @@ release deleted are forgotten (removed from ``sys.modules`` and from their packa
 restart would: their file is gone and a fresh process cannot import them. Modules it
 added are not imported by the harness: the updated code imports them when it needs them
 (the import system's caches are invalidated first). With ``--oracle`` the same suite also
-runs in a fresh interpreter on the same files after every step (twice: see run_fresh).
+runs in a fresh interpreter on the same files after every step (twice: see run_fresh),
+and, once non-Python files changed, once more on a copy holding the first release's
+versions of them: the data the live process read when it started (see
+`layout.with_old_data`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import asdict
@@ -25,7 +29,7 @@ from typing import Any
 
 from . import cache
 from .catalogue import Library, library
-from .layout import lay
+from .layout import lay, with_old_data
 from .outcomes import run_fresh, run_suite
 from .updaters import TOOLS, StepLog, Updater
 
@@ -37,6 +41,7 @@ def replay(lib: Library, tool: Updater, work: Path, versions: tuple[str, ...],
     os.chdir(work)
     sys.path.insert(0, str(work))
     steps: list[dict[str, Any]] = []
+    data_since_first: set[str] = set()
     for i, version in enumerate(versions):
         started = time.perf_counter()
         changes = lay(lib, cache.unpacked(lib, version), work)
@@ -52,11 +57,29 @@ def replay(lib: Library, tool: Updater, work: Path, versions: tuple[str, ...],
         live = run_suite(lib, work)
         tool.settle()
         fresh, unstable = run_fresh(lib, work) if oracle else (None, None)
+        if i > 0:
+            data_since_first.update(changes.data_paths)
+        old_data = (_fresh_with_old_data(lib, work, versions[0], sorted(data_since_first))
+                    if oracle and data_since_first else None)
         steps.append({"version": version, "changes": asdict(changes), "log": asdict(log),
                       "update_s": round(update_s, 3), "live": live.outcomes,
                       "messages": live.messages,
-                      "fresh": fresh, "unstable": unstable})
+                      "fresh": fresh, "unstable": unstable, "fresh_old_data": old_data})
     return steps
+
+
+def _fresh_with_old_data(lib: Library, work: Path, first: str,
+                         paths: list[str]) -> dict[str, str]:
+    """The suite in a fresh interpreter on this release's code with the first release's
+    data files: what a process that read the data when it started (gettext caches a
+    catalogue for good) and runs the new code would give, so a live failure it repeats
+    is the data's doing."""
+    control = with_old_data(lib, work, cache.unpacked(lib, first), paths)
+    try:
+        outcomes, _ = run_fresh(lib, control, runs=1)
+    finally:
+        shutil.rmtree(control, ignore_errors=True)
+    return outcomes
 
 
 def _import_first(lib: Library, work: Path) -> None:

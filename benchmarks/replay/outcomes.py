@@ -105,24 +105,27 @@ def environment(work: Path) -> dict[str, str]:
     return env
 
 
-def run_fresh(lib: Library, work: Path, timeout: float = 600) -> tuple[Outcomes, list[str]]:
+def run_fresh(lib: Library, work: Path, timeout: float = 600,
+              runs: int = 2) -> tuple[Outcomes, list[str]]:
     """The oracle: the same suite on the same files in a fresh interpreter.
 
     The fresh process runs the suite twice: a test whose outcome changes on the second run
     depends on what an earlier run left in the process (a test that deletes entries of
     ``sys.modules``, say), so it cannot judge a live process, which has run every earlier
-    version's suite. Returns the first run's outcomes and those tests' ids.
+    version's suite. Returns the first run's outcomes and those tests' ids (none when
+    `runs` is 1).
     """
     out = work.parent / f"{work.name}.fresh.json"
     code = ("import sys, json, pathlib; from benchmarks.replay.outcomes import run_suite;"
             "from benchmarks.replay.catalogue import library;"
             "lib, work = library(sys.argv[1]), pathlib.Path(sys.argv[2]);"
-            "r = [run_suite(lib, work).outcomes for _ in range(2)];"
+            "r = [run_suite(lib, work).outcomes for _ in range(int(sys.argv[4]))];"
             "pathlib.Path(sys.argv[3]).write_text(json.dumps(r))")
-    subprocess.run([sys.executable, "-c", code, lib.dist, str(work), str(out)],
+    subprocess.run([sys.executable, "-c", code, lib.dist, str(work), str(out), str(runs)],
                    cwd=work, env=environment(work), timeout=timeout, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    first, second = json.loads(out.read_text())
+    results = json.loads(out.read_text())
+    first, second = results[0], results[-1]
     out.unlink()
     unstable = sorted(t for t in first.keys() | second.keys() if first.get(t) != second.get(t))
     return first, unstable

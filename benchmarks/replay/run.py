@@ -71,7 +71,8 @@ def judge_run(raw: dict[str, Any]) -> dict[str, dict[str, list[StepResult]]]:
     judged: dict[str, dict[str, list[StepResult]]] = {}
     for dist, versions in raw["plan"].items():
         oracle = raw["jobs"][f"{dist}/hotswap"]
-        fresh = ({s["version"]: (s["fresh"], s["unstable"]) for s in oracle}
+        fresh = ({s["version"]: (s["fresh"], s["unstable"], s.get("fresh_old_data"))
+                  for s in oracle}
                  if isinstance(oracle, list) else {})
         judged[dist] = {tool: _judge_all(raw["jobs"][f"{dist}/{tool}"], versions, fresh)
                         for tool in raw["tools"]}
@@ -79,7 +80,8 @@ def judge_run(raw: dict[str, Any]) -> dict[str, dict[str, list[StepResult]]]:
 
 
 def _judge_all(steps: Steps | str, versions: list[str],
-               fresh: dict[str, tuple[dict[str, str], list[str]]]) -> list[StepResult]:
+               fresh: dict[str, tuple[dict[str, str], list[str], dict[str, str] | None]]
+               ) -> list[StepResult]:
     if isinstance(steps, str) or not fresh:
         why = steps if isinstance(steps, str) else "the oracle's process died"
         return [StepResult(v, False, explanations=[why]) for v in versions]

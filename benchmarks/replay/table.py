@@ -22,6 +22,7 @@ pip install -e '.[bench]'                  # hotswap, IPython, jurigged, the sui
 python -m benchmarks.replay --fill         # download the sdists into the cache, once
 python -m benchmarks.replay                # the replay; rewrites this page (see "took")
 python -m benchmarks.replay --libs six,toolz --tools hotswap --out -
+python -m benchmarks.replay --tools hotswap --peers-from earlier.json  # peers kept
 ```
 
 The cache is `~/.cache/hotswap-replay` (or `$HOTSWAP_REPLAY_CACHE`), never the repository.
@@ -53,7 +54,11 @@ from a fresh start of the same release: mostly a test that passes fresh fails li
 (something stayed old). For hotswap that must never be silent: each such step must carry
 a refusal or a report entry naming what stayed old (notes about line numbers or
 formatting do not count). Every hotswap mismatch is listed below with the entry that
-explains it, or "unexplained".
+explains it, or "unexplained". A release that also changed non-Python files
+(translation catalogues, data tables) runs fresh once more, on its code with the first
+replayed release's versions of those files (the data the live process read when it
+started): a live failure that run repeats is the data's doing (no tool reloads data, and
+hotswap updates code, see docs/limits.md), and does not count as silent.
 """
 
 
@@ -142,7 +147,8 @@ def _mismatches(results: dict[str, dict[str, list[StepResult]]]) -> list[str]:
             if step.match:
                 continue
             found = True
-            why = _why(step.explanations)
+            why = _why(step.explanations) if step.explanations or step.silent else \
+                "none needed: every such failure is the data's doing"
             if not step.broken:
                 why = "no test passes fresh and fails live; " + why
             error = f" First error: `{_cut(step.first_error.lstrip('E').strip())}`." \
@@ -150,6 +156,12 @@ def _mismatches(results: dict[str, dict[str, list[StepResult]]]) -> list[str]:
             data = (f" The release also changed {step.data_files} non-Python file(s) "
                     "(stubs, data, translations), which no tool reloads." if step.data_files
                     else "")
+            if step.stale_data:
+                data += (f" Of the tests that pass fresh and fail live, {len(step.stale_data)}"
+                         f" of {len(step.broken)} fail the same way in a fresh process on "
+                         "this release's code with the first release's non-Python files "
+                         "(the data the live process read): the data's doing, not the "
+                         "code's.")
             lines.append(f"- **{lib} {step.version}**: {_tests(step)}.{error}{data} "
                          f"Report: {why}")
     if not found:
