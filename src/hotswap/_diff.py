@@ -447,12 +447,20 @@ def significant(flags: int) -> int:
     """Of a module's ``__future__`` flags, those that change how it compiles here: a feature
     mandatory in the running Python (``absolute_import``, ``generator_stop``...) compiles
     the same with or without its import, so adding or removing one is a plain edit."""
+    return flags & ~_MANDATORY
+
+
+def _mandatory() -> int:
+    flags = 0
     for name in __future__.all_feature_names:
         feature = getattr(__future__, name)
         mandatory = feature.getMandatoryRelease()
         if mandatory is not None and mandatory <= sys.version_info:
-            flags &= ~feature.compiler_flag
+            flags |= feature.compiler_flag
     return flags
+
+
+_MANDATORY = _mandatory()  # read once: every diff asks (see `diff`)
 
 
 def annotated(nodes: Sequence[ast.AST]) -> bool:
