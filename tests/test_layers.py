@@ -44,7 +44,8 @@ LAYERS: list[tuple[str, list[str]]] = [
                  "_apply", "_gil", "_park", "_imports"]),
     ("operations", ["_ops"]),
     ("diff and heap", ["_diff", "_heap"]),
-    ("leaves", ["_names", "_safe", "_sources", "_report", "_errors", "_frozen", "_scan"]),
+    ("leaves", ["_names", "_safe", "_sources", "_report", "_errors", "_frozen", "_scan",
+                "_log", "_plain"]),
 ]
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import pathlib
 import stat
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import hotswap
+from hotswap import _watch
 from hotswap._trust import Trust
 
 NOBODY = 65534  # a real second user: the tests run as root, so chown to it works
@@ -428,18 +428,18 @@ def test_file_rewritten_during_the_read_is_not_applied_half_read(modules, monkey
     mf = plain(modules)
     live = mf.module.value
     w = hotswap.Watcher(mf.module)
-    original = pathlib.Path.read_bytes
+    original = _watch._read
     raced: list[bytes] = []
 
-    def racing_read(self):
-        data = original(self)
-        if not raced and os.path.realpath(self) == os.path.realpath(mf.path):
+    def racing_read(path):
+        data = original(path)
+        if not raced and os.path.realpath(path) == os.path.realpath(mf.path):
             raced.append(data)
             write(mf.path, V3)  # the editor saves again while we read
             return data[: len(data) // 2]  # what we got: half of the old version
         return data
 
-    monkeypatch.setattr(pathlib.Path, "read_bytes", racing_read)
+    monkeypatch.setattr(_watch, "_read", racing_read)
     write(mf.path, V2)
     assert w.poll() == []
     assert raced and raced[0].decode() == V2  # the race really happened, in this poll

@@ -40,15 +40,15 @@ def value():
 
 @pytest.fixture
 def read_spy(monkeypatch):
-    """Every path the watcher reads (it reads through pathlib.Path.read_bytes)."""
+    """Every path the watcher reads (it reads through its `_read`)."""
     reads: list[str] = []
-    original = pathlib.Path.read_bytes
+    original = watch_mod._read
 
-    def spy(self):
-        reads.append(str(self))
-        return original(self)
+    def spy(path):
+        reads.append(str(path))
+        return original(path)
 
-    monkeypatch.setattr(pathlib.Path, "read_bytes", spy)
+    monkeypatch.setattr(watch_mod, "_read", spy)
     return reads
 
 
@@ -190,19 +190,19 @@ def test_file_rewritten_during_read_is_left_for_next_poll(modules, monkeypatch, 
     mf = modules(V1)
     f = mf.module.value
     w = hotswap.Watcher(mf.module)
-    original = pathlib.Path.read_bytes
+    original = watch_mod._read
     raced = []
 
-    def racing_read(self):
-        data = original(self)
-        if str(self) == str(mf.path) and not raced:
+    def racing_read(path):
+        data = original(path)
+        if str(path) == str(mf.path) and not raced:
             raced.append(True)
             mf.write(V3)  # another save lands while we were reading V2
             bump_mtime(mf.path)
         return data
 
     mf.write(V2)
-    monkeypatch.setattr(pathlib.Path, "read_bytes", racing_read)
+    monkeypatch.setattr(watch_mod, "_read", racing_read)
     assert w.poll() == []
     assert raced == [True]
     assert tx_spy == []

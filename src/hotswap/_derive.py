@@ -25,9 +25,9 @@ from __future__ import annotations
 import ast
 import types
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._plain import dataclass, field
 from . import _frameworks, _stale
 from ._diff import dump
 from ._ops import Op
@@ -209,6 +209,10 @@ class TwinFill(Op):
     twin: Any
     move: Any  # the MoveInstances op that puts twins in place
     values: dict[str, Callable[[], Any]]
+
+    def __init__(self, twin: Any, move: Any, values: dict[str, Callable[[], Any]]) -> None:
+        # written out, not made by _plain: one is made for each old instance
+        self.twin, self.move, self.values = twin, move, values
 
     def apply(self) -> Callable[[], None]:
         twin = self.twin

@@ -17,9 +17,9 @@ import enum
 import functools
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ._plain import dataclass, field
 from ._names import bound_names, deleted_names, reads
 
 

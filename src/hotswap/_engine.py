@@ -11,13 +11,11 @@ from __future__ import annotations
 import copy
 import functools
 import linecache
-import logging
 import sys
 import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -26,12 +24,13 @@ from ._apply import LOCK, Applied, Stale, apply, undo_all
 from ._diff import ModuleDiff, Segmentation, diff, segment, whole
 from ._errors import UpdateError, _text, failure
 from ._imports import dependency_order, follow_stars, rebind_importers
+from ._log import log
 from ._ops import MISSING, Plan, SetItem, Undo
+from ._plain import dataclass, field
 from ._report import Report
 from ._sources import REGISTRY, read_source, source_path
 from ._stage import Staged, stage
 
-log = logging.getLogger("hotswap")
 
 _history_limit = 8
 _REPLANS = 2  # plans made again when other threads keep changing what the heap walk found

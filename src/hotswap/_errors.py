@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import traceback
 
 
 class UpdateError(Exception):
@@ -34,6 +33,8 @@ def locate(exc: BaseException, filename: str) -> int | None:
     """
     if isinstance(exc, SyntaxError) and exc.lineno is not None:
         return exc.lineno
+    import traceback
+
     line = None
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename == filename:

@@ -30,7 +30,8 @@ import sys
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+
+from ._plain import dataclass
 
 
 class _Relay:

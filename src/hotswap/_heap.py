@@ -14,10 +14,10 @@ import os
 import types
 from itertools import compress
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import _frozen
+from ._plain import dataclass, field
 from ._safe import instance_dict
 
 _accel: Any = None  # the pass in C (_scan.c), built where the install found a compiler

@@ -13,9 +13,9 @@ import gc
 import sys
 import types
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
+from ._plain import dataclass, field
 from ._diff import mangle
 from ._safe import class_has, instance_dict, same_value
 
@@ -355,6 +355,10 @@ class Retarget(Op):
     obj: Any
     cls: type
 
+    def __init__(self, obj: Any, cls: type) -> None:
+        # written out, not made by _plain: one is made for each old instance
+        self.obj, self.cls = obj, cls
+
     def apply(self) -> Undo:
         obj, before = self.obj, type(self.obj)
         object.__setattr__(obj, "__class__", self.cls)
@@ -373,6 +377,12 @@ class FillAttrs(Op):
     drop: list[str] = field(default_factory=list)  # removed fields (a framework's model)
     # what a framework keeps about the fields elsewhere (see hotswap._frameworks)
     also: Callable[[Any, list[str], list[str]], Undo] | None = None
+
+    def __init__(self, obj: Any, values: dict[str, Any], drop: list[str] | None = None,
+                 also: Callable[[Any, list[str], list[str]], Undo] | None = None) -> None:
+        # written out, not made by _plain: one is made for each old instance
+        self.obj, self.values, self.also = obj, values, also
+        self.drop = [] if drop is None else drop
 
     def apply(self) -> Undo:
         state = instance_dict(self.obj)
@@ -398,6 +408,10 @@ class InstanceHook(Op):
     """Run ``__hotswap_migrate__`` on one old instance; undo restores its state."""
 
     obj: Any
+
+    def __init__(self, obj: Any) -> None:
+        # written out, not made by _plain: one is made for each old instance
+        self.obj = obj
 
     def apply(self) -> Undo:
         obj = self.obj

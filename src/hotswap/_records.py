@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._plain import dataclass
 from . import _frameworks
 from ._ops import Call, Op
 

@@ -24,9 +24,9 @@ import ast
 import collections
 import types
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
+from ._plain import dataclass
 from ._names import reads
 from ._ops import MISSING, Op, SetItem
 from ._patch.dispatch import is_dispatcher

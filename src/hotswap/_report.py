@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-
+from ._plain import asdict, dataclass, field
 
 _COUNTS = (  # (field, singular, plural), in the order a one-line summary lists them
     ("functions", "function", "functions"),
@@ -111,7 +109,7 @@ class Report:
         return line + (f" in {self.duration * 1000:.1f} ms" if timing else "")
 
     def as_dict(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
+        return asdict(self)
 
 
 # -- the wording of the notes the engine and the planner add ------------------------------

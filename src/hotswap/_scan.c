@@ -26,6 +26,7 @@
 #endif
 #include <Python.h>
 #if PY_VERSION_HEX < 0x030C0000
+#  include <structmember.h>  /* PyMemberDef: in Python.h from 3.12 */
 #  include "internal/pycore_gc.h"
 #  include "internal/pycore_interp.h"
 #endif
@@ -342,13 +343,52 @@ PyDoc_STRVAR(sort_doc,
  * set with `dict_setter` (the new class's `__dict__` descriptor): the references the dict
  * holds to instances that move are rewritten with the other holders' (a copy would keep
  * pointing at the old instances). */
+/* A slot read and written in place: a `__slots__` member descriptor (an object slot,
+ * unset until assigned, not read-only), on an object of the descriptor's class. The
+ * descriptor would do the same, but an unset slot costs it an AttributeError (a formatted
+ * message, made and cleared) for each instance. */
+#define SLOT_OBJECT_EX 16   /* T_OBJECT_EX (Py_T_OBJECT_EX from 3.12) */
+#define SLOT_READONLY 1     /* READONLY (Py_READONLY) */
+
+typedef struct {
+    PyObject *get, *set;        /* the descriptors */
+    PyTypeObject *get_type, *set_type;  /* NULL: no place known, use the descriptors */
+    Py_ssize_t get_at, set_at;  /* the slots' offsets in the objects */
+} Slot;
+
 static int
-copy_one(PyObject *old, PyObject *twin, PyObject *getters, PyObject *setters,
+slot_place(PyObject *descr, PyTypeObject **type, Py_ssize_t *at)
+{
+    if (!Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+        return 0;
+    }
+    PyMemberDescrObject *member = (PyMemberDescrObject *)descr;
+    if (member->d_member->type != SLOT_OBJECT_EX || (member->d_member->flags & SLOT_READONLY)) {
+        return 0;
+    }
+    *type = member->d_common.d_type;
+    *at = member->d_member->offset;
+    return 1;
+}
+
+static int
+copy_one(PyObject *old, PyObject *twin, Slot *slots, Py_ssize_t nslots,
          PyObject *dict_setter)
 {
-    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(getters); j++) {
-        PyObject *get = PyTuple_GET_ITEM(getters, j), *set = PyTuple_GET_ITEM(setters, j);
-        PyObject *value = Py_TYPE(get)->tp_descr_get(get, old, (PyObject *)Py_TYPE(old));
+    for (Py_ssize_t j = 0; j < nslots; j++) {
+        Slot *sl = &slots[j];
+        if (sl->get_type != NULL && PyObject_TypeCheck(old, sl->get_type)
+                && PyObject_TypeCheck(twin, sl->set_type)) {
+            PyObject *value = *(PyObject **)((char *)old + sl->get_at);
+            if (value != NULL) {  /* an unset slot stays unset */
+                PyObject **place = (PyObject **)((char *)twin + sl->set_at);
+                PyObject *was = *place;
+                *place = Py_NewRef(value);
+                Py_XDECREF(was);
+            }
+            continue;
+        }
+        PyObject *value = Py_TYPE(sl->get)->tp_descr_get(sl->get, old, (PyObject *)Py_TYPE(old));
         if (value == NULL) {
             if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
                 return -1;
@@ -356,7 +396,7 @@ copy_one(PyObject *old, PyObject *twin, PyObject *getters, PyObject *setters,
             PyErr_Clear();  /* an unset slot */
             continue;
         }
-        int failed = Py_TYPE(set)->tp_descr_set(set, twin, value);
+        int failed = Py_TYPE(sl->set)->tp_descr_set(sl->set, twin, value);
         Py_DECREF(value);
         if (failed) {
             return -1;
@@ -392,7 +432,8 @@ copy_state(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "olds and twins, getters and setters: unequal");
         return NULL;
     }
-    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(getters); j++) {
+    Py_ssize_t nslots = PyTuple_GET_SIZE(getters);
+    for (Py_ssize_t j = 0; j < nslots; j++) {
         if (Py_TYPE(PyTuple_GET_ITEM(getters, j))->tp_descr_get == NULL
                 || Py_TYPE(PyTuple_GET_ITEM(setters, j))->tp_descr_set == NULL) {
             PyErr_SetString(PyExc_TypeError, "a getter or setter is not a data descriptor");
@@ -403,17 +444,34 @@ copy_state(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "dict_setter is not a data descriptor");
         return NULL;
     }
+    Slot *slots = PyMem_Calloc((size_t)nslots + 1, sizeof(Slot));
+    if (slots == NULL) {
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t j = 0; j < nslots; j++) {
+        Slot *sl = &slots[j];
+        sl->get = PyTuple_GET_ITEM(getters, j);
+        sl->set = PyTuple_GET_ITEM(setters, j);
+        if (!slot_place(sl->get, &sl->get_type, &sl->get_at)
+                || !slot_place(sl->set, &sl->set_type, &sl->set_at)) {
+            sl->get_type = sl->set_type = NULL;
+        }
+    }
+    /* the descriptors stay alive: the tuples hold them, and no Python code runs below
+     * unless a slot is read through its descriptor (which holds its own reference) */
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(olds) && i < PyList_GET_SIZE(twins); i++) {
         PyObject *old = PyList_GET_ITEM(olds, i), *twin = PyList_GET_ITEM(twins, i);
         Py_INCREF(old);
         Py_INCREF(twin);
-        int failed = copy_one(old, twin, getters, setters, dict_setter);
+        int failed = copy_one(old, twin, slots, nslots, dict_setter);
         Py_DECREF(old);
         Py_DECREF(twin);
         if (failed) {
+            PyMem_Free(slots);
             return NULL;
         }
     }
+    PyMem_Free(slots);
     Py_RETURN_NONE;
 }
 
@@ -431,22 +489,57 @@ PyDoc_STRVAR(copy_state_doc,
  * lists, so every old object stays alive and its address names it alone. No Python code
  * runs in its loops: a dict whose keys could run some when hashed is left to the caller. */
 typedef struct {
+    uintptr_t key;          /* an old object's address; 0 is empty */
+    Py_ssize_t at;          /* its place in olds */
+} Entry;                    /* one cache line holds both halves of an answer */
+
+typedef struct {
     PyObject_HEAD
     PyObject *olds, *news;
-    uintptr_t *keys;
-    Py_ssize_t *at;
+    Entry *table;
     size_t mask;
+    /* One bit for each 4 KiB page of memory (hashed) that holds one of olds: most objects
+     * a holder holds besides olds (a dict's keys, other items) lie in other pages (the
+     * allocator keeps objects of one size together), which this tells without a look at
+     * the table, itself anywhere in memory. Small enough to stay in the caches. */
+    uint64_t *pages;
+    size_t page_mask;
 } Index;
+
+/* Where the index looks for `address` first. The objects of one 4 KiB page of memory
+ * keep their order in one run of 128 entries (one for each 32 bytes: no tracked object is
+ * smaller, so a page's objects never overflow their run), and the pages are spread over the table
+ * (as `slot_of` spreads addresses). Containers mostly hold instances in the order they
+ * were made, which is mostly their order in memory: the lookups of a loop over a holder
+ * then read the table in order, from the same few cache lines, rather than at random, and
+ * the cost per instance does not grow once the table outgrows the processor's caches. */
+static inline size_t
+near_slot(uintptr_t address, size_t mask)
+{
+    uintptr_t page = address >> 12;
+    size_t spread = (size_t)((page * (uintptr_t)0x9E3779B97F4A7C15ULL) >> 17) << 7;
+    return (spread | (size_t)((address >> 5) & 0x7F)) & mask;
+}
+
+static inline size_t
+page_bit(uintptr_t address, size_t page_mask)
+{
+    return (size_t)(((address >> 12) * (uintptr_t)0x9E3779B97F4A7C15ULL) >> 29) & page_mask;
+}
 
 static Py_ssize_t
 index_find(Index *x, PyObject *op)
 {
+    size_t bit = page_bit((uintptr_t)op, x->page_mask);
+    if (!(x->pages[bit >> 6] & ((uint64_t)1 << (bit & 63)))) {
+        return -1;
+    }
     uintptr_t address = (uintptr_t)op;
-    for (size_t s = slot_of(address, x->mask);; s = (s + 1) & x->mask) {
-        if (x->keys[s] == address) {
-            return x->at[s];
+    for (size_t s = near_slot(address, x->mask);; s = (s + 1) & x->mask) {
+        if (x->table[s].key == address) {
+            return x->table[s].at;
         }
-        if (x->keys[s] == 0) {
+        if (x->table[s].key == 0) {
             return -1;
         }
     }
@@ -458,8 +551,8 @@ index_dealloc(Index *x)
     PyObject_GC_UnTrack(x);
     Py_CLEAR(x->olds);
     Py_CLEAR(x->news);
-    PyMem_Free(x->keys);
-    PyMem_Free(x->at);
+    PyMem_Free(x->table);
+    PyMem_Free(x->pages);
     PyTypeObject *tp = Py_TYPE(x);
     tp->tp_free((PyObject *)x);
 }
@@ -499,23 +592,30 @@ index_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     while (size < (size_t)n * 2) {
         size <<= 1;
     }
-    x->keys = PyMem_Calloc(size, sizeof(uintptr_t));
-    x->at = PyMem_Calloc(size, sizeof(Py_ssize_t));
+    x->table = PyMem_Calloc(size, sizeof(Entry));
     x->mask = size - 1;
-    if (x->olds == NULL || x->news == NULL || x->keys == NULL || x->at == NULL) {
+    size_t bits = 4096;  /* about 32 bits for each page of olds (64 objects each or so) */
+    while (bits < (size_t)n / 2) {
+        bits <<= 1;
+    }
+    x->pages = PyMem_Calloc(bits / 64, sizeof(uint64_t));
+    x->page_mask = bits - 1;
+    if (x->olds == NULL || x->news == NULL || x->table == NULL || x->pages == NULL) {
         Py_DECREF(x);
         return PyErr_Occurred() ? NULL : PyErr_NoMemory();
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         uintptr_t address = (uintptr_t)PyList_GET_ITEM(x->olds, i);
-        size_t s = slot_of(address, x->mask);
-        while (x->keys[s] != 0 && x->keys[s] != address) {
+        size_t s = near_slot(address, x->mask);
+        while (x->table[s].key != 0 && x->table[s].key != address) {
             s = (s + 1) & x->mask;
         }
-        if (x->keys[s] == 0) {  /* a repeat keeps its first place */
-            x->keys[s] = address;
-            x->at[s] = i;
+        if (x->table[s].key == 0) {  /* a repeat keeps its first place */
+            x->table[s].key = address;
+            x->table[s].at = i;
         }
+        size_t bit = page_bit(address, x->page_mask);
+        x->pages[bit >> 6] |= (uint64_t)1 << (bit & 63);
     }
     return (PyObject *)x;
 }

@@ -13,32 +13,33 @@ apply.
 
 from __future__ import annotations
 
-import hashlib
+import _signal  # type: ignore[import-not-found]  # signal without its enums
 import importlib.util
-import json
-import logging
 import os
-import signal
 import sys
 import threading
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from . import _apply
 from ._engine import CheckFailed, transaction
 from ._imports import imported
+from ._log import log
 from ._errors import UpdateError
+from ._plain import dataclass
 from ._report import Report
 from ._sources import REGISTRY, source_path
 from ._trust import Trust
 from ._warm import Warmer
 
-log = logging.getLogger("hotswap")
+try:  # what hashlib.blake2b is, without hashlib's import of OpenSSL (3 ms)
+    from _blake2 import blake2b
+except ImportError:  # a build without it
+    from hashlib import blake2b
+
 
 ENV = "HOTSWAP_WATCH"  # how a Watcher reaches spawned worker processes
 Target = ModuleType | str | os.PathLike[str]
@@ -70,7 +71,12 @@ def _decode(data: bytes) -> str | None:
 
 
 def _digest(data: bytes) -> bytes:
-    return hashlib.blake2b(data, digest_size=16).digest()
+    return blake2b(data, digest_size=16).digest()
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
 
 
 class Watcher:
@@ -155,7 +161,7 @@ class Watcher:
     def _initial(name: str, module: ModuleType, path: str) -> _File:
         key = _stat_key(path)
         try:
-            data = Path(path).read_bytes()
+            data = _read(path)
         except OSError:
             return _File(name, key, None)
         baseline = REGISTRY.baseline(name, module)
@@ -193,7 +199,7 @@ class Watcher:
                     continue  # unchanged, or missing for a moment while an editor saves
                 real = os.path.realpath(path)
                 try:
-                    data = Path(path).read_bytes()
+                    data = _read(path)
                 except OSError:
                     continue
                 if _stat_key(path) != key or os.path.realpath(path) != real:
@@ -275,6 +281,8 @@ class Watcher:
         self._thread = threading.Thread(target=self._loop, name="hotswap-watcher", daemon=True)
         self._thread.start()
         _RUNNING.add(self)
+        import json
+
         os.environ[ENV] = json.dumps({"names": self._names, "dirs": self._dirs,
                                       "interval": interval, "trust": self.trust.trusted})
         return self
@@ -305,10 +313,12 @@ class Watcher:
             except Exception:  # noqa: BLE001 - a watcher thread must never die
                 log.exception("hotswap: watcher poll failed")
 
-    def on_signal(self, signum: int = getattr(signal, "SIGHUP", signal.SIGINT)) -> Watcher:
+    def on_signal(self, signum: int = getattr(_signal, "SIGHUP", _signal.SIGINT)) -> Watcher:
         """Update when `signum` arrives (SIGHUP by default): the handler only wakes the
         watcher thread, which applies the change at a quiet moment; nothing runs inside
         the signal handler itself. Starts the thread (signal-only) if it is not running."""
+        import signal
+
         def handler(_signum: int, _frame: Any) -> None:
             self._wake.set()
         signal.signal(signum, handler)
@@ -379,6 +389,9 @@ def resume_in_spawned_worker() -> Watcher | None:
         or getattr(mp.current_process(), "_inheriting", False))
     if not spec or not worker or _RUNNING:
         return None
+    import json
+    from pathlib import Path
+
     try:
         data = json.loads(spec)
         targets: list[Target] = [*data["names"], *(Path(d) for d in data["dirs"])]

@@ -32,10 +32,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
+
+from .._log import log
 
 if TYPE_CHECKING:
     from .._derive import Update
@@ -140,7 +141,7 @@ def _load(ours: str) -> Adapter | None:
     try:
         return importlib.import_module(f"{__name__}.{ours}").ADAPTER
     except Exception as exc:  # noqa: BLE001 - a framework version we do not know
-        logging.getLogger("hotswap").warning(
+        log.warning(
             "hotswap: the %s adapter could not be loaded (%s: %s); what that framework "
             "derives is not refreshed", ours, type(exc).__name__, exc)
         return None

@@ -9,9 +9,9 @@ the new layout (no slot of its name, no attribute dict), for the report to name.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
+from .._plain import dataclass
 from .._ops import slot_names
 from .._safe import instance_dict
 

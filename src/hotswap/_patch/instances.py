@@ -18,12 +18,12 @@ import types
 from collections import Counter
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
 from itertools import compress, repeat
 from operator import is_not, ne, or_
 from typing import Any
 from weakref import getweakrefcount
 
+from .._plain import dataclass, field, replace
 from .. import _derive, _heap
 from . import carry
 from .._heap import Found, containers, held, referrers
@@ -376,6 +376,10 @@ class TwinHook(Op):
 
     twin: Any
     move: MoveInstances
+
+    def __init__(self, twin: Any, move: MoveInstances) -> None:
+        # written out, not made by _plain: one is made for each old instance
+        self.twin, self.move = twin, move
 
     def apply(self) -> Undo:
         if id(self.twin) not in self.move.installed:

@@ -11,10 +11,10 @@ attribute (so a plain body edit still walks no heap).
 
 from __future__ import annotations
 
-import dis
 import types
-from dataclasses import dataclass
 from typing import Any
+
+from .._plain import dataclass
 
 CONSTRUCTORS = ("__init__", "__post_init__", "__new__")
 _LOADS = ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR")
@@ -35,6 +35,8 @@ def stored(code: types.CodeType, constructor: str) -> set[str]:
     first argument (for ``__new__``, on any local variable but its first, the class)."""
     if code.co_argcount == 0:
         return set()
+    import dis  # only for a constructor that changed
+
     first = code.co_varnames[0]
     out: set[str] = set()
     previous: Any = None

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import sys
 import types
-from dataclasses import dataclass, field
 from typing import Any
 
+from .._plain import dataclass, field
 from .._ops import MISSING, Op, Undo
 
 HIDDEN = "__hotswap_hidden_slots__"  # on a class: name -> the descriptor of a slot removed

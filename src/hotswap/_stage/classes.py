@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ast
 import copy
-import dataclasses
+import sys
 import types
 from typing import Any, NamedTuple
 
@@ -639,7 +639,9 @@ def _built_with(new: type, live: type) -> list[type]:
 
 def _new_field_defaults(new: type, live: type) -> dict[str, Any]:
     """Fields a rebuilt dataclass gained, with how to fill them on old instances."""
-    if not (dataclasses.is_dataclass(new) and dataclasses.is_dataclass(live)):
+    dataclasses = sys.modules.get("dataclasses")  # not loaded: no class is a dataclass
+    if dataclasses is None or not (dataclasses.is_dataclass(new)
+                                   and dataclasses.is_dataclass(live)):
         return {}
     old = {f.name for f in dataclasses.fields(live)}
     fill: dict[str, Any] = {}

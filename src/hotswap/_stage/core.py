@@ -17,9 +17,9 @@ import builtins
 import copy
 import types
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from .._plain import dataclass, field
 from .. import _derive
 from .._inputs import Inputs
 from .._diff import Change, Definition, Kind, Stmt, annotated, dump
