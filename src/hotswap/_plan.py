@@ -171,7 +171,8 @@ def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Re
         plan.add(rerun(code, live, classes, label, report.added, temporary))
         report.rerun.append(label)
     report.warnings.extend(staged.warnings)
-    _heap_work(module, staged, nested, reslots, plan, report, _gains(module, staged))
+    derived.walked = _heap_work(module, staged, nested, reslots, plan, report,
+                                _gains(module, staged))
     report.redecorated.extend(staged.redecorated)
     if "__hotswap_migrate__" in final and not diff.empty:
         previous = dict(live)  # the globals as they are before this update
@@ -221,11 +222,12 @@ def _owner(module: types.ModuleType, qualname: str) -> type | None:
 
 def _heap_work(module: types.ModuleType, staged: Staged,
                nested: list[tuple[types.CodeType, types.CodeType]], reslots: list[Reslot],
-               plan: Plan, report: Report, gains: list[Gain]) -> None:
+               plan: Plan, report: Report, gains: list[Gain]) -> list[Any] | None:
     """Everything that needs the heap, found in one walk: live closures of changed nested
     functions, old instances (for dataclass defaults and migration hooks, to count those
     lacking what a new constructor sets, and those whose class hid or gave back a slot),
-    and the references to classes that had to be replaced."""
+    and the references to classes that had to be replaced. Returns every referrer it
+    found (of the safety net's targets too: see hotswap._stale), when it walked."""
     needing_instances = [e for e in staged.classes
                          if e.fill or e.drop or "__hotswap_migrate__" in e.set
                          or class_has(e.cls, "__hotswap_migrate__")]
@@ -242,7 +244,7 @@ def _heap_work(module: types.ModuleType, staged: Staged,
         plan.add(CountSlots(counted))
     gained = {id(c): (c, g) for g in gains for c in with_subclasses(g.cls)}
     if not (nested or family or replaced or slotted or gained):
-        return
+        return None
     report.heap_walks += 1
     unseen = frozen_note()
     if unseen is not None:
@@ -260,7 +262,8 @@ def _heap_work(module: types.ModuleType, staged: Staged,
     # their holders too (else the move takes a pass of its own).
     moving = [r.live for r in replaced if r.movable and not compatible(r.new, r.live)]
     found = walk((old for old, _ in nested), classes, [r.live for r in replaced],
-                 module.__dict__, frozenset(unique), holders_of=moving)
+                 module.__dict__, frozenset(unique), holders_of=moving,
+                 also=_derive.watched(staged))
     for op in reslots:
         op.instances = [obj for c in op.family for obj in found.instances[id(c)]]
 
@@ -333,6 +336,7 @@ def _heap_work(module: types.ModuleType, staged: Staged,
     report.instances.extend(f"{n} ({k} offered __hotswap_migrate__)" for n, k in offered.items())
     for op in hooks:
         plan.add(op)
+    return found.refs
 
 
 def _count_lacking(gains: list[Gain], gained: dict[int, tuple[type, Gain]],

@@ -148,6 +148,7 @@ class FastAPIAdapter(Adapter):
         stale = [r for router in routers for r in router.routes
                  if api_route is not None and is_a(r, api_route) and id(r) not in done
                  and (classes or functions) and _reads(r, classes, functions)]
+        update.rederived.extend(stale)  # not named by the safety net
         containers = {id(c) for c in update.containers}
         restack = [app for app in apps if id(app.user_middleware) in containers
                    or id(app.exception_handlers) in containers]
