@@ -15,7 +15,8 @@ validator from the fields). Patching a body in place refreshes none of that. So:
   fields change, like a dataclass (`generated`);
 - adapters then re-derive what embeds the changed definitions and clear caches
   (`after`), and the safety net (`hotswap._stale`) names every object outside the
-  module that still holds a function whose signature changed and was not re-derived.
+  module that still holds a function whose signature changed, or a class rebuilt from
+  its body, and was not re-derived.
 
 The framework-specific parts live in `hotswap._frameworks`.
 """
@@ -122,6 +123,11 @@ class Update:
     reshaped: list[FunctionType] = field(default_factory=list)  # signature changed
     containers: list[Any] = field(default_factory=list)  # registries the update edits
     report: Report | None = None
+    # what adapters re-derive in ``after`` (a route rebuilt from its own arguments): the
+    # safety net does not name it
+    rederived: list[Any] = field(default_factory=list)
+    # the referrers of `watched` found by the update's heap walk (None: it made none)
+    walked: list[Any] | None = None
 
 
 def after(update: Update) -> list[Op]:
@@ -159,6 +165,14 @@ def lend_shape(live: FunctionType, new: FunctionType) -> Callable[[], None]:
     return give_back
 
 
+def watched(staged: Staged) -> list[Any]:
+    """What the safety net looks for (see `finish`): functions whose signature changed,
+    classes rebuilt from their body and what the rebuild replaces in them. The update's
+    heap walk, when it makes one, looks for them too (one pass, not two)."""
+    classes, parts = _stale.rebuilt_parts(staged.classes)
+    return [*_stale.reshaped(staged.patches), *classes, *(obj for obj, _ in parts.values())]
+
+
 def finish(staged: Staged, plan: Any, update: Update) -> None:
     """The end of planning: the adapters' re-derivations, applied after every other
     change, and the safety net's report of stale holders."""
@@ -169,10 +183,14 @@ def finish(staged: Staged, plan: Any, update: Update) -> None:
     update.containers = [delta.container for delta in staged.registrations]
     for op in after(update):  # each adapter tells whether the update concerns it
         plan.add(op)
-    if changed and update.report is not None:
+    classes, parts = _stale.rebuilt_parts(staged.classes)
+    if (changed or classes) and update.report is not None:
         exempt: list[Any] = [x for pair in update.records for x in pair]
         exempt.extend(r.old for r in staged.rederived)
-        _stale.stale_holders(changed, exempt, update.module, update.report)
+        exempt.extend(update.rederived)
+        _stale.stale_holders(changed, exempt, update.module, update.report, classes, parts,
+                             walked=update.walked)
+    update.walked = None
 
 
 def refuse_rebuild(st: Any, live: Any, node: ast.ClassDef) -> None:

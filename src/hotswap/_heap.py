@@ -52,6 +52,8 @@ class Found:
     # among which the holders of those classes' instances (taken once by the move that
     # needs them: see `take_candidates`).
     candidates: list[Any] | None = None
+    # With `also`: every referrer the pass found, for the safety net (hotswap._stale)
+    refs: list[Any] | None = None
 
     def take_candidates(self) -> list[Any] | None:
         """The candidates, once: whoever takes them drops them before counting references
@@ -68,17 +70,22 @@ def one_pass() -> bool:
 
 def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
          referenced: Iterable[Any] = (), namespace: dict[str, Any] | None = None,
-         qualnames: frozenset[str] = frozenset(), holders_of: Iterable[type] = ()) -> Found:
+         qualnames: frozenset[str] = frozenset(), holders_of: Iterable[type] = (),
+         also: Iterable[Any] = ()) -> Found:
     """One pass: functions running `codes`, direct instances of `classes`, and the
     containers (dicts, lists, cells) that hold one of `referenced`. With a module's
     `namespace`, also the functions over it whose code has one of `qualnames`: closures
     made from an older copy of a nested function's code (one whose lines moved since).
     Where `one_pass`, also the `candidates`: what the pass found, the holders of direct
-    instances of `holders_of` (classes whose instances must move) among them."""
+    instances of `holders_of` (classes whose instances must move) among them. The
+    referrers of `also` are looked for in the same pass, and every referrer found is
+    kept in `refs` (the safety net sorts them: see hotswap._stale)."""
+    given = {id(codes), id(classes), id(referenced), id(also)}  # the caller's lists
     codes, classes, referenced = list(codes), list(classes), list(referenced)
     wanted = tuple(holders_of) if one_pass() else ()
     found = Found()
-    targets = [*codes, *classes, *referenced]
+    also = list(also)
+    targets = [*codes, *classes, *referenced, *also]
     if namespace is not None and qualnames:
         targets.append(namespace)
     if not targets:
@@ -90,6 +97,8 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
     found.holders = {i: [] for i in ref_ids}
     own = {id(targets), id(codes), id(classes), id(referenced)}
     refs = referrers(targets, wanted)
+    if also:
+        found.refs = _referring(refs, also, class_ids, {*own, *given, id(also)})
     if _accel is not None:  # sorted in one loop in C
         kinds = tuple({id(c): c for c in classes}.values())
         functions, instances, boxes = _accel.sort(refs, kinds)
@@ -112,6 +121,16 @@ def walk(codes: Iterable[types.CodeType], classes: Iterable[type],
     if wanted:
         found.candidates = boxes
     return found
+
+
+def _referring(refs: list[Any], targets: list[Any], kinds: set[int],
+               skip: set[int]) -> list[Any]:
+    """Those of `refs` that refer to one of `targets`, less the instances of the classes
+    whose ids are `kinds` (whose reference counts a move compares: they must not be
+    kept past the walk) and the walk's own lists (`skip`)."""
+    wanted = {id(t) for t in targets}
+    return [r for r in refs if id(type(r)) not in kinds and id(r) not in skip
+            and not wanted.isdisjoint(map(id, gc.get_referents(r)))]
 
 
 def _instances(refs: list[Any], kinds: list[int], instances: dict[int, list[Any]]) -> None:

@@ -87,8 +87,9 @@ class Planner:
         self.remove_names()
         self.reline()
         self.rerun_derived()
-        heap_work(self.module, self.staged, self.nested, self.reslots, self.plan,
-                  self.report, _gains(self.module, self.staged), self.diff.new.stmts)
+        self.derived.walked = heap_work(
+            self.module, self.staged, self.nested, self.reslots, self.plan, self.report,
+            _gains(self.module, self.staged), self.diff.new.stmts)
         metaattrs.fill_subclasses(self.module, self.staged.patches, self.diff.new.stmts,
                                   self.staged.namespace, self.plan, self.report)
         self.report.redecorated.extend(self.staged.for_report.redecorated)
@@ -283,11 +284,12 @@ def _owner(module: types.ModuleType, qualname: str) -> type | None:
 def heap_work(module: types.ModuleType, staged: Staged,
               nested: list[tuple[types.CodeType, types.CodeType]], reslots: list[Reslot],
               plan: Plan, report: Report, gains: list[Gain],
-              stmts: list[Stmt] | None = None) -> None:
+              stmts: list[Stmt] | None = None) -> list[Any] | None:
     """Everything that needs the heap, found in one walk: live closures of changed nested
     functions, old instances (for dataclass defaults and migration hooks, to count those
     lacking what a new constructor sets, and those whose class hid or gave back a slot),
-    and the references to classes that had to be replaced."""
+    and the references to classes that had to be replaced. Returns every referrer it
+    found (of the safety net's targets too: see hotswap._stale), when it walked."""
     # each class (by id) whose instances get new fields or a hook, with its edit
     needing: dict[int, tuple[type, ClassEdit]] = {}
     for edit in staged.classes:
@@ -304,7 +306,7 @@ def heap_work(module: types.ModuleType, staged: Staged,
         plan.add(CountSlots(counted))
     gained = {id(c): (c, g) for g in gains for c in with_subclasses(g.cls)}
     if not (nested or needing or replaced or slotted or gained):
-        return
+        return None
     report.heap_walks += 1
     unseen = frozen_note()
     if unseen is not None:
@@ -322,7 +324,8 @@ def heap_work(module: types.ModuleType, staged: Staged,
     # their holders too (else the move takes a pass of its own).
     moving = [r.live for r in replaced if r.movable and not compatible(r.new, r.live)]
     found = walk((old for old, _ in nested), classes, [r.live for r in replaced],
-                 module.__dict__, frozenset(unique), holders_of=moving)
+                 module.__dict__, frozenset(unique), holders_of=moving,
+                 also=_derive.watched(staged))
     for op in reslots:
         op.instances = [obj for c in op.family for obj in found.instances[id(c)]]
     _closures(module, nested, unique, found.functions, plan, report)
@@ -338,6 +341,7 @@ def heap_work(module: types.ModuleType, staged: Staged,
     metaattrs.fill(gains, gained, found.instances, stmts or [], staged.namespace,
                    getattr(module, "__file__", None) or module.__name__, plan, report)
     _count_lacking(gains, gained, found.instances, report)
+    return found.refs
 
 
 def _closures(module: types.ModuleType, nested: list[tuple[types.CodeType, types.CodeType]],

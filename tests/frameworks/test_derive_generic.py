@@ -4,10 +4,11 @@ not do (re-run decorators, or walk the heap for stale holders)."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 
-from helpers.fw_fresh import SRC
+from helpers.fw_fresh import SRC, fresh, live
 
 HANDLERS = '''
 def handle(x):
@@ -33,7 +34,7 @@ def test_a_holder_of_a_function_whose_signature_changed_is_named(modules):
     holder = modules(HOLDER.format(name=handlers.name))
     report = handlers.update("def handle(x, y=0):\n    return x + y\n")
     skipped = dict(report.skipped)
-    label = f"{holder.name}.Slot.fn"
+    label = f"{holder.name}.slot.fn"  # the module global it is (else its class)
     assert label in skipped, report
     assert f"{handlers.name}.handle" in skipped[label] and "signature" in skipped[label]
     assert holder.module.slot.fn(1, 2) == 3  # the function itself was updated in place
@@ -145,3 +146,81 @@ print([m for m in ("fastapi", "pydantic") if m in sys.modules])
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+POINTS = '''
+from dataclasses import dataclass
+
+
+@dataclass
+class Point:
+    x: int
+    y: int = 0
+
+    def norm(self):
+        return abs(self.x) + abs(self.y)
+'''
+
+PLUGINS = '''
+from dataclasses import fields
+
+import {name}
+
+REGISTRY = {{"point": {name}.Point}}  # an in-house registry, keyed by name
+
+
+class Serializer:
+    def __init__(self, cls):
+        self.cls = cls
+        self.names = [f.name for f in fields(cls)]  # derived from the fields
+
+    def dump(self, obj):
+        return {{n: getattr(obj, n) for n in self.names}}
+
+
+SERIALIZERS = [Serializer({name}.Point)]
+'''
+
+PROBE = '''
+from dataclasses import asdict
+import plugins
+import points
+
+
+def answers():
+    p = points.Point(1)
+    return [plugins.SERIALIZERS[0].dump(p), asdict(p)]
+'''
+
+
+def test_holders_of_a_rebuilt_class_are_named(modules, tmp_path, caplog):
+    """A dataclass whose fields changed is rebuilt; an object that derived something
+    from its old fields (a serializer's field list) and a registry dict, both in another
+    module, are named in the report and in the log: a fresh start answers otherwise."""
+    points = modules(POINTS, "points")
+    plugins = modules(PLUGINS.format(name="points"), "plugins")
+    with caplog.at_level("INFO", logger="hotswap"):
+        report = points.update(POINTS.replace("    y: int = 0\n", "    y: int = 0\n    z: int = 0\n"))
+    skipped = dict(report.skipped)
+    assert "points.Point" in report.rebuilt
+    assert {"plugins.Serializer.cls", "plugins.REGISTRY"} <= set(skipped), report
+    for label in ("plugins.Serializer.cls", "plugins.REGISTRY"):
+        assert "points.Point" in skipped[label] and "rebuilt" in skipped[label]
+        assert label in caplog.text
+    # what the report warns about: the serializer derived from the old fields
+    live_answers = live(PROBE, "answers()", plugins=plugins.module, points=points.module)
+    assert live_answers != fresh(tmp_path, PROBE, "answers()")
+
+
+def test_a_body_edit_of_a_generated_class_names_nothing_and_walks_nothing(modules, monkeypatch):
+    from hotswap import _heap
+
+    points = modules(POINTS, "points2")
+    modules(PLUGINS.format(name="points2"), "plugins2")
+    passes = []
+    real = _heap.referrers, gc.get_referrers
+    monkeypatch.setattr(_heap, "referrers", lambda *a: (passes.append(a), real[0](*a))[1])
+    monkeypatch.setattr(gc, "get_referrers", lambda *a: (passes.append(a), real[1](*a))[1])
+    report = points.update(POINTS.replace("abs(self.y)", "abs(self.y) + 1"))
+    assert points.module.Point(1).norm() == 2
+    assert report.skipped == [] and report.heap_walks == 0 and passes == [], report

@@ -5,6 +5,7 @@ the update (the client has served requests: the middleware stack is built)."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import textwrap
 import warnings
@@ -293,3 +294,58 @@ def test_an_endpoint_turned_async_is_refused_and_changes_nothing(modules):
     assert f"fa_app_{n}.hello" in str(caught.value) and "async def" in str(caught.value)
     assert caught.value.restart
     assert live(PROBE, "answers(client)", client=client) == before
+
+
+MIDDLEWARE_APP = '''
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/")
+def root():
+    return {"ok": 1}
+'''
+
+MIDDLEWARE = '''
+@app.middleware("http")
+async def mark(request, call_next):
+    response = await call_next(request)
+    response.headers["x-mw"] = "1"
+    return response
+'''
+
+
+def test_a_middleware_added_while_a_request_is_served_is_added(modules, tmp_path):
+    """A request served while the decorators run again (by the server's thread, between
+    the watcher's staging and its apply) must not make the app start again from a
+    half-staged list, nor make the started-app guard refuse the new middleware (the
+    update then fell back to running the whole module on a new app, and the live app
+    silently never got its middleware: the flake of the uvicorn test)."""
+    from fastapi.testclient import TestClient
+
+    n = next(_ids)
+    mf = modules(MIDDLEWARE_APP, f"fa_mw_{n}")
+    client = TestClient(mf.module.app)
+    assert client.get("/").headers.get("x-mw") is None  # started: the stack is built
+    served = []
+
+    class Busy(hotswap.Adapter):
+        """A server answering a request at the moment decorators run again."""
+
+        @contextlib.contextmanager
+        def late_setup(self):  # type: ignore[override]
+            served.append(client.get("/").headers.get("x-mw"))
+            yield
+
+    busy = Busy()
+    hotswap.register_adapter(busy)
+    try:
+        report = mf.update(textwrap.dedent(MIDDLEWARE_APP) + MIDDLEWARE)
+    finally:
+        hotswap.unregister_adapter(busy)
+    expected = fresh(tmp_path, f"from fastapi.testclient import TestClient\nimport fa_mw_{n} as m\n",
+                     "TestClient(m.app).get('/').headers.get('x-mw')")
+    assert expected == "1"
+    assert client.get("/").headers.get("x-mw") == expected, report
+    assert served == [None] and not report.warnings, report  # the old stack answered

@@ -143,3 +143,53 @@ def test_pydantic_edit_behaves_as_a_fresh_start(case, modules, tmp_path):
                      "olds = [mod.User(**d) for d in DATA]\n", "answers(mod, olds)")
     assert after == expected, str(report)
     assert after != before
+    # every holder was re-derived (the other module's names are the live classes)
+    assert not [n for n, why in report.skipped if "not re-derived" in why], report
+
+
+SHOP = """
+from pydantic import BaseModel
+
+
+class Item(BaseModel):
+    name: str
+"""
+
+HOLDERS = """
+from pydantic import TypeAdapter
+
+import {shop}
+
+MODELS = {{"item": {shop}.Item}}  # an in-house registry
+ITEMS = TypeAdapter(list[{shop}.Item])  # a pydantic object no adapter re-derives
+"""
+
+HOLDERS_PROBE = """
+import holders
+
+
+def answers():
+    try:
+        return [i.model_dump() for i in holders.ITEMS.validate_python([{"name": "a"}])]
+    except Exception as exc:
+        return type(exc).__name__
+"""
+
+
+def test_holders_of_a_rebuilt_model_are_named(modules, tmp_path, caplog):
+    """A model rebuilt (a field added) while an in-house registry dict and a pydantic
+    ``TypeAdapter`` (built from the old schema; no adapter re-derives it) hold it, in
+    another module: the report names both, and the log says so."""
+    shop = modules(SHOP, "shop")
+    holders = modules(HOLDERS.format(shop="shop"), "holders")
+    with caplog.at_level("INFO", logger="hotswap"):
+        report = shop.update(SHOP + "    qty: int = 1\n")
+    skipped = dict(report.skipped)
+    assert "holders.MODELS" in skipped and "shop.Item" in skipped["holders.MODELS"], report
+    adapter = [n for n in skipped if n.startswith("holders.ITEMS.")]
+    assert adapter and "shop.Item" in skipped[adapter[0]], report
+    assert "holders.MODELS" in caplog.text and adapter[0] in caplog.text
+    # what it warns about: the adapter validates with the old schema
+    assert shop.module.Item(name="a").model_dump() == {"name": "a", "qty": 1}
+    live_answers = live(HOLDERS_PROBE, "answers()", holders=holders.module)
+    assert live_answers != fresh(tmp_path, HOLDERS_PROBE, "answers()")

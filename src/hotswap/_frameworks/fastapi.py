@@ -115,17 +115,23 @@ class FastAPIAdapter(Adapter):
     @contextlib.contextmanager
     def late_setup(self) -> Iterator[None]:
         """Starlette refuses ``add_middleware`` once the stack is built: while decorators
-        run again it is not; `after` builds it again if the middleware changed."""
+        run again, an app's own ``add_middleware`` adds to its list all the same; `after`
+        builds the stack again if the middleware changed. The stack itself stays: a
+        request served meanwhile (by the server's thread) would build one from a list
+        that staging is changing, and the guard would then refuse the new middleware."""
         apps, _ = _apps_and_routers()
-        stacks = [(app, app.middleware_stack) for app in apps
+        lifted = [(app, app.__dict__.get("add_middleware", _ABSENT)) for app in apps
                   if app.middleware_stack is not None]
-        for app, _stack in stacks:
-            app.middleware_stack = None
+        for app, _before in lifted:
+            app.__dict__["add_middleware"] = _unguarded(app)
         try:
             yield
         finally:
-            for app, stack in stacks:
-                app.middleware_stack = stack
+            for app, before in lifted:
+                if before is _ABSENT:
+                    app.__dict__.pop("add_middleware", None)
+                else:
+                    app.__dict__["add_middleware"] = before
 
     def after(self, update: Any) -> list[Op]:
         apps, routers = _apps_and_routers()
@@ -142,6 +148,7 @@ class FastAPIAdapter(Adapter):
         stale = [r for router in routers for r in router.routes
                  if api_route is not None and is_a(r, api_route) and id(r) not in done
                  and (classes or functions) and _reads(r, classes, functions)]
+        update.rederived.extend(stale)  # not named by the safety net
         containers = {id(c) for c in update.containers}
         restack = [app for app in apps if id(app.user_middleware) in containers
                    or id(app.exception_handlers) in containers]
@@ -162,6 +169,34 @@ class FastAPIAdapter(Adapter):
                 app.middleware_stack = stack
             _changed(apps, routers)
         return [Call(do, back, "FastAPI: re-derive routes, refresh OpenAPI and middleware")]
+
+
+_ABSENT = object()
+
+
+class _Unstarted:
+    """An app seen as not started yet (no middleware stack), for its class's own
+    ``add_middleware`` to run on: everything else is the app's."""
+
+    middleware_stack = None
+
+    def __init__(self, app: Any) -> None:
+        object.__setattr__(self, "_app", app)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._app, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._app, name, value)
+
+
+def _unguarded(app: Any) -> Callable[..., None]:
+    """`app`'s own ``add_middleware``, without the started-app guard."""
+    add = type(app).add_middleware
+
+    def add_middleware(*args: Any, **kwargs: Any) -> None:
+        add(_Unstarted(app), *args, **kwargs)
+    return add_middleware
 
 
 def _changed(apps: list[Any], routers: list[Any]) -> None:

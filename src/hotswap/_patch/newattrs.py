@@ -24,6 +24,10 @@ _LOADS = ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR")
 class Gain:
     """A class whose constructor now sets attributes its old one did not."""
 
+    # No instance dict: the safety net (hotswap._stale) would take that dict, which holds
+    # the class, for a container of the program's and spend a heap pass on its owner.
+    __slots__ = ("cls", "label", "constructor", "names")
+
     cls: type
     label: str  # "module.Class"
     constructor: str
