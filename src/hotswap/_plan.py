@@ -288,8 +288,8 @@ def heap_work(module: types.ModuleType, staged: Staged,
     """Everything that needs the heap, found in one walk: live closures of changed nested
     functions, old instances (for dataclass defaults and migration hooks, to count those
     lacking what a new constructor sets, and those whose class hid or gave back a slot),
-    and the references to classes that had to be replaced. Returns every referrer it
-    found (of the safety net's targets too: see hotswap._stale), when it walked."""
+    and the references to classes that had to be replaced. Returns what it found (for
+    the safety net too, hotswap._stale) when it walked."""
     # each class (by id) whose instances get new fields or a hook, with its edit
     needing: dict[int, tuple[type, ClassEdit]] = {}
     for edit in staged.classes:
@@ -323,9 +323,8 @@ def heap_work(module: types.ModuleType, staged: Staged,
     # Classes whose instances will move to a new layout: where the walk can, it finds
     # their holders too (else the move takes a pass of its own).
     moving = [r.live for r in replaced if r.movable and not compatible(r.new, r.live)]
-    found = walk((old for old, _ in nested), classes, [r.live for r in replaced],
-                 module.__dict__, frozenset(unique), holders_of=moving,
-                 also=_derive.watched(staged))
+    found = walk((old for old, _ in nested), classes, [r.live for r in replaced], module.__dict__,
+                 frozenset(unique), holders_of=moving, also=_derive.watched(staged))
     for op in reslots:
         op.instances = [obj for c in op.family for obj in found.instances[id(c)]]
     _closures(module, nested, unique, found.functions, plan, report)
