@@ -559,7 +559,7 @@ def x_source(v: int) -> str:
 
 
 # valid for a fresh process; refused live: the new __future__ flag changes compilation
-REFUSED = "from __future__ import annotations\ndef value() -> int:\n    return 2\n"
+REFUSED = "from __future__ import barry_as_FLUFL\ndef value() -> int:\n    return 2\n"
 
 
 def test_a_refused_module_is_retried_while_the_others_keep_updating(

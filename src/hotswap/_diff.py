@@ -11,9 +11,11 @@ old ones, shifted. A one-line body edit in a huge module therefore parses one fu
 
 from __future__ import annotations
 
+import __future__
 import ast
 import enum
 import functools
+import sys
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -197,6 +199,9 @@ class Change:
     old: Stmt | None = None
     layout: bool = False  # same code, other lines: recompiled only to move line numbers
     refresh: bool = False  # unchanged, but it reads a name an earlier change rebound
+    # same code, all of it annotated assignments: only their annotations are stored again
+    # (the ``annotations`` future import changed, see `annotated`); nothing is rebound
+    annotations: bool = False
 
 
 @dataclass
@@ -207,6 +212,8 @@ class ModuleDiff:
     removed: list[Stmt] = field(default_factory=list)
     unchanged: int = 0  # statements not run again (layout-only changes included)
     shifted: list[tuple[Stmt, int]] = field(default_factory=list)  # (old stmt, line delta)
+    # the ``annotations`` future import came or went: every annotated statement changed
+    reannotated: bool = False
 
     @property
     def empty(self) -> bool:
@@ -272,20 +279,26 @@ def diff(old: Segmentation | None, new_text: str, filename: str) -> ModuleDiff:
         # edit that changed how the text around it tokenizes (an opened string): rediff all.
         full = segment(new_text, filename)
         new_stmts, middle, old_middle, shifted = full.stmts, full.stmts, old.stmts, []
-    result = ModuleDiff(old, Segmentation(new_lines, new_stmts), shifted=shifted)
-    result.changes, result.removed, moved = pair(old_middle, middle)
+    reannotated = bool((future_flags(old.stmts) ^ future_flags(new_stmts)) & ANNOTATIONS)
+    if reannotated:  # annotated statements outside the edit changed too: pair them all
+        middle, old_middle, shifted = new_stmts, old.stmts, []
+    result = ModuleDiff(old, Segmentation(new_lines, new_stmts), shifted=shifted,
+                        reannotated=reannotated)
+    result.changes, result.removed, moved = pair(old_middle, middle, reannotated)
     result.shifted.extend(m for m in moved if m[1])
     result.unchanged = len(new_stmts) - sum(not c.layout for c in result.changes)
     return result
 
 
-def pair(old: list[Stmt], new: list[Stmt]
+def pair(old: list[Stmt], new: list[Stmt], reannotated: bool = False
          ) -> tuple[list[Change], list[Stmt], list[tuple[Stmt, int]]]:
     """Match statements: definitions by kind and name, everything else by its code.
 
     Returns the new statements that must run (with their old version when there is one),
     the old statements that are gone, and unchanged definitions that moved (with the line
-    delta), in that order.
+    delta), in that order. `reannotated` (the ``annotations`` future import came or went):
+    a statement holding an annotation compiles differently, so it changed even when its
+    code did not.
     """
     changes: list[Change] = []
     removed: list[Stmt] = []
@@ -298,29 +311,26 @@ def pair(old: list[Stmt], new: list[Stmt]
             by_def.setdefault(key, []).append(s)
         else:
             by_code.setdefault(dump(s.nodes), []).append(s)
-    # Several defs of one name (``@f.register(int) def _``): one whose text did not change
-    # is that old def, wherever it stands now; the others pair in order.
-    same_text: dict[int, Stmt] = {}
-    for s in new:
-        olds = by_def.get(s.definition) if s.definition is not None else None
-        if olds and s.text is not None:
-            for i, o in enumerate(olds):
-                if o.text == s.text:
-                    same_text[id(s)] = olds.pop(i)
-                    break
+    same_text = _same_text(new, by_def)
     for s in new:
         key = s.definition
         if key is not None:
             olds = by_def.get(key)
             prev = same_text.get(id(s)) or (olds.pop(0) if olds else None)
-            if prev is not None and prev.text is not None and prev.text == s.text:
+            recompiled = reannotated and annotated(s.nodes)
+            if prev is not None and prev.text is not None and prev.text == s.text \
+                    and not recompiled:
                 moved.append((prev, s.start - prev.start))  # delta 0: did not move
                 continue
-            changes.append(Change(s, prev, layout=prev is not None and prev.same_code(s)))
+            changes.append(Change(s, prev, layout=prev is not None and prev.same_code(s)
+                                  and not recompiled))
         else:
             olds = by_code.get(dump(s.nodes))
             if olds:
-                olds.pop(0)
+                prev = olds.pop(0)
+                if reannotated and annotated(s.nodes):
+                    changes.append(Change(s, prev, annotations=all(
+                        isinstance(n, ast.AnnAssign) for n in s.nodes)))
                 continue
             changes.append(Change(s))
     # A statement rewritten in place (same names bound: `OPS = {...}` with a new lambda)
@@ -339,6 +349,21 @@ def pair(old: list[Stmt], new: list[Stmt]
     return changes, removed, moved
 
 
+def _same_text(new: list[Stmt], by_def: dict[Definition, list[Stmt]]) -> dict[int, Stmt]:
+    """Several defs of one name (``@f.register(int) def _``): one whose text did not change
+    is that old def, wherever it stands now (taken out of `by_def`, by the new one's id);
+    the others pair in order."""
+    same_text: dict[int, Stmt] = {}
+    for s in new:
+        olds = by_def.get(s.definition) if s.definition is not None else None
+        if olds and s.text is not None:
+            for i, o in enumerate(olds):
+                if o.text == s.text:
+                    same_text[id(s)] = olds.pop(i)
+                    break
+    return same_text
+
+
 def whole(module_diff: ModuleDiff) -> ModuleDiff:
     """`module_diff` with every statement of the new source to run, in order: the changed
     ones with their old versions, the others as their own (run again unchanged, see `Change`). What
@@ -349,7 +374,7 @@ def whole(module_diff: ModuleDiff) -> ModuleDiff:
     changes = [changed.get(id(s)) or Change(s, s, refresh=True) for s in module_diff.new.stmts
                if id(s) in changed or s.names or s.deleted]
     return ModuleDiff(module_diff.old, module_diff.new, changes, module_diff.removed,
-                      module_diff.unchanged, module_diff.shifted)
+                      module_diff.unchanged, module_diff.shifted, module_diff.reannotated)
 
 
 def with_refreshes(stmts: list[Stmt], changes: list[Change], live_defs: set[str],
@@ -366,14 +391,15 @@ def with_refreshes(stmts: list[Stmt], changes: list[Change], live_defs: set[str]
         definition = s.definition
         return definition is None or definition.name not in live_defs
 
-    if not dirty and not any(rebinds(c.new) for c in changes if not c.layout):
+    if not dirty and not any(rebinds(c.new) for c in changes
+                             if not (c.layout or c.annotations)):
         return changes  # body edits only: nothing is rebound, nothing to refresh
     by_stmt = {id(c.new): c for c in changes}
     dirty = set(dirty)
     out: list[Change] = []
     for s in stmts:
         change = by_stmt.get(id(s))
-        if change is None or change.layout:
+        if change is None or change.layout or change.annotations:
             if not (dirty and s.reads & dirty):
                 if change is not None:
                     out.append(change)
@@ -390,6 +416,59 @@ def dirty_names(changes: list[Change], live_defs: set[str]) -> set[str]:
     out: set[str] = set()
     for c in changes:
         definition = c.new.definition
-        if not c.layout and (definition is None or definition.name not in live_defs):
+        if not (c.layout or c.annotations) and (definition is None
+                                                or definition.name not in live_defs):
             out |= c.new.names
     return out
+
+
+# -- the ``from __future__`` imports -------------------------------------------------------
+
+ANNOTATIONS = __future__.annotations.compiler_flag  # the one that changes what compiles
+
+
+def future_flags(stmts: list[Stmt]) -> int:
+    """Compiler flags of the module's ``from __future__`` imports (they lead the file)."""
+    flags = 0
+    for s in stmts:
+        futures = [n for n in s.nodes if isinstance(n, ast.ImportFrom)
+                   and n.module == "__future__"]
+        if not futures and s.kind is not Kind.TEXT:
+            break
+        for node in futures:
+            for alias in node.names:
+                feature = getattr(__future__, alias.name, None)
+                if feature is not None:
+                    flags |= feature.compiler_flag
+    return significant(flags)
+
+
+def significant(flags: int) -> int:
+    """Of a module's ``__future__`` flags, those that change how it compiles here: a feature
+    mandatory in the running Python (``absolute_import``, ``generator_stop``...) compiles
+    the same with or without its import, so adding or removing one is a plain edit."""
+    return flags & ~_MANDATORY
+
+
+def _mandatory() -> int:
+    flags = 0
+    for name in __future__.all_feature_names:
+        feature = getattr(__future__, name)
+        mandatory = feature.getMandatoryRelease()
+        if mandatory is not None and mandatory <= sys.version_info:
+            flags |= feature.compiler_flag
+    return flags
+
+
+_MANDATORY = _mandatory()  # read once: every diff asks (see `diff`)
+
+
+def annotated(nodes: Sequence[ast.AST]) -> bool:
+    """Whether compiling `nodes` depends on the ``annotations`` future import: they hold an
+    annotation (a parameter's, a return's, an annotated assignment's), at any depth."""
+    for node in nodes:
+        for n in ast.walk(node):
+            if isinstance(n, ast.AnnAssign) or isinstance(n, ast.arg) and n.annotation \
+                    or isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.returns:
+                return True
+    return False

@@ -27,16 +27,15 @@ if not os.environ.get("HOTSWAP_PURE_PYTHON"):  # a way around it, should it ever
     except ImportError:  # pragma: no cover - depends on the build
         pass
 
-# How many targets make one pass that asks sets cheaper than ``gc.get_referrers``, which
-# compares every reference it visits with each target in turn (at a million objects, each
-# target adds 3 to 7% of a one-target call, by machine). The passes here cost the same
-# whatever the number of targets: about 7 one-target calls when the targets' types can be
-# asked (instances of replaced classes), about 16 when only their ids can (on 3.12).
+# How many targets make one pass that asks sets cheaper than ``gc.get_referrers``, whose
+# visitor compares every reference it visits with each target in turn (``referrersvisit``
+# in Modules/gcmodule.c; Python/gc.c from 3.13), so its cost grows with the number of
+# targets while the passes here cost the same for any number. The thresholds are where
+# the measured costs cross (benchmarks/README.md, "Other measurements").
 BY_TYPE_FROM, BY_ID_FROM = 100, 250
-# From how many targets the pass in C beats ``gc.get_referrers``: it costs 1.2 (3.13) to
-# 2 one-target calls whatever the number of targets, where each target adds 3 to 4% to a
-# ``gc.get_referrers`` call (measured at a million). It walks the collector's lists itself
-# on every Python (3.11 too: see _scan.c), never listing the heap first.
+# From how many targets the pass in C beats ``gc.get_referrers`` (measured likewise). It
+# walks the collector's lists itself on every Python (3.11 too: see _scan.c), never
+# listing the heap first.
 ACCEL_FROM = 24
 _OUTER, _INNER = 4096, 64  # objects asked at once; a chunk that holds a target is split
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement or type()

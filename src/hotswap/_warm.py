@@ -3,9 +3,9 @@
 The first update of a process used to pay for what the later ones do not: importing the
 engine (and the standard-library modules it needs), parsing the source each module was
 built from into the chunks later sources are compared with (`_diff.segment`, a whole
-``ast.parse``: 8 ms for a 1,300-line module), and, the first time lines moved, parsing
-every module of the program's own to learn which import from which
-(`_imports._from_imports`: 0.6 s for 30 modules here). A game loop dropped frames on the first save;
+``ast.parse``), and, the first time lines moved, parsing every module of the program's
+own to learn which import from which (`_imports._from_imports`); both grow with the
+program (benchmarks/README.md, the warm-up rows). A game loop dropped frames on the first save;
 a service's first hot fix was its slowest. Whoever sets up updating ahead of time (a
 `Watcher`, ``python -m hotswap run``, ``%load_ext hotswap``, or a program calling
 `hotswap.prepare`) has both done now; a `Watcher` loads the engine as it is made and

@@ -2,12 +2,13 @@
 dataclass fields, offered ``__hotswap_migrate__``.
 
 An instance keeps its identity whenever CPython lets ``obj.__class__`` be assigned (same
-memory layout); a slot removed keeps the live layout (see .slots). When the layout gained
-a slot, an instance can only be *moved*: a new object of the new class takes its state
-and every reference to it is rewritten. That is done only when every reference is one we
-can see and rewrite (a dict's value or key, a list, a set, a cell), proven by the
-reference count; otherwise the instance stays, working, on the old class, and the report
-says so. Half-moved objects, reachable under two identities, must never exist.
+memory layout: ``compatible_for_assignment`` in Objects/typeobject.c); a slot removed
+keeps the live layout (see .slots). When the layout gained a slot, an instance can only
+be *moved*: a new object of the new class takes its state and every reference to it is
+rewritten. That is done only when every reference is one we can see and rewrite (a
+dict's value or key, a list, a set, a cell), proven by the reference count; otherwise
+the instance stays, working, on the old class, and the report says so. Half-moved
+objects, reachable under two identities, must never exist.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Slots removed from a class, or given back, in place: the live class keeps its layout.
 
-CPython fixes an instance's memory layout when its class is made, so a class whose
+CPython fixes an instance's memory layout when its class is made (``type_new`` sizes it
+from ``__slots__``; ``compatible_for_assignment`` in Objects/typeobject.c refuses a
+``__class__`` of another layout), so a class whose
 ``__slots__`` lost a name cannot take the layout of its new version. Replacing it costs
 a move: every instance becomes a new object, found with its holders in a heap pass (two
 without the pass in C), and an instance a tuple or a running frame holds cannot move at

@@ -13,6 +13,7 @@ each kind of statement becomes in their body.
 from __future__ import annotations
 
 import ast
+import copy
 import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -105,6 +106,22 @@ class BodyStager:
                      bound: Callable[[str], Any], prefix: str = "", offset: int = 0) -> None:
         """The registering definitions gone from the body (see `Stage.note_removed`)."""
         self.st.note_removed(removed, changes, self.final, self.shared, bound, prefix, offset)
+
+
+def annotation_only(change: Change) -> list[ast.stmt]:
+    """What runs for `change`: its statement, or, when only its annotations compile anew
+    (`Change.annotations`), its annotated assignments without their values, so that the
+    names they bind keep their live values (a cache dict stays the one the program holds)
+    while the annotations are stored again."""
+    if not change.annotations:
+        return list(change.new.nodes)
+    out: list[ast.stmt] = []
+    for node in change.new.nodes:
+        assert isinstance(node, ast.AnnAssign)
+        bare = copy.copy(node)
+        bare.value = None
+        out.append(bare)
+    return out
 
 
 def gone_names(removed: list[Stmt], changes: list[Change], final: set[str],

@@ -27,7 +27,7 @@ from .._gil import hold_afresh, other_threads
 from .._names import bound_names, reads
 from .._ops import MISSING, Plan
 from .._safe import class_has, functions_in, is_a
-from .body import BodyStager, Def, gone_names, made_by_class
+from .body import BodyStager, Def, annotation_only, gone_names, made_by_class
 from .core import (ClassEdit, Replacement, Stage, builtin, code_named, is_docstring,
                    same_header, temporaries)
 from .._patch.enums import INTERNALS as ENUM_INTERNALS
@@ -57,7 +57,8 @@ def stage_class(st: Stage, change: Change, node: ast.ClassDef) -> None:
     old = change.old.nodes[0] if change.old is not None else None
     old = old if isinstance(old, ast.ClassDef) else None
     if own_class(st, live, node.name):
-        if rebuild_reason(live, old, node) is None and not _regenerate(node, live, st.dirty):
+        if rebuild_reason(live, old, node, st.reannotated) is None \
+                and not _regenerate(node, live, st.dirty):
             offset = 0
             texts = None
             if change.old is not None and old is not None:
@@ -167,7 +168,7 @@ def rebuilding(st: Stage, stmts: list[Any], changes: list[Change],
         if c is not None:
             old = c.old.nodes[0] if c.old is not None else None
             if rebuild_reason(live, old if isinstance(old, ast.ClassDef) else None,
-                              node) is not None:
+                              node, st.reannotated) is not None:
                 out.add(node.name)
                 continue
         if _regenerate(node, live, out | stale):
@@ -186,18 +187,20 @@ def _regenerate(node: ast.ClassDef, live: type, dirty: set[str]) -> bool:
     return generated and bool(header & dirty)
 
 
-def rebuild_reason(live: type, old: ast.ClassDef | None, node: ast.ClassDef) -> str | None:
+def rebuild_reason(live: type, old: ast.ClassDef | None, node: ast.ClassDef,
+                   reannotated: bool = False) -> str | None:
     """Why the class statement must run again as a whole (None: patch its body in place).
 
     Only the header (bases, metaclass, decorators) needs that, or a class whose decorator
     or metaclass generates code from its fields: a dataclass's ``__init__``, an enum's
-    members, a ``__slots__`` layout.
+    members, a ``__slots__`` layout. `reannotated`: see `_diff.pair` (a dataclass's fields
+    are its annotations).
     """
     if old is not None and not same_header(old, node):
         return "its header changed"
     fields_changed = options_changed = True
     if old is not None:
-        changes, removed, _ = pair(group(old.body), group(node.body))
+        changes, removed, _ = pair(group(old.body), group(node.body), reannotated)
         stmts = [c.new for c in changes] + [c.old for c in changes if c.old] + removed
         fields_changed = any(s.definition is None and not is_docstring(s.nodes[0])
                              for s in stmts)
@@ -317,7 +320,7 @@ class ClassBodyStager(BodyStager):
                          if old is not None else None,
                          _body_stmts(node.body, texts, False, self.private))
         if old is not None:
-            changes, self.removed, moved = pair(self.old, self.new)
+            changes, self.removed, moved = pair(self.old, self.new, st.reannotated)
             for prev, delta in moved:  # unchanged methods: where are they now?
                 if delta != offset:
                     st.out.moved.append((prev.start + 1 + offset, prev.end + offset,
@@ -391,7 +394,7 @@ class ClassBodyStager(BodyStager):
         old = change.old.nodes[0] if change.old is not None else None
         old = old if isinstance(old, ast.ClassDef) else None
         if own_class(self.st, inner, f"{self.qual}.{node.name}"):
-            if rebuild_reason(inner, old, node) is None:
+            if rebuild_reason(inner, old, node, self.st.reannotated) is None:
                 inplace(self.st, inner, old, node, self.chain + [node], self.offset,
                         self.texts)
                 return
@@ -421,8 +424,9 @@ class ClassBodyStager(BodyStager):
         pass  # a docstring (or a lone string anywhere in the body): compared below
 
     def on_other(self, change: Change) -> None:
-        self.body.extend(change.new.nodes)
-        self.rebind.extend(sorted(change.new.names))
+        self.body.extend(annotation_only(change))
+        if not change.annotations:
+            self.rebind.extend(sorted(change.new.names))
 
     # -- the body run, and its results --------------------------------------------------
 

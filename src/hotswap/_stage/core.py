@@ -22,7 +22,7 @@ from typing import Any
 from .._plain import dataclass, field
 from .. import _derive
 from .._inputs import Inputs
-from .._diff import Change, Definition, Kind, Stmt, dump
+from .._diff import Change, Definition, Kind, Stmt, annotated, dump
 from .._names import reads
 from .._patch.functions import clone, find_raw, incompatibility, lambdas_in, role_of
 from .._patch.lines import at_current_lines
@@ -174,7 +174,8 @@ def _with_location(node: ast.expr, at: ast.AST) -> ast.expr:
 class Stage:
     """One update's staging: the namespace copy and the takers that compile definitions."""
 
-    def __init__(self, module: types.ModuleType, filename: str, flags: int) -> None:
+    def __init__(self, module: types.ModuleType, filename: str, flags: int,
+                 reannotated: bool = False) -> None:
         self.module = module
         self.modname = module.__name__
         self.live: dict[str, Any] = module.__dict__
@@ -183,6 +184,9 @@ class Stage:
             self.ns["__annotations__"] = dict(self.ns["__annotations__"])
         self.filename = filename
         self.flags = flags
+        # the ``annotations`` future import came or went: class bodies are paired so that
+        # their annotated statements changed too (see `_diff.pair`)
+        self.reannotated = reannotated
         self.out = Staged(self.ns)
         self._slots = 0
         self.dirty: set[str] = set()  # names rebound by this update (they refresh readers)
@@ -331,14 +335,17 @@ class Stage:
         old = change.old.nodes[0] if change.old is not None else None
         old = old if isinstance(old, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
         same = self._same_decoration(change, node, old, holder, raw_live, qualname)
+        same_args = old is not None and dump(old.args) == dump(node.args)
         if raw_live is not None and same and not change.refresh and old is not None \
-                and dump(old.args) == dump(node.args) and dump(old.returns) == dump(node.returns):
+                and same_args and dump(old.returns) == dump(node.returns) \
+                and not recompiled(self, node):
             if self._body_only(change, node, holder, raw_live, qualname, code_of):
                 return
         if change.layout:
             return  # same code at other lines, and no live function of ours to re-line
         if raw_live is not None and same:
-            if self._take(change, node, holder, raw_live, qualname, body, code_of):
+            if self._take(change, node, holder, raw_live, qualname, body, code_of,
+                          same_args and recompiled(self, node)):
                 return
             raw_live = None  # re-decorated: its free variables changed
         self._redecorate(node, old, holder, raw_live, qualname, body)
@@ -399,13 +406,18 @@ class Stage:
 
     def _take(self, change: Change, node: Def, holder: Any, raw_live: FunctionType,
               qualname: str, body: list[ast.stmt],
-              code_of: Callable[[ast.stmt], types.CodeType | None]) -> bool:
+              code_of: Callable[[ast.stmt], types.CodeType | None],
+              keep_defaults: bool = False) -> bool:
         """The def runs with its decorators left out and a taker that patches the live
         function with what it compiled. False when it must be decorated anew instead (a
-        decorated def whose free variables changed: known only once compiled)."""
+        decorated def whose free variables changed: known only once compiled).
+        `keep_defaults`: its parameters did not change, the live defaults stay (state)."""
         def take(fn: FunctionType) -> Any:
             reason = incompatibility(raw_live, fn.__code__)
             if reason is None:
+                if keep_defaults:
+                    fn.__defaults__ = raw_live.__defaults__
+                    fn.__kwdefaults__ = raw_live.__kwdefaults__
                 self.patch(raw_live, fn, qualname, holder, change.layout)
                 return holder if holder is not raw_live else fn
             self.out.for_report.skipped.append((f"{self.modname}.{qualname}",
@@ -443,6 +455,13 @@ class Stage:
             body.append(self.decorate(node, self.substitute(raw_live, qualname), keep=True))
         else:
             body.append(node)
+
+
+def recompiled(st: Stage, node: Def) -> bool:
+    """Whether the ``annotations`` future import came or went and `node`'s signature is
+    annotated: its annotations compile anew, so the def must run (its code alone is not
+    enough, see `Stage._body_only`)."""
+    return st.reannotated and (node.returns is not None or annotated([node.args]))
 
 
 def _registers_by_annotation(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:

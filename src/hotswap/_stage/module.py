@@ -9,49 +9,20 @@ A failure puts back every registry staging touched and leaves the program as it 
 
 from __future__ import annotations
 
-import __future__
 import ast
-import sys
 import types
 
 from .. import _frameworks, _mutators
-from .._diff import Change, Kind, ModuleDiff, Stmt, dirty_names, with_refreshes
+from .._diff import (ANNOTATIONS, Change, Kind, ModuleDiff, Stmt, dirty_names, future_flags,
+                     with_refreshes)
 from .._fresh import fails_fresh_too
 from .._inputs import Inputs
 from .._patch.docs import compiled
 from .._patch.lines import at_current_lines
 from .._readers import readers
 from . import classes
-from .body import BodyStager, Def
+from .body import BodyStager, Def, annotation_only
 from .core import Stage, Staged, code_named, is_docstring
-
-
-def future_flags(stmts: list[Stmt]) -> int:
-    """Compiler flags of the module's ``from __future__`` imports (they lead the file)."""
-    flags = 0
-    for s in stmts:
-        if not any(isinstance(n, ast.ImportFrom) and n.module == "__future__" or is_docstring(n)
-                   for n in s.nodes):
-            break
-        for node in s.nodes:
-            if isinstance(node, ast.ImportFrom) and node.module == "__future__":
-                for alias in node.names:
-                    feature = getattr(__future__, alias.name, None)
-                    if feature is not None:
-                        flags |= feature.compiler_flag
-    return flags
-
-
-def significant(flags: int) -> int:
-    """Of a module's ``__future__`` flags, those that change how it compiles here: a feature
-    mandatory in the running Python (``absolute_import``, ``generator_stop``...) compiles
-    the same with or without its import, so adding or removing one is a plain edit."""
-    for name in __future__.all_feature_names:
-        feature = getattr(__future__, name)
-        mandatory = feature.getMandatoryRelease()
-        if mandatory is not None and mandatory <= sys.version_info:
-            flags &= ~feature.compiler_flag
-    return flags
 
 
 # what the import system sets before the module runs
@@ -67,21 +38,27 @@ def _bind_live(st: Stage, name: str) -> None:
 
 
 def _check_future(diff: ModuleDiff, filename: str, flags: int) -> None:
-    """``from __future__`` imports must lead the file, and changing them changes how every
-    statement compiles: that cannot be applied live."""
+    """``from __future__`` imports must lead the file. Of the features that change how a
+    module compiles, only ``annotations`` changes so little (how annotations compile, see
+    `_diff.annotated`) that the statements it touches can be staged anew; another one
+    (``barry_as_FLUFL``) changes every statement: that cannot be applied live."""
     leading = True
+    first: int | None = None  # the line of the first future import
     for i, s in enumerate(diff.new.stmts):
         for node in s.nodes:
             is_future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
             if is_future and not leading:
                 raise SyntaxError("from __future__ imports must occur at the beginning of the "
                                   "file", (filename, node.lineno, node.col_offset + 1, None))
+            if is_future and first is None:
+                first = node.lineno
             if not is_future and not (i == 0 and is_docstring(node)):
                 leading = False
-    if diff.old is not None and significant(future_flags(diff.old.stmts)) != significant(flags):
+    if diff.old is not None and (future_flags(diff.old.stmts) ^ flags) & ~ANNOTATIONS:
+        line = first or (diff.new.stmts[0].lineno if diff.new.stmts else 1)
         raise SyntaxError("the module's __future__ imports changed: every statement would "
                           "compile differently, so this cannot be applied live (restart)",
-                          (filename, diff.new.stmts[0].lineno if diff.new.stmts else 1, 1, None))
+                          (filename, line, 1, None))
 
 
 def touched(binding: set[int], stmts: list[Stmt]) -> set[int]:
@@ -135,7 +112,8 @@ def stage(module: types.ModuleType, filename: str, diff: ModuleDiff,
     import fails the same way (see `_fresh`)."""
     flags = future_flags(diff.new.stmts)
     _check_future(diff, filename, flags)
-    return ModuleStager(Stage(module, filename, flags), diff, stale, whole).stage(verdict)
+    return ModuleStager(Stage(module, filename, flags, diff.reannotated), diff, stale,
+                        whole).stage(verdict)
 
 
 class ModuleStager(BodyStager):
@@ -257,7 +235,11 @@ class ModuleStager(BodyStager):
 
     def on_other(self, change: Change) -> None:
         st, stmt = self.st, change.new
-        if self.keeper.run(stmt, st.run, [at_current_lines(n, stmt) for n in stmt.nodes]):
+        if self.keeper.run(stmt, st.run,
+                           [at_current_lines(n, stmt) for n in annotation_only(change)]):
+            if any(isinstance(n, ast.AnnAssign) and n.simple for n in stmt.nodes) \
+                    and "__annotations__" not in st.out.bound:
+                st.out.bound.append("__annotations__")  # it stored an annotation anew
             if change.old is not None:
                 st.pair_lambdas(change)
             text = ast.unparse(stmt.nodes[0]).splitlines()[0]
