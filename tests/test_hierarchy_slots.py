@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import textwrap
 import typing
 
@@ -151,6 +153,73 @@ def test_bases_changed_isinstance_and_super_agree(modules):
         assert obj.who() == "A>C"
     assert issubclass(A, C) and not issubclass(A, B)
     assert f"{mf.name}.A" in report.rebuilt
+
+
+TURNED = """
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Root:
+        x: int = 0
+
+        def who(self):
+            return "Root"
+    FIRST
+    SECOND
+"""
+MID = """
+    @dataclasses.dataclass
+    class Mid(BASE):
+        y: int = 1
+
+        def who(self):
+            return "Mid>" + super().who()
+"""
+LEAF = """
+    @dataclasses.dataclass
+    class Leaf(BASE):
+        z: int = 2
+
+        def who(self):
+            return "Leaf>" + super().who()
+"""
+
+
+def _turned(first: str, first_base: str, second: str, second_base: str) -> str:
+    return TURNED.replace("FIRST", first.replace("BASE", first_base)) \
+        .replace("SECOND", second.replace("BASE", second_base))
+
+
+def test_a_hierarchy_turned_around_keeps_both_classes_in_place(tree):
+    """Root <- Mid <- Leaf becomes Root <- Leaf <- Mid in one update. Mid's new base
+    (Leaf) is an inheritance cycle only while Leaf still derives from Mid; Leaf, staged
+    first, is rebased first, so CPython accepts Mid's bases in place: both classes keep
+    their identity (none is replaced) and answer as a fresh import of the new source."""
+    tree.write(m=_turned(MID, "Root", LEAF, "Mid"))
+    m = tree.load("m")
+    Mid, Leaf = m.Mid, m.Leaf
+    mid, leaf = Mid(5, 6), Leaf(5, 6, 7)
+    assert leaf.who() == "Leaf>Mid>Root"
+
+    tree.write(m=_turned(LEAF, "Root", MID, "Leaf"))
+    report = hotswap.update(m)
+
+    assert report.replaced == []
+    assert m.Mid is Mid and m.Leaf is Leaf and type(mid) is Mid and type(leaf) is Leaf
+    assert {f"{m.__name__}.Mid", f"{m.__name__}.Leaf"} <= set(report.rebuilt)
+
+    def answers(module: str, mid: str, leaf: str) -> str:
+        return (f"[[[c.__name__ for c in k.__mro__] for k in ({module}.Mid, {module}.Leaf)],"
+                f" [[repr(o), dataclasses.asdict(o), o.who(),"
+                f" o == type(o)(**dataclasses.asdict(o))] for o in ({mid}, {leaf})]]")
+    live = eval(answers("m", "mid", "leaf"),
+                {"m": m, "mid": mid, "leaf": leaf, "dataclasses": dataclasses})
+    fresh = tree.fresh("(lambda dataclasses: "
+                       + answers("pkg.m", "pkg.m.Mid(x=5, y=6)", "pkg.m.Leaf(x=5, z=7)")
+                       + ")(importlib.import_module('dataclasses'))")
+    assert json.loads(json.dumps(live)) == fresh
+    assert fresh[1][1][:3] == ["Leaf(x=5, z=7)", {"x": 5, "z": 7}, "Leaf>Root"]
+    assert fresh[0] == [["Mid", "Leaf", "Root", "object"], ["Leaf", "Root", "object"]]
 
 
 def test_metaclass_registry_not_registered_twice_on_body_change(modules):

@@ -528,25 +528,43 @@ def layout_change(new: type, live: type) -> str | None:
     return None
 
 
-def bases_refused(cls: type, bases: tuple[type, ...]) -> str | None:
+def bases_refused(cls: type, bases: tuple[type, ...],
+                  planned: list[tuple[type, tuple[type, ...]]] | None = None) -> str | None:
     """Why CPython would refuse ``cls.__bases__ = bases`` (None: it accepts).
 
     Its layout rules are subtle (deallocators, slots, dict and weakref offsets: see
     ``type_set_bases`` and ``compatible_for_assignment`` in Objects/typeobject.c), so they are
     asked of CPython itself: assign and restore at once, right after taking the interpreter
     lock afresh (see _gil), so that no other thread runs in between.
+
+    `planned` are the bases that classes edited earlier in this update take first (the plan
+    assigns them in that order): a hierarchy turned around (``B(A)``, ``C(B)`` become
+    ``C(A)``, ``B(C)``) is an inheritance cycle only while C still derives from B, so the
+    question is asked with them in place, then they are undone too.
     """
     old = cls.__bases__
     if bases == old:
         return None
     if other_threads():
         hold_afresh()
+    undo: list[tuple[type, tuple[type, ...]]] = []
     try:
-        cls.__bases__ = bases
-    except TypeError as exc:
-        return f"its bases cannot change in place ({exc})"
-    cls.__bases__ = old
-    return None
+        for other, other_bases in planned or ():
+            before = other.__bases__
+            try:
+                other.__bases__ = other_bases
+            except TypeError:
+                continue  # not in place when cls's are assigned either
+            undo.append((other, before))
+        try:
+            cls.__bases__ = bases
+        except TypeError as exc:
+            return f"its bases cannot change in place ({exc})"
+        cls.__bases__ = old
+        return None
+    finally:
+        for other, before in reversed(undo):
+            other.__bases__ = before
 
 
 def _canonical_bases(st: Stage, new: type) -> tuple[type, ...]:
@@ -565,7 +583,8 @@ def migrate(st: Stage, new: type, live: type, since: int) -> bool:
     name = f"{st.modname}.{live.__qualname__}"
     slots = reslot(new, live)  # slots removed: the live layout still serves
     reason = (layout_change(new, live) if slots is None else None) or \
-        bases_refused(live, _canonical_bases(st, new))
+        bases_refused(live, _canonical_bases(st, new),
+                      [(e.cls, e.bases) for e in st.out.classes if e.bases is not None])
     movable = True
     if reason is None and getattr(new, "_fields", None) != getattr(live, "_fields", None):
         reason, movable = "its named tuple fields changed (old instances are shorter "\
