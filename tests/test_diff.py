@@ -91,3 +91,37 @@ def test_a_def_whose_text_did_not_change_pairs_with_itself_among_defs_of_its_nam
     assert [(c.new.definition, c.old is None) for c in d.changes] == [(("def", "_"), True),
                                                                       (None, False)]
     assert [s.definition for s in d.removed] == [("def", "h_2")]
+
+
+def test_a_parse_cpython_311_miscounts_is_asked_again() -> None:
+    """gh-106905: before 3.11.8 a parse could fail with a bookkeeping SystemError while
+    another thread parsed; the source is fine, so it is parsed once more. Any other
+    SystemError is hotswap's to see."""
+    import ast
+
+    from hotswap import _diff
+
+    real, calls = ast.parse, []
+
+    def flaky(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 1:
+            raise SystemError("AST constructor recursion depth mismatch (before=129, after=18)")
+        return real(*args, **kwargs)
+
+    def broken(*args, **kwargs):
+        raise SystemError("something else")
+
+    ast.parse = flaky  # (pytest parses too: put back before anything is asserted)
+    try:
+        tree = _diff.parse("x = 1\n")
+        ast.parse = broken
+        try:
+            _diff.parse("x = 1\n")
+            other = None
+        except SystemError as exc:
+            other = str(exc)
+    finally:
+        ast.parse = real
+    assert ast.dump(tree) == ast.dump(real("x = 1\n")) and len(calls) == 2
+    assert other == "something else"

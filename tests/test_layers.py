@@ -49,6 +49,15 @@ LAYERS: list[tuple[str, list[str]]] = [
 ]
 
 
+
+def _parse(text: str) -> ast.Module:
+    """`ast.parse`, asked twice on CPython's spurious 3.11 ``SystemError`` (gh-106905: a
+    warm-up thread left by an earlier test may be parsing at the same moment)."""
+    try:
+        return ast.parse(text)
+    except SystemError:
+        return ast.parse(text)
+
 def module_files() -> dict[str, Path]:
     """Every module of the package, by dotted name below ``hotswap`` ("" the package)."""
     out: dict[str, Path] = {}
@@ -111,7 +120,7 @@ def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> list[str]:
 def imports(module: str) -> set[str]:
     """The package modules `module` imports when it runs (TYPE_CHECKING blocks left out)."""
     path = MODULES[module]
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = _parse(path.read_text(encoding="utf-8"))
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
@@ -282,7 +291,7 @@ def long_functions() -> dict[str, int]:
     """Every function of the package over `MAX_LINES` lines, with its length."""
     out: dict[str, int] = {}
     for module, path in MODULES.items():
-        out.update(long_in(ast.parse(path.read_text(encoding="utf-8")),
+        out.update(long_in(_parse(path.read_text(encoding="utf-8")),
                            f"{module}." if module else ""))
     return out
 

@@ -126,7 +126,25 @@ class Segmentation:
 
 def _parse(text: str, filename: str, first_line: int = 0) -> ast.Module:
     """Parse `text` as if it started at 0-based line `first_line` of `filename`."""
-    return ast.parse("\n" * first_line + text, filename, type_comments=False)
+    return parse("\n" * first_line + text, filename)
+
+
+def parse(text: str, filename: str = "<unknown>") -> ast.Module:
+    """`ast.parse`, asked once more when CPython 3.11 reports its own bookkeeping error.
+
+    Before 3.11.8 the converter from the parser's tree to `ast` objects keeps its depth
+    count in the interpreter's state, shared by every thread, and loses count on some
+    paths (gh-106905, Python/Python-ast.c): a parse then fails with ``SystemError: AST
+    constructor recursion depth mismatch`` though the source is fine. hotswap parses on a
+    warm-up thread while the program (or its test runner) may parse on another; the
+    source is the same the second time, so its answer is the one a fresh parse gives.
+    """
+    try:
+        return ast.parse(text, filename, type_comments=False)
+    except SystemError as exc:
+        if "recursion depth mismatch" not in str(exc):
+            raise
+        return ast.parse(text, filename, type_comments=False)
 
 
 def mangle(private: str | None, name: str) -> str:

@@ -10,6 +10,7 @@ from types import ModuleType
 from collections.abc import Iterator
 from typing import Any
 
+from ._diff import parse
 from ._names import bound_names
 from ._ops import MISSING, Plan, SetItem
 from ._safe import instance_dict, is_a
@@ -104,7 +105,7 @@ def _parsed(module: Any) -> tuple[list[tuple[str, str, str]], _Layout]:
     if cached is not None and cached[0] is text:
         return cached[1], cached[2]
     try:
-        tree = ast.parse(text)
+        tree = parse(text)
     except SyntaxError:
         return [], []
     imports, layout = _read(tree.body, getattr(module, "__package__", None))
