@@ -398,3 +398,34 @@ def test_dropped_module_leaves_no_objects_behind(modules, history):
 
     grown = len(gc.get_objects()) - before
     assert grown < 100, f"{grown} objects left behind by a dropped 300-statement module"
+
+
+def _slotted(k: int) -> str:
+    """The Slot class with a slot it never had before: each version replaces the last."""
+    return SLOTS_V1.replace('__slots__ = ("a",)', f'__slots__ = ("a", "b{k}")')
+
+
+def test_repeated_class_replacements_leave_no_old_class_behind(modules, history):
+    """Forty updates that each replace the class (a slot it never had): with a history of
+    2, only the classes of the last updates stay alive, and the live objects stay flat.
+    hotswap's own records of an update (its staging namespace, the lists the heap walk
+    was given, the cells of undo logs) hold the class it replaces; found by the next
+    update's walk and rewritten as holders, they joined its undo log, which kept them
+    alive to be rewritten by the update after: every old class lived on, and each update
+    was slower than the one before."""
+    history(2)
+    mf = modules(_slotted(0))
+    holder = [mf.module.Slot(i) for i in range(10)]
+    live: dict[int, int] = {}
+    for k in range(1, 41):
+        report = mf.update(_slotted(k))
+        assert report.replaced == [f"{mf.name}.Slot"]
+        if k in (10, 40):
+            gc.collect()
+            live[k] = len(gc.get_objects())
+    versions = [o for o in gc.get_objects()
+                if type(o) is type and o.__name__ == "Slot" and o.__module__ == mf.name]
+    assert len(versions) <= 4, f"{len(versions)} versions of the class alive"
+    assert live[40] - live[10] < 200, f"{live[40] - live[10]} more live objects"
+    assert all(type(s) is mf.module.Slot for s in holder)
+    assert [s.get() for s in holder] == list(range(10))

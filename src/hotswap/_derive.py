@@ -128,6 +128,7 @@ class Update:
     rederived: list[Any] = field(default_factory=list)
     # the referrers of `watched` found by the update's heap walk (None: it made none)
     walked: list[Any] | None = None
+    ours: frozenset[int] = frozenset()  # hotswap's own records (see _stale.stale_holders)
 
 
 def after(update: Update) -> list[Op]:
@@ -189,7 +190,7 @@ def finish(staged: Staged, plan: Any, update: Update) -> None:
         exempt.extend(r.old for r in staged.rederived)
         exempt.extend(update.rederived)
         _stale.stale_holders(changed, exempt, update.module, update.report, classes, parts,
-                             walked=update.walked)
+                             walked=update.walked, ours=update.ours)
     update.walked = None
 
 

@@ -97,6 +97,21 @@ def _state(name: str, module: ModuleType | None = None) -> _ModuleState:
     return state
 
 
+def _undo_cells() -> frozenset[int]:
+    """The ids of the cells the undo logs of earlier updates close over. A class this
+    update replaces may sit in one (the value an undo puts back): rewriting it would gain
+    nothing (undoing goes newest first, so the later update's own undo has put the old
+    class back by then) and would keep the log, and every class it held, alive through
+    this update's undo log, with each later update finding and rewriting more of them."""
+    cells: list[Any] = []
+    for state in list(_STATES.values()):
+        for entry in list(state.history):
+            for undo in entry.undo:
+                fn = getattr(undo, "__func__", undo)
+                cells += getattr(fn, "__closure__", None) or ()
+    return frozenset(map(id, cells))
+
+
 def _forget(name: str, ref: weakref.ref[ModuleType]) -> None:
     if not isinstance(_STATES, dict):  # the interpreter is shutting down: globals are None
         return
@@ -174,7 +189,7 @@ def _one(module: ModuleType, path: str, text: str, dry_run: bool,
     if applied.stalled:
         report.notes.append(_report.stalled(*applied.stalled))
     undo = applied.undo
-    undo.insert(0, staged.restore)  # undone last: decorators had set them before it all
+    undo.insert(0, staged.handed.restore)  # undone last: decorators had set them before it all
     report.duration = time.perf_counter() - start
     return _Done(module, path, text, baseline, old, module_diff.new, undo, report, followers,
                  followed=stale)
@@ -266,7 +281,8 @@ def _planned(module: ModuleType, path: str, module_diff: ModuleDiff, staged: Sta
     from what staging produced: made again when the heap changed before it could apply."""
     name = module.__name__
     try:
-        plan = _plan.build(module, module_diff, staged, report, baseline_known=baseline_known)
+        plan = _plan.build(module, module_diff, staged, report, baseline_known=baseline_known,
+                           kept=_undo_cells())
     except UpdateError:
         staged.restore()
         raise

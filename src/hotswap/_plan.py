@@ -36,13 +36,15 @@ from ._registries import plan_edits
 from ._report import Report
 from ._safe import class_has, instance_dict, is_a
 from ._stage import ClassEdit, Staged
+from ._stage.core import records
 from ._stage.body import gone_names, made_by_module
 
 
 def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Report,
-          baseline_known: bool) -> Plan:
-    """The plan of one module's update (see `Planner`)."""
-    return Planner(module, diff, staged, report, baseline_known).build()
+          baseline_known: bool, kept: frozenset[int] = frozenset()) -> Plan:
+    """The plan of one module's update (see `Planner`); `kept`: the ids of containers
+    hotswap's records of earlier updates keep (never holders to rewrite)."""
+    return Planner(module, diff, staged, report, baseline_known, kept).build()
 
 
 class Planner:
@@ -56,9 +58,11 @@ class Planner:
     """
 
     def __init__(self, module: types.ModuleType, diff: ModuleDiff, staged: Staged,
-                 report: Report, baseline_known: bool) -> None:
+                 report: Report, baseline_known: bool,
+                 kept: frozenset[int] = frozenset()) -> None:
         self.module, self.diff, self.staged, self.report = module, diff, staged, report
         self.baseline_known = baseline_known
+        self.kept = kept
         self.live: dict[str, Any] = module.__dict__
         self.modname = module.__name__
         self.plan = Plan()
@@ -89,11 +93,12 @@ class Planner:
         self.rerun_derived()
         self.derived.walked = heap_work(
             self.module, self.staged, self.nested, self.reslots, self.plan, self.report,
-            _gains(self.module, self.staged), self.diff.new.stmts)
+            _gains(self.module, self.staged), self.diff.new.stmts, self.kept)
         metaattrs.fill_subclasses(self.module, self.staged.patches, self.diff.new.stmts,
                                   self.staged.namespace, self.plan, self.report)
         self.report.redecorated.extend(self.staged.for_report.redecorated)
         self.module_hook()
+        self.derived.ours = frozenset(map(id, records()))
         _derive.finish(self.staged, self.plan, self.derived)  # adapters, safety net
         return self.plan
 
@@ -284,7 +289,8 @@ def _owner(module: types.ModuleType, qualname: str) -> type | None:
 def heap_work(module: types.ModuleType, staged: Staged,
               nested: list[tuple[types.CodeType, types.CodeType]], reslots: list[Reslot],
               plan: Plan, report: Report, gains: list[Gain],
-              stmts: list[Stmt] | None = None) -> list[Any] | None:
+              stmts: list[Stmt] | None = None,
+              kept: frozenset[int] = frozenset()) -> list[Any] | None:
     """Everything that needs the heap, found in one walk: live closures of changed nested
     functions, old instances (for dataclass defaults and migration hooks, to count those
     lacking what a new constructor sets, and those whose class hid or gave back a slot),
@@ -323,14 +329,13 @@ def heap_work(module: types.ModuleType, staged: Staged,
     # Classes whose instances will move to a new layout: where the walk can, it finds
     # their holders too (else the move takes a pass of its own).
     moving = [r.live for r in replaced if r.movable and not compatible(r.new, r.live)]
-    found = walk((old for old, _ in nested), classes, [r.live for r in replaced], module.__dict__,
+    referenced = [r.live for r in replaced]
+    found = walk((old for old, _ in nested), classes, referenced, module.__dict__,
                  frozenset(unique), holders_of=moving, also=_derive.watched(staged))
     for op in reslots:
         op.instances = [obj for c in op.family for obj in found.instances[id(c)]]
     _closures(module, nested, unique, found.functions, plan, report)
-    # holders planned already: the module, staging's namespace, the registries
-    skip = {id(module.__dict__), id(staged.namespace),
-            *(id(delta.container) for delta in staged.registrations)}
+    skip = _not_holders(module, staged, plan, kept, [classes, moving, referenced, counted])
     moves = [m for r in replaced
              if (m := plan_replacement(r, found.instances[id(r.live)],
                                        found.holders[id(r.live)], skip, plan, report)) is not None]
@@ -359,6 +364,17 @@ def _closures(module: types.ModuleType, nested: list[tuple[types.CodeType, types
             report.closures.append(label)
         else:
             report.skipped.append((label, f"live closure keeps its old body: {reason}"))
+
+
+def _not_holders(module: types.ModuleType, staged: Staged, plan: Plan, kept: frozenset[int],
+                 lists: list[list[Any]]) -> set[int]:
+    """The ids of what holds a replaced class but is no holder to rewrite: planned already
+    (the module, staging's namespace, the registries), or hotswap's own records: stagings
+    not yet freed (`_stage.core.records`), the plan's guards, the cells of earlier undo
+    logs (`kept`), the `lists` the heap walk was given."""
+    return {id(module.__dict__), id(staged.namespace),
+            *(id(delta.container) for delta in staged.registrations),
+            *map(id, [*records(), plan.guards, *lists]), *kept}
 
 
 def _fill_and_offer(needing: dict[int, tuple[type, ClassEdit]], instances: Any, plan: Plan,

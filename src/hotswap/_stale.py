@@ -123,12 +123,13 @@ def _label(cls: type) -> str:
 def stale_holders(fns: list[FunctionType], exempt: list[Any], module: types.ModuleType,
                   report: Report, classes: list[type] = (),  # type: ignore[assignment]
                   parts: dict[int, tuple[Any, str]] | None = None,
-                  walked: list[Any] | None = None) -> None:
+                  walked: list[Any] | None = None, ours: Collection[int] = ()) -> None:
     """The safety net: name in the report every object outside the module (not a
     registration re-derived by this update, see the module docstring) that holds a
     function whose signature changed or a class rebuilt from its body (or what the
     rebuild replaced in it). Whatever it derived from the old shape may be old.
-    `walked`: their referrers, when the update's heap walk found them already."""
+    `walked`: their referrers, when the update's heap walk found them already; `ours`:
+    the ids of containers known to be hotswap's records (stagings not yet freed)."""
     what: dict[int, tuple[Any, str]] = dict(parts or {})
     for fn in fns:
         what[id(fn)] = (fn, f"{module.__name__}.{fn.__qualname__}, whose signature changed")
@@ -140,6 +141,7 @@ def stale_holders(fns: list[FunctionType], exempt: list[Any], module: types.Modu
     search.skip.update(map(id, (what, fns, exempt, classes, parts)))
     opaque = {*search.namespaces, id(walked)}  # (a list of what the walk found)
     search.skip.update(_ours(sys._getframe(1), opaque))
+    search.skip.update(ours)
     search.run(walked)
 
 

@@ -16,6 +16,7 @@ import ast
 import builtins
 import copy
 import types
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,9 @@ from .._registries import Delta, Removed, Watch, Withdraw, may_register
 FunctionType = types.FunctionType
 Def = ast.FunctionDef | ast.AsyncFunctionDef
 _ABSENT: Any = object()  # an attribute a function did not have
+# The stagings still alive: the one running, and earlier ones the collector has not freed
+# yet (a staging namespace is a cycle: its takers close over their `Stage`). See `records`.
+_ALIVE: list[weakref.ref[Stage]] = []
 
 
 @dataclass
@@ -155,6 +159,25 @@ class Staged:
         self.handed.restore()
 
 
+def records() -> list[Any]:
+    """The containers in which stagings still alive keep what they made: their namespaces,
+    the lists and tables of their `Staged`, the attributes of their class edits and
+    replacements. They hold the classes an update replaces, and the heap walk finds them,
+    but they are hotswap's and never holders to rewrite: rewritten, one would join the
+    update's undo log, which keeps what it rewrote alive, to be found and rewritten by the
+    next update in turn (repeated class replacements made each update slower and kept
+    every old class alive). Never a module's own globals (`Stage.live`)."""
+    out: list[Any] = []
+    for ref in list(_ALIVE):
+        stage = ref()
+        if stage is None:
+            continue
+        staged = stage.out
+        out += [stage.ns, stage.rebuilt, *vars(staged).values()]
+        out += (vars(r) for r in [*staged.replacements, *staged.classes])
+    return [r for r in out if type(r) in (list, dict, set)]
+
+
 def is_docstring(node: ast.stmt) -> bool:
     return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
             and isinstance(node.value.value, str))
@@ -198,6 +221,8 @@ class Stage:
         self.inputs: Inputs | None = None
         self.current: Stmt | None = None
         self.lent: list[Callable[[], None]] = []  # give live functions their shape back
+        _ALIVE[:] = [ref for ref in _ALIVE if ref() is not None]
+        _ALIVE.append(weakref.ref(self))
 
     def give_back(self) -> None:
         """The decorators have run: the live functions lent the new shape (signature,
