@@ -504,6 +504,12 @@ typedef struct {
      * the table, itself anywhere in memory. Small enough to stay in the caches. */
     uint64_t *pages;
     size_t page_mask;
+    /* Where the next lookup looks first: the place after the last one found. Containers
+     * mostly hold instances in the order of olds (the order they were made, in which the
+     * collector lists them), so that answer is mostly right, from olds itself (read in
+     * order) instead of the table. -1 when olds repeats an object, whose answer must be
+     * its first place (the table's). */
+    Py_ssize_t next;
 } Index;
 
 /* Where the index looks for `address` first. The objects of one 4 KiB page of memory
@@ -534,9 +540,17 @@ index_find(Index *x, PyObject *op)
     if (!(x->pages[bit >> 6] & ((uint64_t)1 << (bit & 63)))) {
         return -1;
     }
+    Py_ssize_t next = x->next;
+    if (next >= 0 && next < PyList_GET_SIZE(x->olds) && PyList_GET_ITEM(x->olds, next) == op) {
+        x->next = next + 1;
+        return next;
+    }
     uintptr_t address = (uintptr_t)op;
     for (size_t s = near_slot(address, x->mask);; s = (s + 1) & x->mask) {
         if (x->table[s].key == address) {
+            if (next >= 0) {
+                x->next = x->table[s].at + 1;
+            }
             return x->table[s].at;
         }
         if (x->table[s].key == 0) {
@@ -610,9 +624,12 @@ index_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         while (x->table[s].key != 0 && x->table[s].key != address) {
             s = (s + 1) & x->mask;
         }
-        if (x->table[s].key == 0) {  /* a repeat keeps its first place */
+        if (x->table[s].key == 0) {
             x->table[s].key = address;
             x->table[s].at = i;
+        }
+        else {
+            x->next = -1;  /* a repeat keeps its first place: no guess by order */
         }
         size_t bit = page_bit(address, x->page_mask);
         x->pages[bit >> 6] |= (uint64_t)1 << (bit & 63);

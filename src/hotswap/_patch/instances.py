@@ -103,18 +103,26 @@ def move_all(moves: list[Move], plan: Plan, report: Report, found: Found) -> Non
         report.heap_walks += 1
     with collector_paused():
         everyone: list[Any] = []
+        twins: list[Any] = []  # not live until a holder points at them
         for m in todo:
             everyone += m.instances
-        swapper = Swapper(everyone, everyone)
+            twins += map(object.__new__, repeat(m.new, len(m.instances)))
+        # One index of where each instance goes serves the plan and, when every instance
+        # can move, the move itself: at a million instances, building it costs about a
+        # fifth of the move (benchmarks/README.md).
+        swapper = Swapper(everyone, twins)
         holders = _holders(everyone, [m.instances for m in todo], candidates, swapper)
         del candidates
         # Each instance is held by its class's list of instances and by `everyone`.
         stuck = {id(everyone[i]) for i in swapper.stuck(holders)}
+        move = MoveInstances(holders, report, swapper=None if stuck else swapper)
         del everyone, swapper
-        move = MoveInstances(holders, report)
         hooks: list[Op] = []
+        start = 0
         for m in todo:
-            count = move.add(m, stuck, hooks)
+            mine = twins[start:start + len(m.instances)]
+            start += len(m.instances)
+            count = move.add(m, mine, stuck, hooks)
             if count:
                 report.instances.append(_moved(m.name, count))
             if len(m.instances) > count:
@@ -172,19 +180,23 @@ class MoveInstances(Op):
 
     holders: list[Any]
     report: Report
-    # The only references hotswap keeps to an instance: its group's `olds`.
+    # The plan's index of every group's olds and twins, in order, while every instance
+    # planned can move (else None: the move makes its own).
+    swapper: Swapper | None = None
+    # The only references hotswap keeps to an instance: its group's `olds` (and `swapper`).
     groups: list[Group] = field(default_factory=list)
     installed: set[int] = field(default_factory=set)  # ids of the twins put in place
     hooked: bool = False  # whether a twin has a `TwinHook` (which asks `installed`)
 
-    def add(self, m: Move, stuck: set[int], hooks: list[Op]) -> int:
-        """Twins (empty until applied) for the instances of `m` not `stuck` (ids); their
-        hooks."""
-        olds = [o for o in m.instances if id(o) not in stuck] if stuck else list(m.instances)
+    def add(self, m: Move, twins: list[Any], stuck: set[int], hooks: list[Op]) -> int:
+        """The instances of `m` not `stuck` (ids), and their `twins` (empty until applied,
+        one for each instance of `m`, in order); their hooks."""
+        olds = list(m.instances)
+        if stuck:
+            keep = [id(o) not in stuck for o in olds]
+            olds, twins = list(compress(olds, keep)), list(compress(twins, keep))
         if not olds:
             return 0
-        # Not live until a holder points at them.
-        twins: list[Any] = list(map(object.__new__, repeat(m.new, len(olds))))
         shared = [s for s in slot_names(m.live) if s in set(slot_names(m.new))]
         getters = _descriptors(m.live, shared)
         setters = _descriptors(m.new, shared)
@@ -205,19 +217,24 @@ class MoveInstances(Op):
         return len(olds)
 
     def stale(self) -> bool:
-        return bool(_stuck(self.holders, self.groups))
+        if self.swapper is None:
+            return bool(_stuck(self.holders, self.groups))
+        return bool(self.swapper.stuck(self.holders))
 
     def weight(self) -> int:
         return 2 * sum(len(g.olds) for g in self.groups) + \
             sum(swap_weight(h) for h in self.holders)
 
     def apply(self) -> Undo:
-        olds: list[Any] = []  # each held by its group's list, and here
-        twins: list[Any] = []
-        for g in self.groups:
-            olds += g.olds
-            twins += g.twins
-        table = Swapper(olds, twins)
+        table, self.swapper = self.swapper, None
+        if table is not None:  # every group's, in order: each old one held by it, and g.olds
+            olds, twins = table.olds, table.news
+        else:
+            olds, twins = [], []  # each old one held by its group's list, and here
+            for g in self.groups:
+                olds += g.olds
+                twins += g.twins
+            table = Swapper(olds, twins)
         stuck = {id(olds[i]) for i in table.stuck(self.holders)}
         moving = self.groups
         if stuck:
