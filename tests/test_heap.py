@@ -362,3 +362,20 @@ def test_an_instance_moves_with_all_its_holders_or_stays_with_all_of_them(
     for kind, h in holders:
         for obj in _contents(kind, h):
             assert obj is crowd[obj.n], f"{kind} holds another object than the crowd's"
+
+
+@needs_c
+def test_the_index_answers_a_repeated_object_with_its_first_place() -> None:
+    """`Index` asks first at the place after its last answer (holders mostly keep the
+    order of olds); an object olds holds twice must still get its first place, whatever
+    order the lookups come in."""
+    a, b, c = object(), object(), object()
+    index = _heap._accel.Index([a, b, a, c], ["A", "B", "second A", "C"])
+    holder = [a, b, a, c, b, a]
+    assert index.swap(holder) is True
+    assert holder == ["A", "B", "A", "C", "B", "A"]
+    in_order = [a, b, c]
+    assert _heap._accel.Index([a, b, c], [1, 2, 3]).swap(in_order) and in_order == [1, 2, 3]
+    backwards = [c, b, a, c]
+    assert _heap._accel.Index([a, b, c], [1, 2, 3]).swap(backwards)
+    assert backwards == [3, 2, 1, 3]
