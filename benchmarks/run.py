@@ -43,7 +43,7 @@ IMPORT_TARGET_MS = 50.0
 RSS_TARGET_MB = 16.0
 FIRST_TARGET = 1.5  # the first update after a warm-up, against the median of later ones
 MOVE_TARGET_US = 2.0  # per instance moved to a new layout, beyond one heap pass
-FLAT_TARGET = 2.0  # the cost per instance may vary by this factor from 10k to 1M
+FLAT_TARGET = 1.5  # the cost per instance may vary by this factor from 1k to 1M
 HISTORY_LIMIT = 8  # hotswap's default, which the memory benchmark runs under
 
 

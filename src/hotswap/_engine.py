@@ -282,7 +282,7 @@ def _planned(module: ModuleType, path: str, module_diff: ModuleDiff, staged: Sta
     name = module.__name__
     try:
         plan = _plan.build(module, module_diff, staged, report, baseline_known=baseline_known,
-                           kept=_undo_cells())
+                           kept=_undo_cells)
     except UpdateError:
         staged.restore()
         raise

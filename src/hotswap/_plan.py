@@ -13,6 +13,7 @@ import abc
 import functools
 import types
 import typing
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import _derive, _report
@@ -41,9 +42,10 @@ from ._stage.body import gone_names, made_by_module
 
 
 def build(module: types.ModuleType, diff: ModuleDiff, staged: Staged, report: Report,
-          baseline_known: bool, kept: frozenset[int] = frozenset()) -> Plan:
-    """The plan of one module's update (see `Planner`); `kept`: the ids of containers
-    hotswap's records of earlier updates keep (never holders to rewrite)."""
+          baseline_known: bool, kept: Callable[[], Iterable[int]] = tuple) -> Plan:
+    """The plan of one module's update (see `Planner`); `kept` gives the ids of the
+    containers hotswap's records of earlier updates keep (never holders to rewrite), asked
+    only when a class is replaced."""
     return Planner(module, diff, staged, report, baseline_known, kept).build()
 
 
@@ -59,7 +61,7 @@ class Planner:
 
     def __init__(self, module: types.ModuleType, diff: ModuleDiff, staged: Staged,
                  report: Report, baseline_known: bool,
-                 kept: frozenset[int] = frozenset()) -> None:
+                 kept: Callable[[], Iterable[int]] = tuple) -> None:
         self.module, self.diff, self.staged, self.report = module, diff, staged, report
         self.baseline_known = baseline_known
         self.kept = kept
@@ -290,7 +292,7 @@ def heap_work(module: types.ModuleType, staged: Staged,
               nested: list[tuple[types.CodeType, types.CodeType]], reslots: list[Reslot],
               plan: Plan, report: Report, gains: list[Gain],
               stmts: list[Stmt] | None = None,
-              kept: frozenset[int] = frozenset()) -> list[Any] | None:
+              kept: Callable[[], Iterable[int]] = tuple) -> list[Any] | None:
     """Everything that needs the heap, found in one walk: live closures of changed nested
     functions, old instances (for dataclass defaults and migration hooks, to count those
     lacking what a new constructor sets, and those whose class hid or gave back a slot),
@@ -366,15 +368,15 @@ def _closures(module: types.ModuleType, nested: list[tuple[types.CodeType, types
             report.skipped.append((label, f"live closure keeps its old body: {reason}"))
 
 
-def _not_holders(module: types.ModuleType, staged: Staged, plan: Plan, kept: frozenset[int],
-                 lists: list[list[Any]]) -> set[int]:
+def _not_holders(module: types.ModuleType, staged: Staged, plan: Plan,
+                 kept: Callable[[], Iterable[int]], lists: list[list[Any]]) -> set[int]:
     """The ids of what holds a replaced class but is no holder to rewrite: planned already
     (the module, staging's namespace, the registries), or hotswap's own records: stagings
     not yet freed (`_stage.core.records`), the plan's guards, the cells of earlier undo
     logs (`kept`), the `lists` the heap walk was given."""
     return {id(module.__dict__), id(staged.namespace),
             *(id(delta.container) for delta in staged.registrations),
-            *map(id, [*records(), plan.guards, *lists]), *kept}
+            *map(id, [*records(), plan.guards, *lists]), *(kept() if staged.replacements else ())}
 
 
 def _fill_and_offer(needing: dict[int, tuple[type, ClassEdit]], instances: Any, plan: Plan,
