@@ -644,3 +644,52 @@ def test_a_failure_a_fresh_import_does_not_have_is_not_refused(tree: Tree, added
     assert fresh_import_fails(tree, "m") == ""
     report = hotswap.update(m)
     assert "whole module ran again" in report.warnings[0] and m.counter == 5
+
+
+# -- an old statement's effect on an object, changed in place, stays ---------------------------
+
+HANDLERS = '''
+HANDLERS = []
+TABLE = {{}}
+def h1():
+    return 1
+def h2():
+    return 2
+def h3():
+    return 3
+{first}
+HANDLERS.append(h2)
+TABLE["a"] = {value}
+'''
+
+
+def test_a_changed_call_that_appended_is_named_where_the_list_differs_from_fresh(
+        tree: Tree) -> None:
+    """`HANDLERS.append(h1)` become `HANDLERS.append(h3)`: the new call runs, nothing can
+    take the old one's append back, so the live list differs from a fresh import's. The
+    report says so, naming the old statement and the list (it said only that the new
+    statement ran)."""
+    tree.write(m=HANDLERS.format(first="HANDLERS.append(h1)", value="h1"))
+    m = tree.load("m")
+    tree.write(m=HANDLERS.format(first="HANDLERS.append(h3)", value="h1"))
+    report = hotswap.update(m)
+    probe = "[f() for f in pkg.m.HANDLERS]"
+    assert tree.live(probe) == [1, 2, 3] and tree.fresh(probe) == [3, 2]
+    assert len(report.warnings) == 1, report.warnings
+    assert "`HANDLERS.append(h1)` (line 10 of the previous source)" in report.warnings[0]
+    assert "changed HANDLERS in place" in report.warnings[0]
+
+
+def test_an_item_set_again_by_the_new_source_is_no_stale_effect(tree: Tree) -> None:
+    """`TABLE["a"] = h1` become `TABLE["a"] = h2`: the new statement sets the same item,
+    so nothing of the old one stays, and nothing is reported; a statement removed that
+    had appended is."""
+    tree.write(m=HANDLERS.format(first="HANDLERS.append(h1)", value="h1"))
+    m = tree.load("m")
+    tree.write(m=HANDLERS.format(first="HANDLERS.append(h1)", value="h2"))
+    report = hotswap.update(m)
+    assert not report.warnings, report.warnings
+    same_as_fresh(tree, "[pkg.m.TABLE['a'](), [f() for f in pkg.m.HANDLERS]]")
+    tree.write(m=HANDLERS.format(first="", value="h2"))
+    report = hotswap.update(m)
+    assert [w.split(" (")[0] for w in report.warnings] == ["`HANDLERS.append(h1)`"]

@@ -175,3 +175,12 @@ def whole_module_ran(first: str, again: list[str]) -> str:
             f"({first}): the whole module ran again in staging instead, and only what "
             "changed (with what reads it or what it changes in place) was bound"
             f"{ran}; identities were kept")
+
+
+def old_effects_stay(lineno: int, old: str, changed: list[str]) -> str:
+    """A statement of the previous source, gone or changed, that changed module objects in
+    place when it ran (`changed`, by name): nothing can take its effect back, and a fresh
+    import of the new source would not have it."""
+    return (f"`{old}` (line {lineno} of the previous source) changed {', '.join(changed)} "
+            "in place when it ran; it is gone from the source or changed, and nothing "
+            "undoes what it did, which a fresh import would not have done")

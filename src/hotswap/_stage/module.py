@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import ast
 import types
+from collections.abc import Sequence
 
-from .. import _frameworks, _mutators
-from .._diff import (ANNOTATIONS, Change, Kind, ModuleDiff, Stmt, dirty_names, future_flags,
+from .. import _frameworks, _mutators, _report
+from .._diff import (ANNOTATIONS, Change, Kind, ModuleDiff, Stmt, dirty_names, dump, future_flags,
                      with_refreshes)
 from .._fresh import fails_fresh_too
 from .._inputs import Inputs
@@ -168,6 +169,8 @@ class ModuleStager(BodyStager):
         try:
             self.run(self.changes)
             self.note_removed(diff.removed, diff.changes, st.live.get)
+            for gone in diff.removed:
+                _warn_old_effects(st, gone, diff.new.stmts)
             st.out.withdrawals = st.watch.withdrawals(st.removed)
         except BaseException:
             late_setup.__exit__(None, None, None)
@@ -245,6 +248,8 @@ class ModuleStager(BodyStager):
             text = ast.unparse(stmt.nodes[0]).splitlines()[0]
             st.out.for_report.rerun.append(
                 f"line {stmt.lineno}: {text[:60]}{self.why.get(id(stmt), '')}")
+            if change.old is not None:
+                _warn_old_effects(st, change.old, self.diff.new.stmts)
         self.ran(change, None)
 
     def ran(self, change: Change, node: Def | ast.ClassDef | None) -> None:
@@ -263,3 +268,44 @@ class ModuleStager(BodyStager):
                     f"line {stmt.lineno}: @... {stmt.kind.value} {node.name}")
         st.out.bound.extend(n for n in sorted(stmt.names)
                             if n in self.final and self.last[n] is stmt)
+
+
+def _warn_old_effects(st: Stage, old: Stmt, new: list[Stmt]) -> None:
+    """Warn of an old statement (gone, or changed) whose effect on module objects stays:
+    unless it only set items or attributes that a statement of the `new` source sets
+    again (``TABLE["a"] = f`` become ``TABLE["a"] = g``)."""
+    if old.definition is not None:
+        return
+    changed = changed_in_place(old.nodes)
+    set_again = {dump(t) for s in new for n in s.nodes if isinstance(n, ast.Assign)
+                 for t in n.targets}
+    if all(isinstance(n, ast.Assign) and all(dump(t) in set_again for t in n.targets)
+           for n in old.nodes):
+        return
+    if changed:
+        text = ast.unparse(old.nodes[0]).splitlines()[0][:60]
+        st.out.for_report.warnings.append(_report.old_effects_stay(old.lineno, text, changed))
+
+
+def changed_in_place(nodes: Sequence[ast.stmt]) -> list[str]:
+    """The module names whose objects the statements change in place when they run: the
+    object a method is called on (``HANDLERS.append(h)``), an item or attribute set or
+    deleted (``TABLE[k] = v``, ``del app.x``). A name bound anew is not among them: its
+    old object is dropped, not changed."""
+    out: list[str] = []
+    for node in nodes:
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            targets = [node.value.func] if isinstance(node.value.func, ast.Attribute) else []
+        elif isinstance(node, ast.Assign | ast.Delete):
+            targets = list(node.targets)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        for target in targets:
+            if isinstance(target, ast.Attribute | ast.Subscript):
+                root: ast.expr = target.value
+                while isinstance(root, ast.Attribute | ast.Subscript | ast.Call):
+                    root = root.func if isinstance(root, ast.Call) else root.value
+                if isinstance(root, ast.Name) and root.id not in out:
+                    out.append(root.id)
+    return out
