@@ -120,72 +120,75 @@ class Particle:
 
     def step(self):
         return self.x + self.vx * FACTOR
+
+
+class Empty:  # the same class, never instantiated
+    __slots__ = EMPTY_SLOTS
+
+    def __init__(self, i):
+        self.x = i
+        self.y = 2 * i
+        self.vx = 1
+        self.vy = -1
+
+    def step(self):
+        return self.x + self.vx * EMPTY_FACTOR
 """
 
 
 def worker_moves(count: int, reps: int, folder: str) -> dict[str, Any]:
-    """Time moving `count` instances to a new layout, `reps` times (the slot added, then
-    taken away again between two timed moves: also a move), in this fresh process; and,
-    first, the same edits while no instance exists: the fixed cost of the update, measured
-    in the same process so that what differs between processes (where the allocator put
-    things, what the caches hold) does not count as a cost per instance."""
+    """Time moving `count` instances to a new layout, `reps` times (a slot added to
+    `Particle`, then taken away again between two timed moves: also a move), in this
+    fresh process; and, between them, the same edit to `Empty`, a class with no instance:
+    one heap pass over the same heap and the same fixed cost, interleaved with the moves,
+    so that what drifts over a run (the caches, the collector, the history filling up)
+    weighs on both alike."""
     import hotswap
     from hotswap import _heap
 
-    def source(k: int) -> str:
+    def source(k: int, e: int = -1) -> str:
         slots = ("x", "y", "vx", "vy") + ((f"s{k}",) if k >= 0 else ())
-        return MOVES_SRC.replace("SLOTS", repr(slots)).replace("FACTOR", str(k + 2))
+        empty = ("x", "y", "vx", "vy") + ((f"e{e}",) if e >= 0 else ())
+        return (MOVES_SRC.replace("EMPTY_SLOTS", repr(empty))
+                .replace("EMPTY_FACTOR", str(e + 2))
+                .replace("SLOTS", repr(slots)).replace("FACTOR", str(k + 2)))
 
     mod = w.import_fresh(folder, f"hsbench_moves_{count}", source(-1))
     hotswap.prepare([mod])
-
-    def one_pass() -> None:
+    ps = [mod.Particle(i) for i in range(count)]
+    by_id = {i: p for i, p in enumerate(ps)}
+    crowd = set(ps[::2])
+    gc.collect()
+    passes, passes_cpu = [], []
+    for _ in range(5):
+        c, t = time.process_time(), time.perf_counter()
         if _heap._accel is not None:
             _heap._accel.referrers((mod.Particle,), (mod.Particle,))
         else:
             gc.get_referrers(mod.Particle)
-
-    def measure(first: int, check: Any) -> dict[str, list[float]]:
-        out: dict[str, list[float]] = {"times": [], "cpu": [], "walks": [], "pass": [],
-                                       "pass_cpu": []}
-        gc.collect()
-        for _ in range(5):
+        passes.append(time.perf_counter() - t)
+        passes_cpu.append(time.process_time() - c)
+    out: dict[str, list[float]] = {"times": [], "cpu": [], "walks": [], "empty_times": [],
+                                   "empty_cpu": []}
+    for k in range(reps):
+        # (Particle's slot, Empty's slot, timed as): a move, back, the empty edit, back
+        for step, e, key in ((k, -1, ""), (-1, -1, None), (-1, k, "empty_"), (-1, -1, None)):
+            w.write_source(mod.__file__, source(step, e))
             c, t = time.process_time(), time.perf_counter()
-            one_pass()
-            out["pass"].append(time.perf_counter() - t)
-            out["pass_cpu"].append(time.process_time() - c)
-        for k in range(first, first + reps):
-            for step in (k, -1):  # the slot added (timed), then taken away (untimed)
-                w.write_source(mod.__file__, source(step))
-                c, t = time.process_time(), time.perf_counter()
-                report = hotswap.update(mod)
-                dt, dc = time.perf_counter() - t, time.process_time() - c
-                check(k, step, report)
-                if step >= 0:
-                    out["times"].append(dt)
-                    out["cpu"].append(dc)
+            report = hotswap.update(mod)
+            dt, dc = time.perf_counter() - t, time.process_time() - c
+            new = mod.Particle
+            if count and not (type(ps[0]) is new and type(ps[-1]) is new
+                              and by_id[count - 1] is ps[-1] and ps[0] in crowd
+                              and ps[-1].step() == count - 1 + (step + 2)):
+                raise RuntimeError(f"move {k} was wrong: {report}")
+            if key is not None:
+                out[key + "times"].append(dt)
+                out[key + "cpu"].append(dc)
+                if not key:
                     out["walks"].append(report.heap_walks)
-        return out
-
-    empty = measure(0, lambda k, step, report: None)
-    ps = [mod.Particle(i) for i in range(count)]
-    by_id = {i: p for i, p in enumerate(ps)}
-    crowd = set(ps[::2])
-
-    def check(k: int, step: int, report: Any) -> None:
-        new = mod.Particle
-        if count and not (type(ps[0]) is new and type(ps[-1]) is new
-                          and by_id[count - 1] is ps[-1] and ps[0] in crowd
-                          and ps[-1].step() == count - 1 + (step + 2)):
-            raise RuntimeError(f"move {k} was wrong: {report}")
-
-    full = measure(reps, check)
-    return {"count": count, "times": full["times"], "cpu": full["cpu"],
-            "pass": statistics.median(full["pass"]),
-            "pass_cpu": statistics.median(full["pass_cpu"]), "walks": full["walks"],
-            "empty": {"times": empty["times"], "cpu": empty["cpu"],
-                      "pass": statistics.median(empty["pass"]),
-                      "pass_cpu": statistics.median(empty["pass_cpu"])},
+    return {"count": count, **out, "pass": statistics.median(passes),
+            "pass_cpu": statistics.median(passes_cpu),
             "in_c": _heap._accel is not None, "gc_objects": len(gc.get_objects())}
 
 

@@ -263,6 +263,28 @@ def test_the_warm_up_thread_imports_nothing(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
 
 
+def test_the_first_body_edit_after_a_warm_up_imports_nothing(tmp_path: Path) -> None:
+    """What the first update would import late is imported by the warm-up: an import at
+    the first update is paid on the hot path (``hotswap._frames``, imported by the first
+    update that patched a function, made it 2x the later ones)."""
+    (tmp_path / "firstmod.py").write_text(
+        "def f():\n    return 1\n\n\nclass C:\n    def m(self):\n        return 2\n")
+    out = run_python("""
+        import pathlib, sys
+        import hotswap, firstmod
+        watcher = hotswap.Watcher([firstmod])
+        assert watcher.ready(60)
+        before = set(sys.modules)
+        path = pathlib.Path(firstmod.__file__)
+        path.write_text(path.read_text().replace("return 1", "return 10")
+                        .replace("return 2", "return 20"))
+        report = hotswap.update(firstmod)
+        assert report.functions and firstmod.f() == 10 and firstmod.C().m() == 20, report
+        assert set(sys.modules) == before, sorted(set(sys.modules) - before)
+    """, tmp_path)
+    assert out.returncode == 0, out.stderr
+
+
 @needs_fork
 def test_a_forked_child_makes_afresh_the_locks_a_dead_thread_held(tmp_path: Path) -> None:
     """A thread holds the warmer's lock and the source registry's as the process forks:

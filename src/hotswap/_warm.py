@@ -30,7 +30,7 @@ from ._sources import REGISTRY, source_path
 
 # What the first update imports beyond the engine's own imports (those inside functions),
 # and what a warm-up may (decoding a source with a coding cookie: importlib.util).
-_LATE = ("._stage.classes", "._diff", "._imports", "._apply", "tokenize")
+_LATE = ("._stage.classes", "._diff", "._imports", "._apply", "._frames", "tokenize")
 
 
 def load_engine() -> None:
