@@ -108,8 +108,8 @@ def worker_first(heap_size: int, program: int, how: str, reps: int, folder: str,
             "modules": len(sys.modules), "watched": len(watcher.files) if watcher else 0}
 
 
-MOVES_SRC = """
-class Particle:
+CLASS_SRC = """
+class NAME:
     __slots__ = SLOTS
 
     def __init__(self, i):
@@ -120,20 +120,17 @@ class Particle:
 
     def step(self):
         return self.x + self.vx * FACTOR
-
-
-class Empty:  # the same class, never instantiated
-    __slots__ = EMPTY_SLOTS
-
-    def __init__(self, i):
-        self.x = i
-        self.y = 2 * i
-        self.vx = 1
-        self.vy = -1
-
-    def step(self):
-        return self.x + self.vx * EMPTY_FACTOR
 """
+
+
+def moves_source(k: int, e: int = -1) -> str:
+    """`Particle` with slot ``s{k}`` added (none if k < 0) and its constant k + 2; `Empty`,
+    the same class never instantiated, likewise with ``e{e}`` and e + 2."""
+    def one(name: str, extra: str, n: int) -> str:
+        slots = ("x", "y", "vx", "vy") + ((f"{extra}{n}",) if n >= 0 else ())
+        return (CLASS_SRC.replace("NAME", name).replace("SLOTS", repr(slots))
+                .replace("FACTOR", str(n + 2)))
+    return one("Particle", "s", k) + "\n" + one("Empty", "e", e)
 
 
 def worker_moves(count: int, reps: int, folder: str) -> dict[str, Any]:
@@ -146,12 +143,7 @@ def worker_moves(count: int, reps: int, folder: str) -> dict[str, Any]:
     import hotswap
     from hotswap import _heap
 
-    def source(k: int, e: int = -1) -> str:
-        slots = ("x", "y", "vx", "vy") + ((f"s{k}",) if k >= 0 else ())
-        empty = ("x", "y", "vx", "vy") + ((f"e{e}",) if e >= 0 else ())
-        return (MOVES_SRC.replace("EMPTY_SLOTS", repr(empty))
-                .replace("EMPTY_FACTOR", str(e + 2))
-                .replace("SLOTS", repr(slots)).replace("FACTOR", str(k + 2)))
+    source = moves_source
 
     mod = w.import_fresh(folder, f"hsbench_moves_{count}", source(-1))
     hotswap.prepare([mod])
