@@ -172,6 +172,29 @@ def test_editor_style_save_by_rename_applies(modules):
     assert mf.module.value is f
 
 
+def test_a_file_emptied_by_an_editor_saving_in_place_is_not_applied(modules):
+    """An editor that saves in place empties the file, then writes it. A poll between the
+    two read an empty module, valid Python, and removed every name: a forked pool worker
+    of test_workers once called the module's function in that window and found none. A
+    file just emptied now waits for a later poll; one left empty longer was emptied on
+    purpose, and is applied."""
+    mf = modules(V1)
+    f = mf.module.value
+    w = hotswap.Watcher(mf.module)
+    mf.path.write_bytes(b"")  # the editor's first step
+    assert w.poll() == []
+    assert mf.module.value is f and f() == "v1"
+    mf.write(V2)  # its second
+    assert [r.module for r in w.poll()] == [mf.name]
+    assert f() == "v2 changed"
+
+    mf.path.write_bytes(b"")
+    past = time.time_ns() - 2 * watch_mod.EMPTY_SETTLES_NS
+    os.utime(mf.path, ns=(past, past))  # emptied a while ago: on purpose
+    assert [r.module for r in w.poll()] == [mf.name]
+    assert not hasattr(mf.module, "value")
+
+
 def test_file_rewritten_during_read_is_left_for_next_poll(modules, monkeypatch, tx_spy):
     mf = modules(V1)
     f = mf.module.value

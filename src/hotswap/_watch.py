@@ -18,6 +18,7 @@ import importlib.util
 import os
 import sys
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -77,6 +78,18 @@ def _digest(data: bytes) -> bytes:
 def _read(path: str) -> bytes:
     with open(path, "rb") as f:
         return f.read()
+
+
+# An editor that saves in place empties the file, then writes it: a poll between the two
+# reads an empty module, which is valid Python and would remove every name. A file found
+# empty within this many nanoseconds of its last write is taken at a later poll; one left
+# empty longer was emptied on purpose.
+EMPTY_SETTLES_NS = 500_000_000
+
+
+def _being_written(data: bytes, key: tuple[int, ...]) -> bool:
+    """Whether `data`, just read, is a file an editor has emptied to write it again."""
+    return not data and time.time_ns() - key[0] < EMPTY_SETTLES_NS
 
 
 class Watcher:
@@ -204,6 +217,8 @@ class Watcher:
                     continue
                 if _stat_key(path) != key or os.path.realpath(path) != real:
                     continue  # written or relinked while we read: take it at the next poll
+                if _being_written(data, key):
+                    continue  # emptied to be written again: take it at a later poll
                 entry.key = key
                 digest = _digest(data)
                 if digest == entry.digest:
