@@ -274,17 +274,16 @@ def _warn_old_effects(st: Stage, old: Stmt, new: list[Stmt]) -> None:
     """Warn of an old statement (gone, or changed) whose effect on module objects stays:
     unless it only set items or attributes that a statement of the `new` source sets
     again (``TABLE["a"] = f`` become ``TABLE["a"] = g``)."""
-    if old.definition is not None:
+    changed = changed_in_place(old.nodes) if old.definition is None else []
+    if not changed:
         return
-    changed = changed_in_place(old.nodes)
     set_again = {dump(t) for s in new for n in s.nodes if isinstance(n, ast.Assign)
                  for t in n.targets}
     if all(isinstance(n, ast.Assign) and all(dump(t) in set_again for t in n.targets)
            for n in old.nodes):
         return
-    if changed:
-        text = ast.unparse(old.nodes[0]).splitlines()[0][:60]
-        st.out.for_report.warnings.append(_report.old_effects_stay(old.lineno, text, changed))
+    text = ast.unparse(old.nodes[0]).splitlines()[0][:60]
+    st.out.for_report.warnings.append(_report.old_effects_stay(old.lineno, text, changed))
 
 
 def changed_in_place(nodes: Sequence[ast.stmt]) -> list[str]:
