@@ -128,7 +128,8 @@ class Update:
     rederived: list[Any] = field(default_factory=list)
     # the referrers of `watched` found by the update's heap walk (None: it made none)
     walked: list[Any] | None = None
-    ours: frozenset[int] = frozenset()  # hotswap's own records (see _stale.stale_holders)
+    # hotswap's own records (see _stale.stale_holders), asked only if the net searches
+    ours: Callable[[], list[Any]] = list
 
 
 def after(update: Update) -> list[Op]:
@@ -190,7 +191,7 @@ def finish(staged: Staged, plan: Any, update: Update) -> None:
         exempt.extend(r.old for r in staged.rederived)
         exempt.extend(update.rederived)
         _stale.stale_holders(changed, exempt, update.module, update.report, classes, parts,
-                             walked=update.walked, ours=update.ours)
+                             walked=update.walked, ours=set(map(id, update.ours())))
     update.walked = None
 
 

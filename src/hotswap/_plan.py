@@ -100,7 +100,7 @@ class Planner:
                                   self.staged.namespace, self.plan, self.report)
         self.report.redecorated.extend(self.staged.for_report.redecorated)
         self.module_hook()
-        self.derived.ours = frozenset(map(id, records()))
+        self.derived.ours = records
         _derive.finish(self.staged, self.plan, self.derived)  # adapters, safety net
         return self.plan
 
