@@ -40,7 +40,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("planning", ["_plan"]),
     ("staging", ["_stage.*", "_fresh", "_inputs", "_readers", "_mutators"]),
     ("registries", ["_registries"]),
-    ("surgery", ["_patch.*", "_derive", "_records", "_frameworks.*", "_stale", "_frames",
+    ("surgery", ["_patch.*", "_derive", "_records", "_frameworks.*", "_stale", "_own", "_frames",
                  "_apply", "_gil", "_park", "_imports"]),
     ("operations", ["_ops"]),
     ("diff and heap", ["_diff", "_heap"]),

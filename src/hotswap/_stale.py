@@ -22,13 +22,13 @@ of ``typing``, and the registrations an adapter re-derived.
 
 from __future__ import annotations
 
-import collections
 import gc
 import sys
 import types
 from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
+from . import _own
 from ._safe import _type_attr, instance_dict, is_a
 
 if TYPE_CHECKING:
@@ -139,8 +139,8 @@ def stale_holders(fns: list[FunctionType], exempt: list[Any], module: types.Modu
         return
     search = _Search(what, exempt, module, classes, report)
     search.skip.update(map(id, (what, fns, exempt, classes, parts)))
-    opaque = {*search.namespaces, id(walked)}  # (a list of what the walk found)
-    search.skip.update(_ours(sys._getframe(1), opaque))
+    search.skip.update(_own.ids(sys._getframe(1), search.namespaces,
+                                [walked] if walked is not None else []))
     search.skip.update(ours)
     search.run(walked)
 
@@ -325,77 +325,6 @@ class _Search:
                 if id(value) in wanted:
                     out.setdefault(id(value), f"{name}.{key}")
         return out
-
-
-def _ours(frame: types.FrameType | None, opaque: Collection[int]) -> set[int]:
-    """Ids of the containers hotswap itself keeps the changed objects in (staging's
-    records, the plan and its operations, the engine's lists of what it is doing, the
-    undo logs of earlier updates): those reached from the running frames of hotswap and
-    its modules' globals through hotswap's own objects and functions (their closures)
-    and, from each, three levels of plain containers at most; never into a module's
-    globals nor any of `opaque`. They are never holders, and need no owner."""
-    out: set[int] = set()
-    todo: list[tuple[Any, int]] = []
-    for name, mod in list(sys.modules.items()):  # what it keeps between updates
-        if name.startswith("hotswap") and is_a(mod, types.ModuleType):
-            todo.extend((v, 3) for v in (instance_dict(mod) or {}).values())
-    while frame is not None:
-        if str(frame.f_globals.get("__name__")).startswith("hotswap"):
-            local = frame.f_locals  # (before 3.13, a dict the frame then keeps)
-            out.add(id(local))
-            todo.extend((v, 3) for v in local.values())
-        frame = frame.f_back
-    while todo:
-        obj, budget = todo.pop()
-        if id(obj) in out or id(obj) in opaque:
-            continue
-        inner = _inside(obj)
-        if inner is None:  # kept by hotswap itself (a route an undo log holds): not a
-            if budget == 3:  # holder the program has
-                out.add(id(obj))
-            continue
-        if type(obj) in _CONTAINERS or type(obj) in (tuple, collections.deque):
-            if budget <= 0:
-                continue
-            budget -= 1
-        else:
-            budget = 3  # one of hotswap's own: what it holds is hotswap's again
-        out.add(id(obj))
-        todo.extend((v, budget) for v in inner)
-    return out
-
-
-def _inside(obj: Any) -> list[Any] | None:
-    """What the search for hotswap's own containers looks into: a container's items,
-    the attributes of one of hotswap's objects, a hotswap function's closure (an undo),
-    a cell; None for anything else."""
-    kind = type(obj)
-    if kind is dict:
-        return list(obj.values())
-    if kind in (list, set, tuple, collections.deque):
-        return list(obj)
-    if kind is types.CellType:
-        try:
-            return [obj.cell_contents]
-        except ValueError:
-            return []
-    if kind is FunctionType:
-        if not str(obj.__module__ or "").startswith("hotswap"):
-            return None
-        return [c for c in obj.__closure__ or ()]
-    if kind is types.MethodType:
-        return [obj.__self__] if _framework_internal(type(obj.__self__)) else None
-    if _framework_internal(kind) and not is_a(obj, type):
-        attrs = instance_dict(obj)
-        return [attrs] if attrs is not None else [*_slots_of(obj)]
-    return None
-
-
-def _slots_of(obj: Any) -> list[Any]:
-    """The values in the slots of one of hotswap's objects (a named tuple is a tuple)."""
-    if is_a(obj, tuple):
-        return list(tuple.__iter__(obj))
-    return []
 
 
 def _namespaces() -> list[tuple[tuple[str, dict[str, Any]], dict[str, Any]]]:

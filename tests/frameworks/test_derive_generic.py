@@ -224,3 +224,37 @@ def test_a_body_edit_of_a_generated_class_names_nothing_and_walks_nothing(module
     report = points.update(POINTS.replace("abs(self.y)", "abs(self.y) + 1"))
     assert points.module.Point(1).norm() == 2
     assert report.skipped == [] and report.heap_walks == 0 and passes == [], report
+
+
+BODIES = POINTS + '''
+
+class Body:
+    __slots__ = ("mass",)
+
+    def __init__(self, mass):
+        self.mass = mass
+'''
+
+HELD = '''
+import {name}
+
+REGISTRY = {{"point": {name}.Point, "body": {name}.Body(3), "kind": {name}.Body}}
+'''
+
+
+def test_a_holder_an_earlier_update_rewrote_is_still_named(modules):
+    """An update that replaces a class (a slot added) rewrites the containers holding it
+    and moves its instances: its undo log keeps those containers, which stay the
+    program's. A later update that rebuilds another class they hold names them as any
+    holder: the safety net takes only what hotswap alone holds for its own."""
+    points = modules(BODIES, "points3")
+    held = modules(HELD.format(name="points3"), "held3")
+    first = points.update(BODIES.replace('("mass",)', '("mass", "spin")'))
+    assert "points3.Body" in first.replaced and first.instances, first
+    registry = held.module.REGISTRY
+    assert registry["kind"] is points.module.Body
+    assert type(registry["body"]) is points.module.Body and registry["body"].mass == 3
+    report = points.update(BODIES.replace('("mass",)', '("mass", "spin")')
+                           .replace("    y: int = 0\n", "    y: int = 0\n    z: int = 0\n"))
+    assert "points3.Point" in report.rebuilt, report
+    assert "held3.REGISTRY" in dict(report.skipped), report
