@@ -11,6 +11,10 @@ hotswap's own rows of the suite (run.py drives them, one fresh process per sampl
   held by a list, a dict (as values) and a set; the update against one pass of the pass in
   C (or ``gc.get_referrers``) over the same heap, and against the same edit with no
   instance: what is left, over `count`, is the cost per instance.
+- ``floor``: the control for ``moves``: the same move of the same instances, held the same
+  way, written with CPython's own loops in C and nothing checked (`floor_move`), in a
+  process without hotswap: what this machine's memory makes the same work cost per
+  instance at each count.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import os
 import statistics
 import sys
 import time
+from collections import deque
+from itertools import repeat
 from typing import Any
 
 import workloads as w
@@ -182,6 +188,59 @@ def worker_moves(count: int, reps: int, folder: str) -> dict[str, Any]:
     return {"count": count, **out, "pass": statistics.median(passes),
             "pass_cpu": statistics.median(passes_cpu),
             "in_c": _heap._accel is not None, "gc_objects": len(gc.get_objects())}
+
+
+def floor_move(olds: list[Any], new: type, held: tuple[list[Any], dict[int, Any], set[Any]],
+               slots: tuple[str, ...]) -> list[Any]:
+    """Move `olds` to class `new` with no check and every loop in C: a twin for each, the
+    shared `slots` copied, and the list, the dict's values and the set that hold them
+    rewritten (what a move cannot do with less); the collector paused meanwhile, then its
+    young collection of the twins, as in an update."""
+    gc.disable()
+    try:
+        twins = list(map(object.__new__, repeat(new, len(olds))))
+        old_class = type(olds[0])
+        for name in slots:
+            list(map(getattr(new, name).__set__, twins, map(getattr(old_class, name).__get__,
+                                                           olds)))
+        look = dict(zip(map(id, olds), twins, strict=True)).__getitem__
+        items, by_id, crowd = held
+        items[:] = list(map(look, map(id, items)))
+        by_id.update(zip(list(by_id), map(look, map(id, by_id.values())), strict=True))
+        members = set(map(look, map(id, crowd)))
+        crowd.clear()
+        crowd |= members
+    finally:
+        gc.enable()
+    gc.collect(0)
+    return twins
+
+
+def worker_floor(count: int, reps: int, folder: str) -> dict[str, Any]:
+    """Time `floor_move` of `count` instances of `Particle` to its layout with one more
+    slot and back, `reps` times each way; the old objects of the last four moves kept, as
+    hotswap's history keeps its undo logs."""
+    mod = w.import_fresh(folder, f"hsbench_floor_{count}", moves_source(-1))
+    wider: dict[str, Any] = {}
+    exec(compile(moves_source(0), "<wider>", "exec"), wider)
+    classes = [mod.Particle, wider["Particle"]]
+    ps = [mod.Particle(i) for i in range(count)]
+    held = (ps, {i: p for i, p in enumerate(ps)}, set(ps[::2]))
+    gc.collect()
+    kept: deque[list[Any]] = deque(maxlen=4)
+    out: dict[str, list[float]] = {"times": [], "cpu": []}
+    for k in range(2 * reps):
+        olds = list(ps)
+        c, t = time.process_time(), time.perf_counter()
+        floor_move(olds, classes[(k + 1) % 2], held, ("x", "y", "vx", "vy"))
+        out["times"].append(time.perf_counter() - t)
+        out["cpu"].append(time.process_time() - c)
+        kept.append(olds)
+        del olds
+        if not (type(ps[-1]) is classes[(k + 1) % 2] and held[1][count - 1] is ps[-1]
+                and ps[-2 + count % 2] in held[2] and ps[-1].y == 2 * (count - 1)):
+            raise RuntimeError(f"floor move {k} was wrong")
+    return {"count": count, **out}
 
 
 ENGINE_SNIPPET = """
