@@ -51,12 +51,15 @@ LAYERS: list[tuple[str, list[str]]] = [
 
 
 def _parse(text: str) -> ast.Module:
-    """`ast.parse`, asked twice on CPython's spurious 3.11 ``SystemError`` (gh-106905: a
-    warm-up thread left by an earlier test may be parsing at the same moment)."""
-    try:
-        return ast.parse(text)
-    except SystemError:
-        return ast.parse(text)
+    """`ast.parse`, asked again (up to five times) on CPython's spurious 3.11
+    ``SystemError`` (gh-106905: a warm-up thread left by an earlier test may be parsing at
+    the same moment; once, twice in a row was seen under ``-n 2``)."""
+    for _ in range(4):
+        try:
+            return ast.parse(text)
+        except SystemError:
+            pass
+    return ast.parse(text)
 
 def module_files() -> dict[str, Path]:
     """Every module of the package, by dotted name below ``hotswap`` ("" the package)."""

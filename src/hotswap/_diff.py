@@ -137,14 +137,16 @@ def parse(text: str, filename: str = "<unknown>") -> ast.Module:
     paths (gh-106905, Python/Python-ast.c): a parse then fails with ``SystemError: AST
     constructor recursion depth mismatch`` though the source is fine. hotswap parses on a
     warm-up thread while the program (or its test runner) may parse on another; the
-    source is the same the second time, so its answer is the one a fresh parse gives.
+    source is the same each time, so its answer is the one a fresh parse gives. Asked up to
+    three times: twice in a row was seen while another thread kept parsing.
     """
-    try:
-        return ast.parse(text, filename, type_comments=False)
-    except SystemError as exc:
-        if "recursion depth mismatch" not in str(exc):
-            raise
-        return ast.parse(text, filename, type_comments=False)
+    for _ in range(2):
+        try:
+            return ast.parse(text, filename, type_comments=False)
+        except SystemError as exc:
+            if "recursion depth mismatch" not in str(exc):
+                raise
+    return ast.parse(text, filename, type_comments=False)
 
 
 def mangle(private: str | None, name: str) -> str:
