@@ -764,9 +764,8 @@ def floor_costs(raw: dict[str, Any]) -> dict[int, float]:
     """By instance count: microseconds per instance of the control (`warmmoves.floor_move`:
     the same move in CPython's own loops in C, nothing checked), by the run's clock."""
     key = "cpu" if raw.get("clock") == "cpu" else "times"
-    return {int(k.rsplit("@", 1)[1]): _median(r[key]) / r["count"] * 1e6
-            for k, r in sorted(raw["moves"].items(), key=lambda kr: int(kr[0].rsplit("@")[1]))
-            if k.startswith("floor@") and key in r}
+    return {r["count"]: _median(r[key]) / r["count"] * 1e6
+            for k, r in raw["moves"].items() if k.startswith("floor@") and key in r}
 
 
 def report_first_and_moves(raw: dict[str, Any]) -> list[str]:

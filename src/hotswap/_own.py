@@ -137,8 +137,7 @@ class _Walk:
         worth = self.worth.get(kind)
         if worth is None:
             worth = self.worth[kind] = kind in _CONTAINERS or \
-                kind in (types.FunctionType, types.MethodType) or \
-                (not issubclass(kind, type) and _ours(_module_of(kind)))
+                kind in (types.FunctionType, types.MethodType) or _instances_ours(kind)
         return worth
 
     def _own_kind(self, obj: Any) -> bool:
@@ -149,7 +148,7 @@ class _Walk:
             return _ours(getattr(obj, "__module__", None))
         if kind is types.MethodType:
             return self._own_kind(obj.__self__)
-        return not issubclass(kind, type) and _ours(_module_of(kind))
+        return _instances_ours(kind)
 
     def drain(self) -> None:
         """Look into hotswap's objects found: each reference they hold counts."""
@@ -166,7 +165,6 @@ class _Walk:
                 if any(x is attrs for x in inner):
                     inner = [x for x in inner if x is not attrs] + list(attrs.values())
             self.found(inner, direct=True)
-            del obj, inner, attrs
 
     def settle(self) -> None:
         """Prove what waits, round after round: a container proven is looked into, which
@@ -182,7 +180,6 @@ class _Walk:
                 self.proven.add(i)
                 if type(obj) in _CONTAINERS:
                     self.found(gc.get_referents(obj), direct=type(obj) is types.CellType)
-                del obj
             self.drain()
 
     def _all_counted(self) -> list[int]:
@@ -193,6 +190,12 @@ class _Walk:
         base = now.pop(0)
         del self.waiting[0]
         return [i for i, n in now.items() if n - base == self.counted[i]]
+
+
+def _instances_ours(kind: type) -> bool:
+    """Whether objects of `kind` are hotswap's own (never a class: hotswap's classes
+    live in its module globals, like any module's)."""
+    return not issubclass(kind, type) and _ours(_module_of(kind))
 
 
 def _module_of(kind: type) -> object:
